@@ -1,0 +1,131 @@
+/* vedalloc — the one interface every allocator speaks.
+ *
+ * An allocator is a table of functions over an *instance* (a heap). A test,
+ * a fuzz input or a benchmark creates an instance with options, drives it,
+ * checks it and destroys it, touching no other instance and not the process
+ * heap. Fuzz, property and benchmark harnesses are written once against this
+ * table; adding an allocator means one folder under alloc/ and one line in
+ * alloc/registry.c.
+ *
+ * Contract shared by every allocator (and tested for each):
+ *   - malloc(0) returns a unique pointer that free accepts.
+ *   - free(NULL) does nothing. realloc(NULL, n) == malloc(n).
+ *   - realloc(p, 0) returns a fresh minimum-size block (like malloc(0)) and
+ *     releases p; NULL from realloc always means failure with p intact.
+ *   - a size above PTRDIFF_MAX, or a calloc product that overflows, returns
+ *     NULL with errno == ENOMEM. So does exhausting the memory source.
+ *   - every payload of a request >= 16 bytes is 16-byte aligned
+ *     (VA_ALIGNMENT); smaller requests are aligned to their rounded size.
+ *   - usable_size(p) >= the size requested for p, and all of it is writable.
+ *   - an invalid or double free is reported through the instance's error
+ *     hook (default: a message naming the op, pointer and problem on
+ *     stderr, then abort). If a test's hook returns, the op is abandoned:
+ *     nothing is freed, realloc returns NULL with errno == EINVAL.
+ */
+#ifndef VEDALLOC_ALLOCATOR_H
+#define VEDALLOC_ALLOCATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VA_ALIGNMENT 16 /* payload alignment for requests >= 16 bytes */
+
+/* ---------------------------------------------------------------------------
+ * Where an instance gets its memory.
+ * ------------------------------------------------------------------------- */
+typedef enum va_source_kind {
+  VA_SOURCE_DEFAULT = 0, /* the allocator's own choice (V1: sbrk, V2: mmap) */
+  VA_SOURCE_SBRK,        /* the process break; shared with anyone else who moves it */
+  VA_SOURCE_MMAP,        /* anonymous mappings private to the instance */
+  VA_SOURCE_REGION,      /* a caller-given region [region, region+region_size) */
+} va_source_kind_t;
+
+/* V1 placement policy. */
+typedef enum va_fit {
+  VA_FIT_FIRST = 0, /* lowest-address free block that fits */
+  VA_FIT_NEXT,      /* first fit, searching on from where the last search stopped */
+  VA_FIT_BEST,      /* smallest free block that fits (lowest address on ties) */
+} va_fit_t;
+
+/* What went wrong, for the error hook. */
+typedef enum va_error_kind {
+  VA_ERR_INVALID_FREE = 1, /* pointer not from this heap */
+  VA_ERR_NOT_A_BLOCK,      /* inside this heap but not at a block's start */
+  VA_ERR_DOUBLE_FREE,      /* block already free */
+  VA_ERR_CORRUPTION,       /* metadata found inconsistent while serving a call */
+} va_error_kind_t;
+
+/* Called on misuse. `op` is the entry point ("free", "realloc", ...). */
+typedef void (*va_error_fn)(void *ctx, va_error_kind_t kind, const char *op,
+                            const void *ptr, const char *message);
+
+typedef struct va_options {
+  va_source_kind_t source; /* where memory comes from */
+  void *region;            /* VA_SOURCE_REGION: base of the caller's memory */
+  size_t region_size;      /* REGION: its size; MMAP for V1: bytes to reserve (0: 1 GiB) */
+  va_fit_t fit;            /* V1 placement policy */
+  size_t trim_threshold;   /* V1: free tail above this many bytes goes back (SIZE_MAX: never) */
+  size_t page_reserve;     /* V2: empty pages kept per size class before unmapping */
+  size_t large_cache;      /* V2: bytes of freed large mappings kept for reuse */
+  va_error_fn on_error;    /* NULL: print and abort (va_error_default) */
+  void *error_ctx;         /* passed to on_error */
+} va_options_t;
+
+/* The report a checker fills: the first violated invariant, or none. */
+typedef struct va_report {
+  const char *invariant; /* NULL when every invariant holds; else a stable name, e.g. "ff.tiling" */
+  const void *addr;      /* the block or page where it failed */
+  char detail[200];      /* one human sentence */
+} va_report_t;
+
+/* What an instance holds, in bytes unless named a count. */
+typedef struct va_stats {
+  size_t footprint;      /* bytes currently obtained from the OS or region */
+  size_t peak_footprint; /* maximum of footprint over the instance's life */
+  size_t live_bytes;     /* usable bytes of live blocks */
+  size_t live_blocks;    /* count of live blocks */
+  size_t free_bytes;     /* bytes reusable without asking the OS (payloads) */
+  size_t free_blocks;    /* V1: free blocks; V2: free slots in held pages */
+  size_t largest_free;   /* largest single free payload */
+  size_t pages;          /* V1: pages spanned by the heap; V2: slab pages held */
+  size_t large_mappings; /* V2: live mappings of large blocks */
+} va_stats_t;
+
+/* An allocator: a name and the operations over its instances. */
+typedef struct va_allocator {
+  const char *name;
+  void *(*create)(const va_options_t *opts); /* NULL opts: defaults; NULL + errno on failure */
+  void (*destroy)(void *heap);               /* returns everything to the source */
+  void *(*malloc)(void *heap, size_t size);
+  void (*free)(void *heap, void *ptr);
+  void *(*realloc)(void *heap, void *ptr, size_t size);
+  void *(*calloc)(void *heap, size_t count, size_t size);
+  void *(*memalign)(void *heap, size_t alignment, size_t size); /* may be NULL */
+  size_t (*usable_size)(void *heap, const void *ptr);
+  bool (*check)(void *heap, va_report_t *report); /* NULL: no checker; true: all hold */
+  void (*stats)(void *heap, va_stats_t *stats);   /* NULL: no statistics */
+  /* With no block live, is the heap back at its empty state? (V1: one free
+   * block or trimmed to its initial footprint; V2: no live block, pages held
+   * within the reserve, no large mapping.) NULL: not checkable. */
+  bool (*check_empty)(void *heap, va_report_t *report);
+} va_allocator_t;
+
+/* Options with every field at its documented default. */
+va_options_t va_options_default(void);
+
+/* The default error hook: prints "vedalloc: <op>(): <message> <ptr>" and aborts. */
+void va_error_default(void *ctx, va_error_kind_t kind, const char *op,
+                      const void *ptr, const char *message);
+
+/* A stable name for an error kind, e.g. "double free". */
+const char *va_error_name(va_error_kind_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VEDALLOC_ALLOCATOR_H */

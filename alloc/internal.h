@@ -1,0 +1,91 @@
+/* vedalloc — helpers shared by the allocator implementations (not by harnesses).
+ *
+ * Three tiers of checks, switched in this one place (dlmalloc, mimalloc):
+ *   VA_CHECK_LEVEL 0  caller-misuse checks only (invalid / double free: always on)
+ *               1  + cheap internal asserts                     (default)
+ *               2  + per-operation local checks (neighbours, list links)
+ *               3  + whole-heap check after every operation     (--config=debug)
+ * A disabled check still compiles its expression, so it cannot rot.
+ */
+#ifndef VEDALLOC_INTERNAL_H
+#define VEDALLOC_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/allocator.h"
+
+#ifndef VA_CHECK_LEVEL
+#define VA_CHECK_LEVEL 1
+#endif
+
+#define VA_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VA_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Largest request any allocator accepts: above this, ENOMEM (C requires object sizes <= PTRDIFF_MAX). */
+#define VA_MAX_REQUEST ((size_t)PTRDIFF_MAX)
+
+/* Round n up to a multiple of a (a power of two). Caller guarantees no overflow. */
+#define VA_ALIGN_UP(n, a) (((n) + ((a) - 1)) & ~((size_t)(a) - 1))
+#define VA_IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
+
+/* Internal assert at level >= lvl; the expression is always type-checked. */
+#define VA_ASSERT_AT(lvl, e)                                                   \
+  do {                                                                         \
+    if (VA_CHECK_LEVEL >= (lvl) && VA_UNLIKELY(!(e)))                          \
+      va_assert_fail(#e, __FILE__, __LINE__);                                  \
+  } while (0)
+#define VA_ASSERT(e) VA_ASSERT_AT(1, e)
+#define VA_ASSERT_LOCAL(e) VA_ASSERT_AT(2, e)
+#define VA_EXPENSIVE (VA_CHECK_LEVEL >= 3)
+
+_Noreturn void va_assert_fail(const char *expr, const char *file, int line);
+
+/* n * size without overflow; false on overflow. */
+static inline bool va_mul_ok(size_t n, size_t size, size_t *out) {
+  return !__builtin_mul_overflow(n, size, out);
+}
+
+/* Set errno = ENOMEM and return NULL: the one way an impossible request fails. */
+static inline void *va_enomem(void) {
+  errno = ENOMEM;
+  return NULL;
+}
+
+/* Fill a checker report; returns false so a checker can `return va_fail(...)`. */
+bool va_fail(va_report_t *r, const char *invariant, const void *addr,
+             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Mark a report as clean; returns true. */
+bool va_pass(va_report_t *r);
+
+/* Report misuse through the hook in opts (or the default hook). */
+void va_raise(const va_options_t *opts, va_error_kind_t kind, const char *op,
+              const void *ptr);
+
+/* ---------------------------------------------------------------------------
+ * AddressSanitizer: let it see inside our arenas. Metadata and free payloads
+ * are poisoned; a payload is unpoisoned while live. No-ops without ASan.
+ * ------------------------------------------------------------------------- */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VA_ASAN 1
+#endif
+#endif
+#if !defined(VA_ASAN) && defined(__SANITIZE_ADDRESS__)
+#define VA_ASAN 1
+#endif
+
+#ifdef VA_ASAN
+#include <sanitizer/asan_interface.h>
+#define VA_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define VA_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define VA_POISON(p, n) ((void)(p), (void)(n))
+#define VA_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#endif /* VEDALLOC_INTERNAL_H */

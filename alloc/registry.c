@@ -1,0 +1,28 @@
+/* vedalloc — the registry of allocator configurations. */
+#include <string.h>
+
+#include "alloc/firstfit/firstfit.h"
+#include "alloc/registry.h"
+#include "alloc/slab/slab.h"
+#include "alloc/system/system.h"
+
+const va_entry_t va_registry[] = {
+    {"v1-firstfit", &ff_allocator, VA_FIT_FIRST, "V1 block list, first fit"},
+    {"v1-nextfit", &ff_allocator, VA_FIT_NEXT, "V1 block list, next fit"},
+    {"v1-bestfit", &ff_allocator, VA_FIT_BEST, "V1 block list, best fit"},
+    {"v2-slab", &sl_allocator, VA_FIT_FIRST, "V2 size-class slabs"},
+    {"system", &sys_allocator, VA_FIT_FIRST, "the process malloc"},
+};
+const size_t va_registry_len = sizeof va_registry / sizeof va_registry[0];
+
+const va_entry_t *va_registry_find(const char *name) {
+  for (size_t i = 0; i < va_registry_len; i++)
+    if (strcmp(va_registry[i].name, name) == 0) return &va_registry[i];
+  return NULL;
+}
+
+va_options_t va_entry_options(const va_entry_t *e) {
+  va_options_t o = va_options_default();
+  o.fit = e->fit;
+  return o;
+}

@@ -1,0 +1,61 @@
+/* vedalloc — the executor: runs an op program against a fresh allocator
+ * instance under the shadow model, and says which invariant broke first.
+ * Shared by every fuzz harness and the property runner.
+ *
+ * The shadow tracks each live block (pointer, requested size, usable size,
+ * fill pattern derived from slot and offset) and after each op asserts:
+ *   "shadow.null"      a request that must succeed returned NULL, or an
+ *                      impossible one (ENOMEM expected) did not
+ *   "shadow.errno"     a failing request left errno != ENOMEM
+ *   "shadow.align"     payload not aligned (16 for size >= 16)
+ *   "shadow.usable"    usable_size < requested
+ *   "shadow.overlap"   two live blocks overlap (interval tree / sorted index,
+ *                      O(log n) per op, not a quadratic scan)
+ *   "shadow.contents"  a live block's bytes are not what was written
+ *   "shadow.realloc"   realloc lost part of the first min(old, new) bytes
+ *   "shadow.realloc_failed"  a failed realloc changed the old block
+ *   "shadow.calloc"    calloc memory not zero
+ *   "shadow.memalign"  aligned block not aligned as asked
+ *   "check:<name>"     the allocator's own checker failed (its invariant)
+ *   "empty:<name>"     after freeing everything, check_empty failed
+ *   "error:<kind>"     the allocator raised its error hook on a valid op
+ *   "crash"            (props only) the child died on a signal
+ */
+#ifndef VEDALLOC_FUZZ_EXEC_H
+#define VEDALLOC_FUZZ_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "alloc/allocator.h"
+#include "fuzz/ops.h"
+
+typedef struct va_exec_config {
+  size_t check_every;      /* run allocator check() every k ops (0: never; 1: every op) */
+  size_t contents_every;   /* verify all live contents every k ops (0: only on free/realloc) */
+  bool check_empty_at_end; /* free everything at the end and require the empty state */
+  size_t max_request;      /* requests above this are expected to fail with ENOMEM or
+                              succeed; below it they must succeed (default 64 MiB) */
+} va_exec_config_t;
+
+typedef struct va_failure {
+  size_t op_index;       /* index of the op that exposed it (n for the final teardown) */
+  va_op_t op;            /* that op */
+  const char *invariant; /* one of the names above, or "check:<allocator invariant>" */
+  char detail[256];      /* one human sentence */
+} va_failure_t;
+
+/* The defaults: check every op, contents every 16 ops, empty check on. */
+va_exec_config_t va_exec_config_default(void);
+
+/* Create an instance with opts, run ops, tear down. True when every
+ * invariant held; otherwise false with *fail filled (never aborts on an
+ * invariant; a real crash still crashes). */
+bool va_exec(const va_allocator_t *a, const va_options_t *opts,
+             const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
+             va_failure_t *fail);
+
+/* Print a failure: "op #12 (alloc 3 4096): shadow.overlap: ..." */
+void va_failure_print(const va_failure_t *f, void *file /* FILE* */);
+
+#endif
