@@ -36,16 +36,34 @@ typedef struct va_exec_config {
   bool check_empty_at_end; /* free everything at the end and require the empty state */
   size_t max_request;      /* requests above this are expected to fail with ENOMEM or
                               succeed; below it they must succeed (default 64 MiB) */
+  size_t skip_above;       /* 0: off. Else ops whose request is above this but still
+                              possible (<= PTRDIFF_MAX, no overflow) are skipped:
+                              for the process malloc under libFuzzer, where a
+                              multi-GiB malloc counts as an OOM crash (memalign:
+                              also alignments above it) */
 } va_exec_config_t;
+
+/* When may a possible request fail (NULL + ENOMEM) without it being a bug?
+ *   - its size (calloc: product; memalign: size + alignment) > max_request;
+ *   - a REGION source is in use (a bounded heap, e.g. V1 in the fuzzer) and
+ *     live usable bytes + request > region_size / 2, or the request is above
+ *     region_size / (2 * (VA_SLOTS + 1)): with at most VA_SLOTS live blocks
+ *     the free space is cut into at most VA_SLOTS + 1 holes, so below both
+ *     bounds some hole must fit it, whatever the fragmentation.
+ * Any other NULL is "shadow.null"; a NULL with errno != ENOMEM is
+ * "shadow.errno" (memalign with an invalid alignment may say EINVAL). */
 
 typedef struct va_failure {
   size_t op_index;       /* index of the op that exposed it (n for the final teardown) */
   va_op_t op;            /* that op */
   const char *invariant; /* one of the names above, or "check:<allocator invariant>" */
   char detail[256];      /* one human sentence */
+  char invariant_buf[64]; /* storage when invariant is built ("check:ff.tiling") */
 } va_failure_t;
 
-/* The defaults: check every op, contents every 16 ops, empty check on. */
+/* The defaults: check every op, contents every 16 ops, empty check on,
+ * max_request 64 MiB, skip_above off. Blocks of more than 64 MiB usable are
+ * filled and verified over their first and last MiB only. */
 va_exec_config_t va_exec_config_default(void);
 
 /* Create an instance with opts, run ops, tear down. True when every

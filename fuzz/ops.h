@@ -9,6 +9,10 @@
  *   calloc(s, c, n)   slot full: free it first, then calloc(c, n)
  *   memalign(s, a, n) slot full: free it first, then memalign(a, n)
  *   check             run the allocator's checker and the shadow's full scan
+ *   write(s, off, v)  slot full: store the 8-byte word v at byte offset
+ *                     off % (usable - 7) of the block (user data that
+ *                     imitates metadata, e.g. a large-block magic); the
+ *                     shadow remembers it. Slot empty or usable < 8: no-op.
  *
  * Bytes <-> ops: fixed-size records of VA_OP_RECORD bytes (a trailing
  * partial record is ignored). A record picks a size *band* (0, 1, class
@@ -17,6 +21,24 @@
  * and any op produced by decoding, or built by hand with any size_t size,
  * encodes back to a record that decodes to the same op:
  *     decode(encode(ops)) == ops.
+ * Exactly: kind, slot and size round-trip for every value (size is stored
+ * raw); `arg` round-trips for every value decoding can produce (calloc
+ * count: 0..127, 2^k, 2^k - 1; memalign alignment: 2^k, 0..191; write: any
+ * value). A hand-built op is first brought to that form by va_op_normalize
+ * (count/alignment rounded down to the nearest representable value, fields
+ * an op kind does not use zeroed, write offset kept below 65536).
+ *
+ * Record layout (12 bytes):
+ *     [0] kind (byte % VA_OP_KINDS)   [1] slot (byte % VA_SLOTS)
+ *     alloc/free/realloc/calloc/memalign:
+ *       [2] size band  [3..10] band payload, u64 LE  [11] arg code
+ *     write:  [2..3] offset, u16 LE   [4..11] value, u64 LE
+ *     check:  [2..11] ignored
+ * Size bands (byte [2] % VA_BAND_COUNT), p = payload:
+ *     0 zero   1 one   2 tiny p%32   3 2^k+d (k 3..16, d -1/0/+1)
+ *     4 small p%2048   5 pages 4096*(1+p%16)+d   6 MiB (1+p%4)<<20 + d
+ *     7 SIZE_MAX - p%4096   8 PTRDIFF_MAX + 1 + p%4096   9 raw p (what
+ *     encode writes)   10 medium p % 256Ki
  * Text form, one op per line (parse(format(op)) == op):
  *     alloc 3 4096
  *     free 3
@@ -24,6 +46,7 @@
  *     calloc 2 3 18446744073709551615
  *     memalign 5 64 100
  *     check
+ *     write 4 4080 0x00000000deadbeef
  */
 #ifndef VEDALLOC_FUZZ_OPS_H
 #define VEDALLOC_FUZZ_OPS_H
@@ -42,15 +65,22 @@ typedef enum va_op_kind {
   VA_OP_CALLOC,
   VA_OP_CHECK,
   VA_OP_MEMALIGN,
+  VA_OP_WRITE, /* store a user word into a live block (see above) */
   VA_OP_KINDS
 } va_op_kind_t;
 
 typedef struct va_op {
   uint8_t kind; /* va_op_kind_t */
   uint8_t slot; /* < VA_SLOTS */
-  size_t size;  /* bytes (calloc: element size) */
-  size_t arg;   /* calloc: element count; memalign: alignment; else 0 */
+  size_t size;  /* bytes (calloc: element size; write: byte offset) */
+  size_t arg;   /* calloc: element count; memalign: alignment; write: the word; else 0 */
 } va_op_t;
+
+#define VA_BAND_COUNT 11 /* size bands, see the layout above */
+#define VA_BAND_RAW 9    /* the band encode uses: payload is the size */
+
+/* Bring a hand-built op to its encodable form (see above). */
+void va_op_normalize(va_op_t *op);
 
 /* Decode up to `max` ops from bytes; returns the count decoded. */
 size_t va_ops_decode(const uint8_t *data, size_t len, va_op_t *out, size_t max);

@@ -1,0 +1,245 @@
+/* vedalloc V1 — blocks: accounting, placement, split, coalesce, validation.
+ *
+ * Placement (opts.fit) walks the address-ordered block list:
+ *   first  the lowest free block that fits             O(blocks)
+ *   next   first fit, starting at the rover (the block after the last one
+ *          handed out) and wrapping around once          O(blocks)
+ *   best   the smallest free block that fits, lowest address on ties; stops
+ *          early on an exact fit                         O(blocks)
+ * A chosen block is split when the remainder can hold a header plus a
+ * minimum payload (FF_MIN_BLOCK); otherwise the caller gets the slack.
+ * Freeing coalesces forward, then backward, so no two free blocks are ever
+ * adjacent; a header merged away is marked FF_MAGIC_DEAD.
+ *
+ * Every change to a block's size or state is bracketed by ff_acct_sub /
+ * ff_acct_add, which keep the heap's counters equal to a walk.
+ */
+#include <string.h>
+
+#include "alloc/firstfit/internal.h"
+
+/* Block size for a request of n bytes; false when n is impossible. */
+bool ff_size_for(size_t n, size_t *need) {
+  if (n > VA_MAX_REQUEST) return false;
+  size_t p = n < FF_MIN_PAYLOAD ? FF_MIN_PAYLOAD : VA_ALIGN_UP(n, FF_GRAIN);
+  *need = p + FF_HDR;
+  return true;
+}
+
+/* ---- accounting -------------------------------------------------------- */
+void ff_acct_add(ff_heap_t *h, const ff_block_t *b) {
+  if (ff_is_fence(b)) return;
+  if (ff_is_used(b)) {
+    h->live_blocks++;
+    h->live_bytes += ff_psize(b);
+  } else {
+    h->free_blocks++;
+    h->free_bytes += ff_psize(b);
+  }
+}
+
+void ff_acct_sub(ff_heap_t *h, const ff_block_t *b) {
+  if (ff_is_fence(b)) return;
+  if (ff_is_used(b)) {
+    h->live_blocks--;
+    h->live_bytes -= ff_psize(b);
+  } else {
+    h->free_blocks--;
+    h->free_bytes -= ff_psize(b);
+  }
+}
+
+/* A header leaves the list; the rover must not point at it. */
+void ff_block_kill(ff_heap_t *h, ff_block_t *dead, ff_block_t *heir) {
+  ff_set_magic(dead, FF_MAGIC_DEAD);
+  if (h->rover == dead) h->rover = heir;
+}
+
+/* ---- placement ---------------------------------------------------------- */
+static ff_block_t *ff_fit_range(ff_block_t *from, const ff_block_t *to,
+                                size_t need) {
+  for (ff_block_t *b = from; b != to; b = ff_next(b))
+    if (ff_is_free(b) && ff_size(b) >= need) return b;
+  return NULL;
+}
+
+static ff_block_t *ff_fit_best(ff_heap_t *h, size_t need) {
+  ff_block_t *best = NULL;
+  size_t best_size = SIZE_MAX;
+  for (ff_block_t *b = h->head; b; b = ff_next(b)) {
+    if (ff_is_used(b)) continue;
+    size_t s = ff_size(b);
+    if (s >= need && s < best_size) {
+      best = b;
+      best_size = s;
+      if (s == need) break;
+    }
+  }
+  return best;
+}
+
+static ff_block_t *ff_fit_next(ff_heap_t *h, size_t need) {
+  ff_block_t *r = h->rover ? h->rover : h->head;
+  ff_block_t *b = ff_fit_range(r, NULL, need);
+  return b ? b : ff_fit_range(h->head, r, need);
+}
+
+/* A free block of size >= need chosen by the heap's policy, or NULL. */
+ff_block_t *ff_fit(ff_heap_t *h, size_t need) {
+  switch (h->opts.fit) {
+  case VA_FIT_NEXT: return ff_fit_next(h, need);
+  case VA_FIT_BEST: return ff_fit_best(h, need);
+  default: return ff_fit_range(h->head, NULL, need);
+  }
+}
+
+/* ---- split and merge ---------------------------------------------------- */
+
+/* Cut b to `need` bytes when the rest makes a block; the rest becomes a free
+ * block (not merged here). Returns the rest, or NULL when b is kept whole. */
+ff_block_t *ff_block_split(ff_heap_t *h, ff_block_t *b, size_t need) {
+  size_t size = ff_size(b);
+  if (size - need < FF_MIN_BLOCK) return NULL;
+  ff_acct_sub(h, b);
+  ff_block_t *r = (ff_block_t *)((char *)b + need), *next = ff_next(b);
+  VA_POISON(r, size - need);
+  ff_hdr_write(r, 0, size - need, b, next);
+  ff_canary_write(r);
+  ff_set_prev(next, r);
+  ff_set_next(b, r);
+  ff_set_size(b, need);
+  ff_acct_add(h, b);
+  ff_acct_add(h, r);
+  return r;
+}
+
+/* b takes its free, adjacent next neighbour. */
+void ff_block_absorb_next(ff_heap_t *h, ff_block_t *b) {
+  ff_block_t *n = ff_next(b), *nn = ff_next(n);
+  VA_ASSERT_LOCAL(ff_is_free(n) && !ff_is_fence(n));
+  VA_ASSERT_LOCAL((char *)b + ff_size(b) == (char *)n);
+  ff_acct_sub(h, b);
+  ff_acct_sub(h, n);
+  ff_set_size(b, ff_size(b) + ff_size(n));
+  ff_set_next(b, nn);
+  ff_set_prev(nn, b);
+  ff_block_kill(h, n, b);
+  ff_acct_add(h, b);
+}
+
+/* Hand out free block b cut to `need` bytes. */
+void ff_block_take(ff_heap_t *h, ff_block_t *b, size_t need) {
+  ff_block_split(h, b, need);
+  ff_acct_sub(h, b);
+  ff_set_flags(b, FF_F_USED);
+  ff_acct_add(h, b);
+  VA_UNPOISON(ff_payload(b), ff_psize(b));
+  h->rover = ff_next(b);
+}
+
+/* Mark live block b free and coalesce: forward, then backward. A merged
+ * block that ends the heap may give memory back. */
+void ff_block_release(ff_heap_t *h, ff_block_t *b) {
+  ff_acct_sub(h, b);
+  ff_set_flags(b, 0);
+  ff_acct_add(h, b);
+  VA_POISON(ff_payload(b), ff_psize(b));
+  ff_canary_write(b);
+  if (ff_is_free(ff_next(b))) ff_block_absorb_next(h, b);
+  ff_block_t *p = ff_prev(b);
+  if (p && ff_is_free(p)) {
+    ff_block_absorb_next(h, p);
+    b = p;
+  }
+  if (ff_next(b) == h->tail) ff_heap_maybe_trim(h, b);
+}
+
+/* Live block b keeps `need` bytes; the rest (if a block) is freed. */
+void ff_block_shrink(ff_heap_t *h, ff_block_t *b, size_t need) {
+  ff_block_t *r = ff_block_split(h, b, need);
+  if (!r) return;
+  if (ff_is_free(ff_next(r))) ff_block_absorb_next(h, r);
+  if (ff_next(r) == h->tail) ff_heap_maybe_trim(h, r);
+}
+
+/* Grow live block b to `need` bytes without moving it: into a free next
+ * neighbour, growing the break first when b (or that neighbour) ends the
+ * heap. False (nothing changed but maybe the break) when it cannot. */
+bool ff_block_grow_in_place(ff_heap_t *h, ff_block_t *b, size_t need) {
+  ff_block_t *n = ff_next(b);
+  size_t size = ff_size(b), have = ff_is_free(n) ? ff_size(n) : 0;
+  if (size + have < need) {
+    bool at_end = n == h->tail || (have && ff_next(n) == h->tail);
+    if (!at_end || !ff_heap_break_is_ours(h)) return false;
+    if (!ff_heap_grow(h, need - size)) return false;
+    n = ff_next(b);
+    if (!ff_is_free(n) || size + ff_size(n) < need) return false;
+  }
+  ff_block_absorb_next(h, b);
+  ff_block_split(h, b, need);
+  VA_UNPOISON(ff_payload(b), ff_psize(b));
+  return true;
+}
+
+/* Split live block b so that its payload starts `lead` bytes later; the
+ * leading piece becomes a free block (merged into a free predecessor).
+ * lead >= FF_MIN_BLOCK, ff_size(b) - lead >= FF_MIN_BLOCK. */
+ff_block_t *ff_block_split_front(ff_heap_t *h, ff_block_t *b, size_t lead) {
+  size_t size = ff_size(b);
+  ff_block_t *nb = (ff_block_t *)((char *)b + lead), *next = ff_next(b);
+  ff_acct_sub(h, b);
+  VA_POISON(ff_payload(b), lead);
+  ff_hdr_write(nb, FF_F_USED, size - lead, b, next);
+  ff_set_prev(next, nb);
+  ff_hdr_write(b, 0, lead, ff_prev(b), nb);
+  ff_canary_write(b);
+  ff_acct_add(h, b);
+  ff_acct_add(h, nb);
+  if (h->rover == b) h->rover = nb;
+  ff_block_t *p = ff_prev(b);
+  if (p && ff_is_free(p)) ff_block_absorb_next(h, p);
+  return nb;
+}
+
+/* ---- validation of caller pointers ------------------------------------ */
+
+/* Is x a plausible header address (inside a segment, aligned)? */
+static bool ff_addr_is_header(const ff_heap_t *h, const ff_block_t *x) {
+  uintptr_t a = (uintptr_t)x;
+  int i = ff_heap_segment_of(h, a);
+  return i >= 0 && a % FF_GRAIN == 0 && a + FF_HDR <= h->seg[i].end;
+}
+
+/* b's neighbours point back at it: what user data cannot easily fake. */
+static bool ff_block_linked(const ff_heap_t *h, const ff_block_t *b) {
+  ff_block_t *p = ff_prev(b), *n = ff_next(b);
+  if (!n || !ff_addr_is_header(h, n) || ff_prev(n) != b) return false;
+  if ((uintptr_t)n - (uintptr_t)b != ff_size(b)) return false;
+  if (!p) return b == h->head;
+  return ff_addr_is_header(h, p) && ff_next(p) == b;
+}
+
+/* The strong check (VA_CHECK_LEVEL >= 2): b is on the list. O(blocks). */
+static bool ff_block_listed(const ff_heap_t *h, const ff_block_t *b) {
+  for (const ff_block_t *x = h->head; x; x = ff_next(x))
+    if (x == b) return true;
+  return false;
+}
+
+/* What is wrong with freeing p (0: nothing; *out is its block). */
+va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p,
+                                  ff_block_t **out) {
+  uintptr_t a = (uintptr_t)p;
+  int i = ff_heap_segment_of(h, a);
+  if (i < 0) return VA_ERR_INVALID_FREE;
+  if (a % FF_GRAIN || a - FF_HDR < h->seg[i].start) return VA_ERR_NOT_A_BLOCK;
+  ff_block_t *b = ff_block_of(p);
+  uint32_t m = ff_magic(b);
+  if (m == FF_MAGIC_DEAD) return VA_ERR_DOUBLE_FREE;
+  if (m != FF_MAGIC || ff_is_fence(b) || !ff_block_linked(h, b))
+    return VA_ERR_NOT_A_BLOCK;
+  if (VA_CHECK_LEVEL >= 2 && !ff_block_listed(h, b)) return VA_ERR_NOT_A_BLOCK;
+  if (ff_is_free(b)) return VA_ERR_DOUBLE_FREE;
+  *out = b;
+  return 0;
+}

@@ -1,0 +1,37 @@
+/* vedalloc drop-in — what the API layer (vm_api.c) asks of a backend.
+ *
+ * A backend turns single-threaded va_allocator_t instances into one
+ * process-wide, thread-safe heap. Exactly one backend is linked into each
+ * library (link-time choice, no indirect call on the fast path):
+ *   vm_locked.c   one instance behind one mutex (V1 over sbrk)
+ *   vm_heaps.c    one V2 instance per thread, remote frees, heap pool
+ *
+ * The API layer has already validated every argument, so a backend sees
+ *   vm_be_malloc(n)        n <= VA_MAX_REQUEST
+ *   vm_be_free(p)          p != NULL
+ *   vm_be_realloc(p, n)    p != NULL, n <= VA_MAX_REQUEST
+ *   vm_be_calloc(n)        n <= VA_MAX_REQUEST (the checked product)
+ *   vm_be_memalign(a, n)   a a power of two, VA_ALIGNMENT < a <= VA_MAX_REQUEST,
+ *                          n + a <= VA_MAX_REQUEST
+ *   vm_be_usable_size(p)   p != NULL
+ * and returns NULL with errno == ENOMEM when memory runs out. Misuse (an
+ * invalid or double free) is the backend's to detect and report through
+ * va_raise, as the instance under it does.
+ *
+ * Initialisation is the backend's, on its first call; it must not allocate
+ * through malloc, stdio, dlsym or dynamic TLS (the library IS malloc).
+ */
+#ifndef VEDALLOC_MALLOC_VM_BACKEND_H
+#define VEDALLOC_MALLOC_VM_BACKEND_H
+
+#include <stddef.h>
+
+void *vm_be_malloc(size_t n);
+void vm_be_free(void *p);
+void *vm_be_realloc(void *p, size_t n);
+void *vm_be_calloc(size_t n);
+void *vm_be_memalign(size_t alignment, size_t n);
+size_t vm_be_usable_size(const void *p);
+extern const char vm_be_name[];
+
+#endif

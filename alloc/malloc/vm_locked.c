@@ -1,0 +1,112 @@
+/* vedalloc drop-in — backend: one instance behind one mutex.
+ *
+ * Policy: the simplest correct thread-safe heap. Every call takes one
+ * process-wide mutex around the instance's operation, so it serialises all
+ * threads; it exists so V1 (whose sbrk source is process-wide anyway) can run
+ * real programs and be measured, not to scale.
+ *
+ * Initialisation: the first call creates the instance under the mutex (the
+ * instance's metadata lives in memory it maps or sbrks itself, so create
+ * never calls malloc), then registers fork handlers outside the mutex (in
+ * case pthread_atfork itself allocates, which then simply re-enters here).
+ * Fork: prepare takes the mutex, so the child inherits a consistent heap and
+ * an unlocked mutex.
+ *
+ * Complexity: the instance's, plus one uncontended lock/unlock (~20 ns).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "alloc/internal.h"
+#include "alloc/malloc/vm_backend.h"
+
+/* Provided by the library's pick file (vm_pick_*.c). */
+extern const va_allocator_t *const vm_locked_base;
+
+static pthread_mutex_t vm_locked_mutex = PTHREAD_MUTEX_INITIALIZER;
+static void *vm_locked_heap;                /* the instance; NULL until first use */
+static atomic_bool vm_locked_fork_hooked;   /* pthread_atfork done */
+
+static void vm_locked_prepare(void) { pthread_mutex_lock(&vm_locked_mutex); }
+static void vm_locked_release(void) { pthread_mutex_unlock(&vm_locked_mutex); }
+
+/* Slow path of the first call: create the instance. Caller holds the mutex. */
+static bool vm_locked_create(void) {
+  va_options_t opts = va_options_default();
+  vm_locked_heap = vm_locked_base->create(&opts);
+  return vm_locked_heap != NULL;
+}
+
+/* Fork handlers, registered once after the heap exists. */
+static void vm_locked_hook_fork(void) {
+  if (VA_LIKELY(atomic_load_explicit(&vm_locked_fork_hooked, memory_order_acquire)))
+    return;
+  if (!atomic_exchange(&vm_locked_fork_hooked, true))
+    pthread_atfork(vm_locked_prepare, vm_locked_release, vm_locked_release);
+}
+
+/* Take the mutex with the instance ready; false (mutex released, errno set) if it cannot be. */
+static bool vm_locked_enter(void) {
+  pthread_mutex_lock(&vm_locked_mutex);
+  if (VA_LIKELY(vm_locked_heap != NULL)) return true;
+  if (vm_locked_create()) return true;
+  pthread_mutex_unlock(&vm_locked_mutex);
+  errno = ENOMEM;
+  return false;
+}
+
+static void vm_locked_leave(void) {
+  pthread_mutex_unlock(&vm_locked_mutex);
+  vm_locked_hook_fork();
+}
+
+void *vm_be_malloc(size_t n) {
+  if (!vm_locked_enter()) return NULL;
+  void *p = vm_locked_base->malloc(vm_locked_heap, n);
+  int err = errno; /* unlock must not disturb it */
+  vm_locked_leave();
+  errno = err;
+  return p;
+}
+
+void vm_be_free(void *p) {
+  if (!vm_locked_enter()) return;
+  vm_locked_base->free(vm_locked_heap, p);
+  vm_locked_leave();
+}
+
+void *vm_be_realloc(void *p, size_t n) {
+  if (!vm_locked_enter()) return NULL;
+  void *q = vm_locked_base->realloc(vm_locked_heap, p, n);
+  int err = errno;
+  vm_locked_leave();
+  errno = err;
+  return q;
+}
+
+void *vm_be_calloc(size_t n) {
+  if (!vm_locked_enter()) return NULL;
+  void *p = vm_locked_base->calloc(vm_locked_heap, 1, n);
+  int err = errno;
+  vm_locked_leave();
+  errno = err;
+  return p;
+}
+
+void *vm_be_memalign(size_t alignment, size_t n) {
+  if (vm_locked_base->memalign == NULL) return va_enomem();
+  if (!vm_locked_enter()) return NULL;
+  void *p = vm_locked_base->memalign(vm_locked_heap, alignment, n);
+  int err = errno;
+  vm_locked_leave();
+  errno = err;
+  return p;
+}
+
+size_t vm_be_usable_size(const void *p) {
+  if (!vm_locked_enter()) return 0;
+  size_t n = vm_locked_base->usable_size(vm_locked_heap, p);
+  vm_locked_leave();
+  return n;
+}

@@ -1,0 +1,247 @@
+/* vedalloc V2 — corruption tests: for every invariant of types.h, break a
+ * healthy heap in exactly that way and assert the checker names exactly
+ * that invariant; then undo the damage and assert the heap checks clean.
+ * Functions here touch poisoned metadata on purpose, hence SL_META. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/slab/slab.h"
+#include "alloc/slab/test_util.h"
+#include "alloc/slab/types.h"
+
+static const va_allocator_t *A = &sl_allocator;
+
+/* A heap in a representative state:
+ *   class of 64: page `full` with every block live, page `part` (the avail
+ *   head) with a free list of >= 3 nodes and an unsliced region;
+ *   class of 128: one idle page on the empty list;
+ *   one live and one cached large mapping. */
+typedef struct t_world {
+  void *h;
+  sl_page_t *full, *part, *idle;
+  sl_large_t *live, *cached;
+  void **keep; /* blocks to free at the end */
+  size_t nkeep;
+} t_world_t;
+
+static sl_page_t *t_page_of(void *h, void *p) {
+  void *pg = NULL;
+  if (!sl_block_info(h, p, NULL, &pg)) abort();
+  return pg;
+}
+
+SL_META static void t_world_make(t_world_t *w) {
+  static sl_t_hook_t hook;
+  va_options_t o = sl_t_options(&hook);
+  o.page_reserve = 2;
+  o.large_cache = 1 << 20;
+  w->h = A->create(&o);
+  size_t cap = (SL_SMALL_PAGE - 2048) / 64, n = 0;
+  w->keep = calloc(4 * cap + 8, sizeof(void *));
+  void *first = A->malloc(w->h, 64);
+  w->keep[n++] = first;
+  w->full = t_page_of(w->h, first);
+  while (n < w->full->capacity + 10) w->keep[n++] = A->malloc(w->h, 64);
+  w->part = t_page_of(w->h, w->keep[n - 1]);
+  /* three frees in the partial page: a free list of several nodes */
+  for (int i = 0; i < 3; i++) A->free(w->h, w->keep[--n]);
+  w->keep[n++] = A->malloc(w->h, 64);
+  A->free(w->h, w->keep[--n]);
+  /* class 128: fill a page and a bit, then empty the first page */
+  void *b0 = A->malloc(w->h, 128);
+  sl_page_t *pg128 = t_page_of(w->h, b0);
+  size_t m = pg128->capacity;
+  void **tmp = calloc(m + 4, sizeof(void *));
+  tmp[0] = b0;
+  for (size_t i = 1; i < m + 4; i++) tmp[i] = A->malloc(w->h, 128);
+  for (size_t i = 0; i < m; i++) A->free(w->h, tmp[i]);
+  for (size_t i = m; i < m + 4; i++) w->keep[n++] = tmp[i];
+  free(tmp);
+  w->idle = pg128;
+  /* large: one cached, one live */
+  void *l1 = A->malloc(w->h, 100000), *l2 = A->malloc(w->h, 200000);
+  void *lp = NULL;
+  sl_block_info(w->h, l1, NULL, &lp);
+  w->cached = lp;
+  A->free(w->h, l1);
+  sl_block_info(w->h, l2, NULL, &lp);
+  w->live = lp;
+  w->keep[n++] = l2;
+  w->nkeep = n;
+}
+
+static void t_world_free(t_world_t *w) {
+  for (size_t i = 0; i < w->nkeep; i++) A->free(w->h, w->keep[i]);
+  va_report_t r;
+  T_ASSERT(A->check_empty(w->h, &r));
+  A->destroy(w->h);
+  free(w->keep);
+}
+
+/* Does the checker name exactly `inv`? */
+static bool t_names(void *h, const char *inv) {
+  va_report_t r;
+  bool ok = A->check(h, &r);
+  if (ok || r.invariant == NULL || strcmp(r.invariant, inv) != 0) {
+    fprintf(stderr, "expected %s, got %s (%s)\n", inv,
+            ok ? "clean" : r.invariant, ok ? "" : r.detail);
+    return false;
+  }
+  return true;
+}
+
+static bool t_clean(void *h) {
+  va_report_t r;
+  bool ok = A->check(h, &r);
+  if (!ok) fprintf(stderr, "unexpected %s: %s\n", r.invariant, r.detail);
+  return ok;
+}
+
+/* Each corruption: break, name, repair. */
+SL_META static void t_freelist_bounds(t_world_t *w) {
+  sl_block_t *node = w->part->free, *saved = node->next;
+  node->next = (sl_block_t *)(w->part->blocks +
+                              (size_t)w->part->bumped * w->part->block_size);
+  T_ASSERT(t_names(w->h, "sl.freelist_bounds"));
+  node->next = (sl_block_t *)((uint8_t *)w->part - 4096);
+  T_ASSERT(t_names(w->h, "sl.freelist_bounds"));
+  node->next = saved;
+}
+
+SL_META static void t_freelist_grid(t_world_t *w) {
+  sl_block_t *node = w->part->free, *saved = node->next;
+  node->next = (sl_block_t *)((uint8_t *)saved + 16);
+  T_ASSERT(t_names(w->h, "sl.freelist_grid"));
+  node->next = saved;
+}
+
+SL_META static void t_freelist_cycle(t_world_t *w) {
+  sl_block_t *node = w->part->free->next, *saved = node->next;
+  node->next = w->part->free; /* back to the head */
+  T_ASSERT(t_names(w->h, "sl.freelist_cycle"));
+  node->next = saved;
+}
+
+SL_META static void t_capacity(t_world_t *w) {
+  w->part->used++;
+  T_ASSERT(t_names(w->h, "sl.capacity"));
+  w->part->used--;
+  w->part->bumped--; /* a sliced free block silently dropped */
+  T_ASSERT(!t_clean(w->h));
+  w->part->bumped++;
+}
+
+SL_META static void t_bitmap(t_world_t *w) {
+  size_t i = (size_t)((uint8_t *)w->part->free - w->part->blocks) / 64;
+  uint64_t bit = (uint64_t)1 << (i % 64);
+  w->part->bitmap[i / 64] |= bit; /* a free block marked live */
+  T_ASSERT(t_names(w->h, "sl.bitmap"));
+  w->part->bitmap[i / 64] &= ~bit;
+  w->full->bitmap[0] &= ~(uint64_t)1; /* a live block marked free */
+  T_ASSERT(t_names(w->h, "sl.bitmap"));
+  w->full->bitmap[0] |= 1;
+}
+
+SL_META static void t_avail_list(t_world_t *w) {
+  w->part->list = SL_LIST_FULL; /* has free blocks but claims full */
+  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  w->part->list = SL_LIST_AVAIL;
+  w->full->list = SL_LIST_AVAIL; /* full page marked avail, not linked */
+  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  w->full->list = SL_LIST_FULL;
+  sl_heap_t *h = w->h;
+  size_t c = w->part->class_idx;
+  h->avail[c] = SL_NONE; /* unlinked from its class */
+  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  h->avail[c] = w->part;
+}
+
+SL_META static void t_page_class(t_world_t *w) {
+  w->part->block_size = 48;
+  T_ASSERT(t_names(w->h, "sl.page_class"));
+  w->part->block_size = 64;
+  void *owner = w->part->heap;
+  w->part->heap = NULL;
+  T_ASSERT(t_names(w->h, "sl.page_class"));
+  w->part->heap = owner;
+}
+
+SL_META static void t_empty_list(t_world_t *w) {
+  sl_heap_t *h = w->h;
+  size_t c = w->idle->class_idx;
+  T_ASSERT(w->idle->list == SL_LIST_EMPTY && h->cls[c].empty_count == 1);
+  h->cls[c].empty_count++;
+  T_ASSERT(t_names(w->h, "sl.empty_list"));
+  h->cls[c].empty_count--;
+  size_t reserve = h->opts.page_reserve;
+  h->opts.page_reserve = 0; /* more idle pages than the reserve */
+  T_ASSERT(t_names(w->h, "sl.empty_list"));
+  h->opts.page_reserve = reserve;
+}
+
+SL_META static void t_large(t_world_t *w) {
+  w->live->state = SL_LARGE_CACHED;
+  T_ASSERT(t_names(w->h, "sl.large"));
+  w->live->state = SL_LARGE_LIVE;
+  sl_heap_t *h = w->h;
+  h->cache_bytes += SL_CHUNK;
+  T_ASSERT(t_names(w->h, "sl.large"));
+  h->cache_bytes -= SL_CHUNK;
+  uint8_t *saved = w->cached->payload;
+  w->cached->payload = (uint8_t *)w->cached + 8; /* inside the header */
+  T_ASSERT(t_names(w->h, "sl.large"));
+  w->cached->payload = saved;
+}
+
+SL_META static void t_counts(t_world_t *w) {
+  sl_heap_t *h = w->h;
+  h->footprint += 4096;
+  T_ASSERT(t_names(w->h, "sl.counts"));
+  h->footprint -= 4096;
+  h->cls[w->part->class_idx].pages++;
+  T_ASSERT(t_names(w->h, "sl.counts"));
+  h->cls[w->part->class_idx].pages--;
+  h->page_count++;
+  T_ASSERT(t_names(w->h, "sl.counts"));
+  h->page_count--;
+}
+
+typedef void (*t_corrupt_fn)(t_world_t *);
+
+static void t_run(const char *name, t_corrupt_fn fn) {
+  t_world_t w;
+  t_world_make(&w);
+  if (!t_clean(w.h)) fprintf(stderr, "%s: world not clean\n", name);
+  T_ASSERT(t_clean(w.h));
+  fn(&w);
+  T_ASSERT(t_clean(w.h)); /* repaired exactly */
+  t_world_free(&w);
+}
+
+static void test_check_empty(void) {
+  t_world_t w;
+  t_world_make(&w);
+  va_report_t r;
+  T_ASSERT(!A->check_empty(w.h, &r) && strcmp(r.invariant, "sl.empty") == 0);
+  T_ASSERT(A->check(w.h, &r) && r.invariant == NULL);
+  va_stats_t s;
+  A->stats(w.h, &s);
+  T_ASSERT(s.live_blocks == w.nkeep && s.large_mappings == 1);
+  T_ASSERT(s.pages == 4 && s.free_blocks > 0 && s.largest_free >= 100000);
+  t_world_free(&w);
+}
+
+int main(void) {
+  t_run("freelist_bounds", t_freelist_bounds);
+  t_run("freelist_grid", t_freelist_grid);
+  t_run("freelist_cycle", t_freelist_cycle);
+  t_run("capacity", t_capacity);
+  t_run("bitmap", t_bitmap);
+  t_run("avail_list", t_avail_list);
+  t_run("page_class", t_page_class);
+  t_run("empty_list", t_empty_list);
+  t_run("large", t_large);
+  t_run("counts", t_counts);
+  test_check_empty();
+  return sl_t_summary();
+}

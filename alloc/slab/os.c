@@ -1,0 +1,49 @@
+/* vedalloc V2 — the OS layer: the only file that maps or unmaps memory.
+ *
+ * Every mapping V2 asks for is a whole number of 64 KiB chunks aligned to
+ * at least a chunk, so the page map can own chunks outright. Linux places
+ * anonymous mappings next to each other, so after the first aligned one
+ * most later requests come back aligned at the first try; otherwise we map
+ * `align` more and give back the misaligned head and the tail.
+ */
+#include <sys/mman.h>
+
+#include "alloc/slab/types.h"
+
+static void *sl_os_mmap(size_t size) {
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void *sl_os_map(size_t size, size_t align) {
+  if (align < SL_CHUNK) align = SL_CHUNK;
+  uint8_t *p = sl_os_mmap(size);
+  if (p == NULL) return NULL;
+  if (((uintptr_t)p & (align - 1)) == 0) return p;
+  munmap(p, size);
+  size_t over;
+  if (__builtin_add_overflow(size, align, &over)) return NULL;
+  p = sl_os_mmap(over);
+  if (p == NULL) return NULL;
+  uint8_t *a = (uint8_t *)VA_ALIGN_UP((uintptr_t)p, align);
+  if (a > p) munmap(p, (size_t)(a - p));
+  size_t tail = (size_t)((p + over) - (a + size));
+  if (tail) munmap(a + size, tail);
+  return a;
+}
+
+void sl_os_unmap(void *p, size_t size) {
+  /* ASan keeps shadow state by address: clear ours before the range can be
+   * handed to someone else by the kernel. */
+  VA_UNPOISON(p, size);
+  munmap(p, size);
+}
+
+bool sl_os_grow(void *p, size_t old_size, size_t new_size) {
+  return mremap(p, old_size, new_size, 0) != MAP_FAILED;
+}
+
+void sl_os_trim(void *p, size_t old_size, size_t new_size) {
+  sl_os_unmap((uint8_t *)p + new_size, old_size - new_size);
+}

@@ -1,0 +1,487 @@
+/* vedalloc V2 — unit tests: classes, pages, large path, API edges, errors. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "alloc/slab/slab.h"
+#include "alloc/slab/test_util.h"
+#include "alloc/slab/types.h"
+
+static const va_allocator_t *A = &sl_allocator;
+
+static void *t_heap(sl_t_hook_t *hook, size_t reserve, size_t cache) {
+  va_options_t o = sl_t_options(hook);
+  o.page_reserve = reserve;
+  o.large_cache = cache;
+  void *h = A->create(&o);
+  if (!h) abort();
+  return h;
+}
+
+static bool t_checks(void *h) {
+  va_report_t r;
+  bool ok = A->check(h, &r);
+  if (!ok) fprintf(stderr, "check: %s at %p: %s\n", r.invariant, r.addr, r.detail);
+  return ok;
+}
+
+static bool t_empty(void *h) {
+  va_report_t r;
+  bool ok = A->check_empty(h, &r);
+  if (!ok) fprintf(stderr, "check_empty: %s: %s\n", r.invariant, r.detail);
+  return ok;
+}
+
+static va_stats_t t_stats(void *h) {
+  va_stats_t s;
+  A->stats(h, &s);
+  return s;
+}
+
+/* Heap metadata is poisoned: only SL_META code may read it. */
+SL_META static size_t t_cache_bytes(void *h) {
+  return ((sl_heap_t *)h)->cache_bytes;
+}
+
+/* ------------------------------------------------------------------------ */
+static void test_size_classes(void) {
+  size_t count = sl_class_count(), max = sl_max_small();
+  T_ASSERT(count == SL_CLASS_COUNT && max == sl_class_size(count - 1));
+  T_ASSERT(sl_class_size(0) == 8 && sl_class_size(count) == 0);
+  bool smallest = true, monotonic = true, aligned = true, waste = true;
+  for (size_t n = 0; n <= max; n++) {
+    size_t c = sl_size_class(n), s = sl_class_size(c);
+    if (s < n || (c > 0 && sl_class_size(c - 1) >= n)) smallest = false;
+    if (n > 0 && c < sl_size_class(n - 1)) monotonic = false;
+    if (n > 128 && (s - n) * 4 > s) waste = false; /* <= 25% of the block */
+  }
+  for (size_t c = 1; c < count; c++)
+    if (sl_class_size(c) % 16 || sl_class_size(c) <= sl_class_size(c - 1))
+      aligned = false;
+  T_ASSERT(smallest);
+  T_ASSERT(monotonic);
+  T_ASSERT(aligned);
+  T_ASSERT(waste);
+}
+
+static void test_alignment(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  bool ok = true;
+  static void *ps[3000];
+  for (size_t i = 0; i < 3000; i++) {
+    size_t n = (i * 7919) % 40000;
+    ps[i] = A->malloc(h, n);
+    uintptr_t a = (uintptr_t)ps[i];
+    if (!ps[i] || (n >= 16 && a % 16) || a % 8 || A->usable_size(h, ps[i]) < n)
+      ok = false;
+    if (ps[i]) memset(ps[i], 0xAB, n);
+  }
+  T_ASSERT(ok);
+  T_ASSERT(t_checks(h));
+  for (size_t i = 0; i < 3000; i++) A->free(h, ps[i]);
+  T_ASSERT(t_empty(h));
+  T_ASSERT(hook.calls == 0);
+  A->destroy(h);
+}
+
+/* More blocks than one page holds: a second page, then reuse of the first. */
+static void test_page_refill_and_reuse(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 0);
+  size_t n = 2 * (SL_SMALL_PAGE / 64) + 5;
+  void **ps = calloc(n, sizeof *ps);
+  bool distinct = true;
+  for (size_t i = 0; i < n; i++) {
+    ps[i] = A->malloc(h, 64);
+    memset(ps[i], (int)i, 64);
+    if (i && ps[i] == ps[i - 1]) distinct = false;
+  }
+  T_ASSERT(distinct);
+  va_stats_t s = t_stats(h);
+  T_ASSERT(s.pages == 3 && s.live_blocks == n && s.live_bytes == n * 64);
+  T_ASSERT(t_checks(h));
+  /* Free one block from the first (full) page: the next malloc reuses it. */
+  A->free(h, ps[0]);
+  void *again = A->malloc(h, 64);
+  T_ASSERT(t_checks(h));
+  A->free(h, again);
+  for (size_t i = 1; i < n; i++) A->free(h, ps[i]);
+  T_ASSERT(t_empty(h));
+  s = t_stats(h);
+  T_ASSERT(s.pages <= 2 && s.live_blocks == 0);
+  free(ps);
+  A->destroy(h);
+}
+
+static void test_lifo_reuse(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 0);
+  void *a = A->malloc(h, 40), *b = A->malloc(h, 40);
+  A->free(h, a);
+  T_ASSERT(A->malloc(h, 33) == a); /* same class: the block just freed */
+  A->free(h, a);
+  A->free(h, b);
+  T_ASSERT(A->malloc(h, 48) == b);
+  T_ASSERT(A->malloc(h, 48) == a);
+  A->free(h, a);
+  A->free(h, b);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+}
+
+/* Empty pages beyond the reserve go back to the OS. */
+static void test_page_release(void) {
+  for (size_t reserve = 0; reserve <= 2; reserve++) {
+    sl_t_hook_t hook = {0};
+    void *h = t_heap(&hook, reserve, 0);
+    size_t before = t_stats(h).footprint;
+    size_t n = 5 * (SL_SMALL_PAGE / 128);
+    void **ps = calloc(n, sizeof *ps);
+    for (size_t i = 0; i < n; i++) ps[i] = A->malloc(h, 128);
+    T_ASSERT(t_stats(h).pages >= 5);
+    for (size_t i = 0; i < n; i++) A->free(h, ps[i]);
+    va_stats_t s = t_stats(h);
+    T_ASSERT(s.pages <= reserve);
+    T_ASSERT(s.footprint - before <= reserve * SL_SMALL_PAGE + SL_LEAF_BYTES);
+    T_ASSERT(t_empty(h));
+    /* The ping-pong of one block keeps (reserve > 0) or drops the page. */
+    void *p = A->malloc(h, 128);
+    A->free(h, p);
+    T_ASSERT(t_stats(h).pages == (reserve ? (s.pages ? s.pages : 1) : 0));
+    T_ASSERT(t_empty(h));
+    free(ps);
+    A->destroy(h);
+  }
+}
+
+static void test_large_and_cache(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  size_t base = t_stats(h).footprint;
+  size_t n = sl_max_small() + 1;
+  uint8_t *p = A->malloc(h, n);
+  T_ASSERT(p && (uintptr_t)p % 64 == 0 && A->usable_size(h, p) >= n);
+  memset(p, 0x5A, A->usable_size(h, p));
+  va_stats_t s = t_stats(h);
+  T_ASSERT(s.large_mappings == 1 && s.live_blocks == 1);
+  size_t info_class = 0;
+  T_ASSERT(sl_block_info(h, p, &info_class, NULL) && info_class == SIZE_MAX);
+  A->free(h, p);
+  T_ASSERT(t_stats(h).large_mappings == 0);
+  T_ASSERT(t_empty(h)); /* a cached mapping is fine */
+  /* Reused from the cache, and calloc zeroes the reused memory. */
+  uint8_t *q = A->calloc(h, 1, n);
+  T_ASSERT(q == p);
+  bool zero = true;
+  for (size_t i = 0; i < n; i++) zero &= q[i] == 0;
+  T_ASSERT(zero);
+  A->free(h, q);
+  /* Over the budget: unmapped on free, footprint back to the start. */
+  void *big = A->malloc(h, 2u << 20);
+  T_ASSERT(big != NULL);
+  A->free(h, big);
+  T_ASSERT(t_stats(h).footprint == base + SL_LEAF_BYTES + 64 * 1024);
+  /* Eviction keeps the cache within budget. */
+  void *ls[20];
+  for (int i = 0; i < 20; i++) ls[i] = A->malloc(h, 100000);
+  for (int i = 0; i < 20; i++) A->free(h, ls[i]);
+  T_ASSERT(t_cache_bytes(h) <= (1u << 20));
+  T_ASSERT(t_checks(h));
+  T_ASSERT(hook.calls == 0);
+  A->destroy(h);
+  /* With no cache, footprint returns exactly. */
+  h = t_heap(&hook, 2, 0);
+  base = t_stats(h).footprint;
+  p = A->malloc(h, 1 << 20);
+  A->free(h, p);
+  T_ASSERT(t_stats(h).footprint == base + SL_LEAF_BYTES);
+  A->destroy(h);
+}
+
+static void test_realloc(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  uint8_t *p = A->malloc(h, 100);
+  for (int i = 0; i < 100; i++) p[i] = (uint8_t)i;
+  T_ASSERT(A->realloc(h, p, 112) == p); /* same class (112) */
+  T_ASSERT(A->realloc(h, p, 97) == p);
+  uint8_t *q = A->realloc(h, p, 1000); /* moves */
+  bool kept = q && q != p;
+  for (int i = 0; q && i < 100; i++) kept &= q[i] == (uint8_t)i;
+  T_ASSERT(kept);
+  /* small -> large -> grow -> shrink -> small */
+  uint8_t *l = A->realloc(h, q, 200000);
+  kept = l != NULL;
+  for (int i = 0; l && i < 100; i++) kept &= l[i] == (uint8_t)i;
+  T_ASSERT(kept);
+  memset(l + 100, 0x77, 200000 - 100);
+  uint8_t *l2 = A->realloc(h, l, 3000000);
+  kept = l2 != NULL && l2[199999] == 0x77 && l2[5] == 5;
+  T_ASSERT(kept);
+  T_ASSERT(A->usable_size(h, l2) >= 3000000);
+  uint8_t *l3 = A->realloc(h, l2, 100000); /* shrinks in place, trims */
+  T_ASSERT(l3 == l2 && l3[99999] == 0x77 && A->usable_size(h, l3) >= 100000);
+  T_ASSERT(t_checks(h));
+  uint8_t *s = A->realloc(h, l3, 50);
+  kept = s != NULL && s != l3;
+  for (int i = 0; s && i < 50; i++) kept &= s[i] == (uint8_t)i;
+  T_ASSERT(kept);
+  T_ASSERT(t_stats(h).large_mappings == 0);
+  A->free(h, s);
+  T_ASSERT(t_empty(h));
+  T_ASSERT(hook.calls == 0);
+  A->destroy(h);
+}
+
+static void test_api_edges(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  void *z1 = A->malloc(h, 0), *z2 = A->malloc(h, 0);
+  T_ASSERT(z1 && z2 && z1 != z2);
+  A->free(h, z1);
+  A->free(h, z2);
+  errno = 0;
+  T_ASSERT(A->malloc(h, SIZE_MAX) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->malloc(h, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->malloc(h, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->calloc(h, 2, SIZE_MAX) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL &&
+           errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->memalign(h, 64, SIZE_MAX) == NULL && errno == ENOMEM);
+  /* calloc zeroes a reused block */
+  uint8_t *p = A->malloc(h, 200);
+  memset(p, 0xFF, 200);
+  A->free(h, p);
+  uint8_t *c = A->calloc(h, 10, 20);
+  T_ASSERT(c == p);
+  bool zero = true;
+  for (int i = 0; i < 200; i++) zero &= c[i] == 0;
+  T_ASSERT(zero);
+  A->free(h, c);
+  /* realloc(NULL, n) is malloc; realloc(p, 0) gives a minimum block */
+  void *r = A->realloc(h, NULL, 24);
+  T_ASSERT(r && A->usable_size(h, r) >= 24);
+  void *r0 = A->realloc(h, r, 0);
+  T_ASSERT(r0 != NULL && A->usable_size(h, r0) == sl_class_size(0));
+  A->free(h, r0);
+  A->free(h, NULL);
+  /* a failed realloc leaves the block intact */
+  uint8_t *k = A->malloc(h, 64);
+  memset(k, 0x3C, 64);
+  errno = 0;
+  T_ASSERT(A->realloc(h, k, SIZE_MAX) == NULL && errno == ENOMEM);
+  errno = 0;
+  T_ASSERT(A->realloc(h, k, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
+  T_ASSERT(k[0] == 0x3C && k[63] == 0x3C);
+  T_ASSERT(sl_block_info(h, k, NULL, NULL));
+  uint8_t *big = A->malloc(h, 100000);
+  errno = 0;
+  T_ASSERT(A->realloc(h, big, (size_t)PTRDIFF_MAX - 10) == NULL &&
+           errno == ENOMEM);
+  T_ASSERT(sl_block_info(h, big, NULL, NULL));
+  A->free(h, big);
+  A->free(h, k);
+  T_ASSERT(t_empty(h));
+  T_ASSERT(hook.calls == 0);
+  A->destroy(h);
+}
+
+/* A 64 KiB-aligned region of our own, made to look like a live page. */
+SL_META static void test_foreign_fake_page(void *h, sl_t_hook_t *hook) {
+  uint8_t *real = A->malloc(h, 64);
+  void *page = NULL;
+  sl_block_info(h, real, NULL, &page);
+  size_t sz = 2 * SL_CHUNK;
+  uint8_t *raw = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint8_t *fake = (uint8_t *)VA_ALIGN_UP((uintptr_t)raw, SL_CHUNK);
+  size_t color_off = (size_t)((sl_page_t *)page)->color * 64;
+  /* A perfect copy of the header, bitmap "all live". Byte loops through
+   * volatile: the header is poisoned and memcpy would be checked. */
+  volatile uint8_t *dst = fake + color_off;
+  const volatile uint8_t *src = page;
+  for (size_t i = 0; i < 1024; i++)
+    dst[i] = i < sizeof(sl_page_t) ? src[i] : 0xFF;
+  size_t grid = (size_t)(((sl_page_t *)page)->blocks - SL_PAGE_BASE((sl_page_t *)page));
+  int before = hook->calls;
+  A->free(h, fake + grid);
+  T_ASSERT(hook->calls == before + 1 && hook->kind == VA_ERR_INVALID_FREE &&
+           hook->ptr == fake + grid);
+  munmap(raw, sz);
+  A->free(h, real);
+}
+
+static void test_error_hook(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  int local = 0;
+  /* foreign: the stack, the process heap, our own fake page */
+  A->free(h, &local);
+  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_INVALID_FREE &&
+           hook.ptr == &local && strcmp(hook.op, "free") == 0);
+  void *sys = malloc(64);
+  A->free(h, sys);
+  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_INVALID_FREE);
+  free(sys);
+  test_foreign_fake_page(h, &hook);
+  /* interior pointer, pointer into the page header */
+  uint8_t *p = A->malloc(h, 64);
+  hook.calls = 0;
+  A->free(h, p + 8);
+  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  void *page = NULL;
+  sl_block_info(h, p, NULL, &page);
+  A->free(h, page);
+  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  T_ASSERT(sl_block_info(h, p, NULL, NULL)); /* still live */
+  /* double free: reported, and the block is not handed out twice */
+  A->free(h, p);
+  A->free(h, p);
+  T_ASSERT(hook.calls == 3 && hook.kind == VA_ERR_DOUBLE_FREE && hook.ptr == p);
+  void *a = A->malloc(h, 64), *b = A->malloc(h, 64);
+  T_ASSERT(a != b);
+  /* realloc and usable_size of bad pointers */
+  hook.calls = 0;
+  errno = 0;
+  T_ASSERT(A->realloc(h, (uint8_t *)a + 8, 10) == NULL && errno == EINVAL &&
+           hook.calls == 1 && strcmp(hook.op, "realloc") == 0);
+  T_ASSERT(A->usable_size(h, (uint8_t *)a + 8) == 0 && hook.calls == 2);
+  A->free(h, a);
+  A->free(h, b);
+  /* large: interior pointer, double free of a cached mapping */
+  uint8_t *l = A->malloc(h, 100000);
+  hook.calls = 0;
+  A->free(h, l + 70000);
+  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  A->free(h, l);
+  A->free(h, l);
+  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+}
+
+/* The original's spoof: user data equal to a large-block header (magic and
+ * size) just before a small block changes nothing. */
+static void test_magic_spoof(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  uint64_t *a = A->malloc(h, 64);
+  void *b = A->malloc(h, 64);
+  T_ASSERT((uint8_t *)b == (uint8_t *)a + 64 || (uint8_t *)a == (uint8_t *)b + 64);
+  uint64_t *lo = (uint8_t *)a < (uint8_t *)b ? a : b;
+  void *hi = lo == a ? b : (void *)a;
+  for (int i = 0; i < 8; i++) lo[i] = i % 2 ? 4096 : 0xDEADBEEFCAFEBABEull;
+  lo[6] = SL_KIND_LARGE; /* and our own large kind */
+  A->free(h, hi);
+  T_ASSERT(hook.calls == 0 && !sl_block_info(h, hi, NULL, NULL));
+  T_ASSERT(A->malloc(h, 64) == hi); /* reused normally, not leaked */
+  T_ASSERT(t_checks(h));
+  A->free(h, hi);
+  A->free(h, lo);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+}
+
+static void test_memalign(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  bool ok = true;
+  for (size_t al = 1; al <= ((size_t)1 << 20); al <<= 1) {
+    for (size_t n = 0; n < 70000; n = n * 3 + 1) {
+      uint8_t *p = A->memalign(h, al, n);
+      if (!p || (uintptr_t)p % al || A->usable_size(h, p) < n) {
+        fprintf(stderr, "memalign(%zu, %zu) = %p\n", al, n, (void *)p);
+        ok = false;
+      }
+      if (p) memset(p, 0x11, n);
+      A->free(h, p);
+    }
+  }
+  T_ASSERT(ok);
+  errno = 0;
+  T_ASSERT(A->memalign(h, 24, 10) == NULL && errno == EINVAL);
+  T_ASSERT(hook.calls == 0);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+}
+
+/* Random churn: the checker holds throughout, the O(1) witness stays small,
+ * stats agree with what the test holds. */
+static void test_churn(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 1, 1 << 20);
+  enum { SLOTS = 500 };
+  void *ps[SLOTS] = {0};
+  size_t us[SLOTS] = {0};
+  uint64_t x = 42;
+  bool ok = true, touched = true;
+  for (int i = 0; i < 60000; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    size_t k = (x >> 33) % SLOTS;
+    size_t n = (x >> 17) % ((x >> 60) == 0 ? 100000 : 600);
+    if (ps[k]) {
+      if ((x >> 11) & 1) {
+        A->free(h, ps[k]);
+        ps[k] = NULL;
+      } else {
+        void *q = A->realloc(h, ps[k], n);
+        if (q) ps[k] = q, us[k] = A->usable_size(h, q);
+      }
+    } else {
+      ps[k] = (x >> 9) & 1 ? A->malloc(h, n) : A->calloc(h, 1, n);
+      us[k] = A->usable_size(h, ps[k]);
+    }
+    if (sl_last_touched(h) > 3) touched = false;
+    if (i % 5000 == 0) ok &= t_checks(h);
+  }
+  size_t live = 0, bytes = 0;
+  for (int k = 0; k < SLOTS; k++)
+    if (ps[k]) live++, bytes += us[k];
+  va_stats_t s = t_stats(h);
+  T_ASSERT(ok);
+  T_ASSERT(touched);
+  T_ASSERT(s.live_blocks == live && s.live_bytes == bytes);
+  T_ASSERT(s.peak_footprint >= s.footprint);
+  for (int k = 0; k < SLOTS; k++) A->free(h, ps[k]);
+  T_ASSERT(t_empty(h));
+  T_ASSERT(hook.calls == 0);
+  A->destroy(h);
+}
+
+static void test_create_options(void) {
+  va_options_t o = va_options_default();
+  o.source = VA_SOURCE_SBRK;
+  errno = 0;
+  T_ASSERT(A->create(&o) == NULL && errno == EINVAL);
+  void *h = A->create(NULL);
+  T_ASSERT(h != NULL && strcmp(A->name, "slab") == 0);
+  A->free(h, A->malloc(h, 10));
+  A->destroy(h);
+}
+
+int main(void) {
+  test_size_classes();
+  test_alignment();
+  test_page_refill_and_reuse();
+  test_lifo_reuse();
+  test_page_release();
+  test_large_and_cache();
+  test_realloc();
+  test_api_edges();
+  test_error_hook();
+  test_magic_spoof();
+  test_memalign();
+  test_churn();
+  test_create_options();
+  return sl_t_summary();
+}

@@ -1,0 +1,14 @@
+/* vedalloc bench — the child side of the driver: runs one pair in this
+ * process and prints a RESULT (or FAST, or SKIP) line to out. */
+#ifndef VEDALLOC_BENCH_CHILD_H
+#define VEDALLOC_BENCH_CHILD_H
+
+#include <stdio.h>
+
+#include "bench/bench.h"
+
+/* `workload` may be "fastpath" for the micro benchmark. Exits 3 on error. */
+int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
+                     const char *trace_dir, FILE *out);
+
+#endif

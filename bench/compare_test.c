@@ -1,0 +1,344 @@
+/* vedalloc bench — end-to-end tests of the compare driver.
+ *
+ *   compare_test COMPARE output  runs a --quick session over two allocators
+ *       and checks that the JSON parses (a strict validator below), the CSV
+ *       is rectangular, the SVG is balanced XML, and each holds every
+ *       requested (allocator, workload) pair;
+ *   compare_test COMPARE usage   checks that bad flags exit 2 with usage.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static int ct_passed, ct_failed;
+
+#define CT_CHECK(e)                                                            \
+  do {                                                                         \
+    if (e) {                                                                   \
+      ct_passed++;                                                             \
+    } else {                                                                   \
+      ct_failed++;                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e);    \
+    }                                                                          \
+  } while (0)
+
+static const char *const ct_allocs[] = {"glibc", "v2-slab"};
+static const char *const ct_workloads[] = {"single", "stress", "trace-python"};
+#define CT_NA 2
+#define CT_NW 3
+
+static char *ct_read(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  size_t got = fread(buf, 1, (size_t)n, f);
+  buf[got] = 0;
+  fclose(f);
+  return buf;
+}
+
+/* Runs a shell command; returns its exit status (or -1 if it died). */
+static int ct_run(const char *cmd) {
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---------------------------------------------------------------------------
+ * A strict JSON validator that also collects, for each object in the top
+ * array, its "allocator", "workload" and "status" strings.
+ * ------------------------------------------------------------------------- */
+typedef struct ct_json {
+  const char *p;
+  int depth;
+  char alloc[64], workload[64], status[64];
+  int pairs_ok[CT_NA][CT_NW]; /* records with status ok per pair */
+  int fast[CT_NA];            /* fastpath records per allocator */
+} ct_json_t;
+
+static bool ct_value(ct_json_t *j);
+
+static void ct_ws(ct_json_t *j) {
+  while (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r') j->p++;
+}
+
+static bool ct_string(ct_json_t *j, char *out, size_t len) {
+  size_t n = 0;
+  if (*j->p++ != '"') return false;
+  while (*j->p != '"') {
+    if ((unsigned char)*j->p < 0x20) return false;
+    if (*j->p == '\\') {
+      j->p++;
+      if (*j->p == 'u') {
+        for (int k = 1; k <= 4; k++)
+          if (!strchr("0123456789abcdefABCDEF", j->p[k]) || !j->p[k]) return false;
+        j->p += 4;
+      } else if (!*j->p || !strchr("\"\\/bfnrt", *j->p)) return false;
+    }
+    if (out && n + 1 < len) out[n++] = *j->p;
+    j->p++;
+  }
+  j->p++;
+  if (out) out[n] = 0;
+  return true;
+}
+
+static bool ct_number(ct_json_t *j) {
+  const char *s = j->p;
+  if (*j->p == '-') j->p++;
+  if (*j->p == '0') j->p++;
+  else if (*j->p >= '1' && *j->p <= '9') while (*j->p >= '0' && *j->p <= '9') j->p++;
+  else return false;
+  if (*j->p == '.') {
+    j->p++;
+    if (!(*j->p >= '0' && *j->p <= '9')) return false;
+    while (*j->p >= '0' && *j->p <= '9') j->p++;
+  }
+  if (*j->p == 'e' || *j->p == 'E') {
+    j->p++;
+    if (*j->p == '+' || *j->p == '-') j->p++;
+    if (!(*j->p >= '0' && *j->p <= '9')) return false;
+    while (*j->p >= '0' && *j->p <= '9') j->p++;
+  }
+  return j->p > s;
+}
+
+static void ct_record(ct_json_t *j) {
+  for (int a = 0; a < CT_NA; a++) {
+    if (strcmp(j->alloc, ct_allocs[a]) != 0) continue;
+    if (strcmp(j->workload, "fastpath") == 0) j->fast[a]++;
+    for (int w = 0; w < CT_NW; w++)
+      if (strcmp(j->workload, ct_workloads[w]) == 0 && strcmp(j->status, "ok") == 0)
+        j->pairs_ok[a][w]++;
+  }
+}
+
+static bool ct_object(ct_json_t *j) {
+  char key[64];
+  bool record = j->depth == 2;
+  if (record) j->alloc[0] = j->workload[0] = j->status[0] = 0;
+  j->p++;
+  ct_ws(j);
+  if (*j->p == '}') return j->p++, true;
+  for (;;) {
+    ct_ws(j);
+    if (!ct_string(j, key, sizeof key)) return false;
+    ct_ws(j);
+    if (*j->p++ != ':') return false;
+    ct_ws(j);
+    char *dst = !record ? NULL : strcmp(key, "allocator") == 0 ? j->alloc
+              : strcmp(key, "workload") == 0 ? j->workload
+              : strcmp(key, "status") == 0 ? j->status : NULL;
+    if (dst && *j->p == '"') {
+      if (!ct_string(j, dst, 64)) return false;
+    } else if (!ct_value(j)) return false;
+    ct_ws(j);
+    if (*j->p == ',') { j->p++; continue; }
+    if (*j->p++ != '}') return false;
+    if (record) ct_record(j);
+    return true;
+  }
+}
+
+static bool ct_array(ct_json_t *j) {
+  j->p++;
+  ct_ws(j);
+  if (*j->p == ']') return j->p++, true;
+  for (;;) {
+    if (!ct_value(j)) return false;
+    ct_ws(j);
+    if (*j->p == ',') { j->p++; continue; }
+    return *j->p++ == ']';
+  }
+}
+
+static bool ct_value(ct_json_t *j) {
+  ct_ws(j);
+  bool ok;
+  j->depth++;
+  if (*j->p == '{') ok = ct_object(j);
+  else if (*j->p == '[') ok = ct_array(j);
+  else if (*j->p == '"') ok = ct_string(j, NULL, 0);
+  else if (strncmp(j->p, "true", 4) == 0) ok = (j->p += 4, true);
+  else if (strncmp(j->p, "false", 5) == 0) ok = (j->p += 5, true);
+  else if (strncmp(j->p, "null", 4) == 0) ok = (j->p += 4, true);
+  else ok = ct_number(j);
+  j->depth--;
+  return ok;
+}
+
+static void ct_check_json(const char *path) {
+  char *text = ct_read(path);
+  CT_CHECK(text != NULL);
+  if (!text) return;
+  ct_json_t j = {.p = text};
+  ct_ws(&j);
+  CT_CHECK(*j.p == '[');
+  bool ok = ct_value(&j);
+  ct_ws(&j);
+  CT_CHECK(ok && *j.p == 0);
+  for (int a = 0; a < CT_NA; a++) {
+    for (int w = 0; w < CT_NW; w++) {
+      if (j.pairs_ok[a][w] != 1)
+        fprintf(stderr, "json: %s/%s has %d ok records\n", ct_allocs[a], ct_workloads[w],
+                j.pairs_ok[a][w]);
+      CT_CHECK(j.pairs_ok[a][w] == 1);
+    }
+    CT_CHECK(j.fast[a] == 7);
+  }
+  for (const char *k = "median_s\0min_s\0max_s\0ratio_vs_glibc\0peak_rss_kb\0footprint_bytes\0"
+                       "utilization\0fragmentation\0";
+       *k; k += strlen(k) + 1) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", k);
+    CT_CHECK(strstr(text, pat) != NULL);
+  }
+  free(text);
+}
+
+/* ---------------------------------------------------------------------------
+ * CSV: every row has as many fields as the header, and every pair is there.
+ * ------------------------------------------------------------------------- */
+static int ct_csv_fields(const char *line, const char **end) {
+  int n = 1;
+  bool quoted = false;
+  const char *p = line;
+  for (; *p && (quoted || *p != '\n'); p++) {
+    if (*p == '"') quoted = !quoted;
+    else if (*p == ',' && !quoted) n++;
+  }
+  *end = *p ? p + 1 : p;
+  return quoted ? -1 : n;
+}
+
+static void ct_check_csv(const char *path) {
+  char *text = ct_read(path);
+  CT_CHECK(text != NULL);
+  if (!text) return;
+  const char *p = text, *next;
+  int width = ct_csv_fields(p, &next);
+  CT_CHECK(strncmp(text, "allocator,workload,status,median_s", 34) == 0);
+  int rows = 0, seen[CT_NA][CT_NW] = {{0}};
+  for (p = next; *p; p = next, rows++) {
+    int n = ct_csv_fields(p, &next);
+    if (n != width) fprintf(stderr, "csv row %d has %d fields, header %d\n", rows + 1, n, width);
+    CT_CHECK(n == width);
+    for (int a = 0; a < CT_NA; a++)
+      for (int w = 0; w < CT_NW; w++) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "%s,%s,ok,", ct_allocs[a], ct_workloads[w]);
+        seen[a][w] += strncmp(p, prefix, strlen(prefix)) == 0;
+      }
+  }
+  CT_CHECK(rows == CT_NA * CT_NW);
+  for (int a = 0; a < CT_NA; a++)
+    for (int w = 0; w < CT_NW; w++) CT_CHECK(seen[a][w] == 1);
+  free(text);
+}
+
+/* ---------------------------------------------------------------------------
+ * SVG: balanced elements, one root, a titled bar or mark for every pair.
+ * ------------------------------------------------------------------------- */
+static bool ct_xml_balanced(const char *text) {
+  char stack[64][32];
+  int depth = 0, roots = 0;
+  for (const char *p = strchr(text, '<'); p; p = strchr(p + 1, '<')) {
+    const char *gt = strchr(p, '>');
+    if (!gt) return false;
+    if (p[1] == '?' || p[1] == '!') continue;
+    bool closing = p[1] == '/', selfclose = gt[-1] == '/';
+    const char *name = p + (closing ? 2 : 1);
+    size_t len = strcspn(name, " \t\n/>");
+    if (len == 0 || len >= 32) return false;
+    if (closing) {
+      if (depth == 0 || strncmp(stack[depth - 1], name, len) != 0 || stack[depth - 1][len])
+        return false;
+      depth--;
+    } else if (!selfclose) {
+      if (depth == 0) roots++;
+      if (depth == 64) return false;
+      memcpy(stack[depth], name, len);
+      stack[depth++][len] = 0;
+    }
+  }
+  return depth == 0 && roots == 1;
+}
+
+static void ct_check_svg(const char *path) {
+  char *text = ct_read(path);
+  CT_CHECK(text != NULL);
+  if (!text) return;
+  CT_CHECK(strncmp(text, "<svg", 4) == 0);
+  CT_CHECK(ct_xml_balanced(text));
+  for (int a = 0; a < CT_NA; a++) {
+    char legend[64];
+    snprintf(legend, sizeof legend, ">%s</text>", ct_allocs[a]);
+    CT_CHECK(strstr(text, legend) != NULL);
+    for (int w = 0; w < CT_NW; w++) {
+      char title[96]; /* the memory chart has a titled bar for every pair */
+      snprintf(title, sizeof title, "<title>%s / %s: ", ct_allocs[a], ct_workloads[w]);
+      if (!strstr(text, title)) fprintf(stderr, "svg: no bar %s\n", title);
+      CT_CHECK(strstr(text, title) != NULL);
+    }
+  }
+  free(text);
+}
+
+static int ct_output(const char *compare) {
+  const char *tmp = getenv("TEST_TMPDIR");
+  if (!tmp) tmp = "/tmp";
+  char cmd[8192], json[1024], csv[1024], svg[1024], md[1024];
+  snprintf(json, sizeof json, "%s/out.json", tmp);
+  snprintf(csv, sizeof csv, "%s/out.csv", tmp);
+  snprintf(svg, sizeof svg, "%s/out.svg", tmp);
+  snprintf(md, sizeof md, "%s/out.md", tmp);
+  snprintf(cmd, sizeof cmd,
+           "'%s' --quick --no-save --alloc=glibc,v2-slab --workload=single,stress,trace-python,"
+           "fastpath --json '%s' --csv '%s' --svg '%s' --markdown '%s'",
+           compare, json, csv, svg, md);
+  CT_CHECK(ct_run(cmd) == 0);
+  ct_check_json(json);
+  ct_check_csv(csv);
+  ct_check_svg(svg);
+  char *m = ct_read(md);
+  CT_CHECK(m && strstr(m, "| single |") && strstr(m, "| stress |") && strstr(m, "v2-slab"));
+  free(m);
+  return 0;
+}
+
+/* Each bad invocation exits 2 and prints the usage on stderr. */
+static int ct_usage(const char *compare) {
+  static const char *const bad[] = {"--bogus", "--workload=nonesuch", "--alloc=nonesuch",
+                                    "--json", "--timeout=abc", "extra-argument"};
+  const char *tmp = getenv("TEST_TMPDIR");
+  if (!tmp) tmp = "/tmp";
+  char cmd[4096], err[1024];
+  snprintf(err, sizeof err, "%s/usage.txt", tmp);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", compare, bad[i], err);
+    int rc = ct_run(cmd);
+    if (rc != 2) fprintf(stderr, "'%s' exited %d\n", bad[i], rc);
+    CT_CHECK(rc == 2);
+    char *text = ct_read(err);
+    CT_CHECK(text && strstr(text, "usage: compare"));
+    free(text);
+  }
+  snprintf(cmd, sizeof cmd, "'%s' --list >/dev/null", compare);
+  CT_CHECK(ct_run(cmd) == 0);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: compare_test COMPARE output|usage\n");
+    return 2;
+  }
+  if (strcmp(argv[2], "output") == 0) ct_output(argv[1]);
+  else ct_usage(argv[1]);
+  printf("%d passed, %d failed\n", ct_passed, ct_failed);
+  return ct_failed || ct_passed == 0 ? 1 : 0;
+}
