@@ -38,6 +38,7 @@ typedef struct bench_ctx {
   bool meter;              /* metered (warm-up) run: count usable bytes, snapshot stats */
   uint64_t sink;           /* pointers folded in, so no call can be elided */
   uint64_t calls;          /* allocator calls made (malloc, free, realloc) */
+  double deadline;         /* CLOCK_MONOTONIC seconds: a run past it stops the pair */
   size_t live_bytes;       /* requested bytes live now */
   size_t peak_live_bytes;  /* max of live_bytes over the run */
   double requested_total;  /* metered: sum of requested sizes */
@@ -73,6 +74,14 @@ bool bench_workload_setup(const bench_workload_t *w, bench_ctx_t *c,
  * cost every allocator the same few instructions.
  * ------------------------------------------------------------------------- */
 void bench_meter_alloc(bench_ctx_t *c, void *p, size_t n);
+/* Past the deadline: prints a SLOW line and ends the child (exit 0). */
+void bench_check_deadline(const bench_ctx_t *c);
+
+/* Every 4096 allocations, look at the clock: a pathological allocator
+ * (quadratic on some workload) then costs seconds, not minutes. */
+static inline void bench_tick(bench_ctx_t *c) {
+  if (__builtin_expect((++c->calls & 4095) == 0, 0)) bench_check_deadline(c);
+}
 void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 static inline void bench_live_add(bench_ctx_t *c, size_t n) {
@@ -84,7 +93,7 @@ static inline void *bench_malloc(bench_ctx_t *c, size_t n) {
   void *p = c->a->malloc(c->heap, n);
   if (__builtin_expect(p == NULL, 0)) bench_die("malloc(%zu) returned NULL", n);
   bench_live_add(c, n);
-  c->calls++;
+  bench_tick(c);
   if (c->meter) bench_meter_alloc(c, p, n);
   c->sink ^= (uintptr_t)p;
   return p;
@@ -101,7 +110,7 @@ static inline void *bench_realloc(bench_ctx_t *c, void *p, size_t old, size_t n)
   if (__builtin_expect(q == NULL, 0)) bench_die("realloc(%zu) returned NULL", n);
   c->live_bytes -= old;
   bench_live_add(c, n);
-  c->calls++;
+  bench_tick(c);
   if (c->meter) bench_meter_alloc(c, q, n);
   c->sink ^= (uintptr_t)q;
   return q;

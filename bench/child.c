@@ -105,9 +105,10 @@ static bool bench_preload_active(void) {
   return sym == NULL || *sym == 0 || dlsym(RTLD_DEFAULT, sym) != NULL;
 }
 
-static double bench_run_once(const bench_workload_t *w, bench_ctx_t *c) {
+static double bench_run_once(const bench_workload_t *w, bench_ctx_t *c, double limit) {
   c->live_bytes = 0;
   double t0 = bench_now();
+  c->deadline = limit > 0 ? t0 + limit : 0;
   c->sink += w->run(c);
   double t = bench_now() - t0;
   if (c->live_bytes != 0) bench_die("%s leaked %zu bytes", w->name, c->live_bytes);
@@ -139,7 +140,7 @@ static void bench_child_print(FILE *out, const double *t, int n, const bench_ctx
 }
 
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, FILE *out) {
+                     const char *trace_dir, double run_limit, FILE *out) {
   const va_entry_t *e = va_registry_find(alloc);
   if (!e) bench_die("no allocator '%s' in the registry", alloc);
   if (!bench_preload_active()) bench_die("the preloaded library is not the malloc in use");
@@ -162,12 +163,12 @@ int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
   bench_rss_reset_peak();
   bench_rss_t base = bench_rss_read();
   c.meter = true;
-  double warm = bench_run_once(w, &c);
+  double warm = bench_run_once(w, &c, run_limit);
   uint64_t calls = c.calls;
   c.meter = false;
   int n = bench_repeats(mode, warm);
   double t[BENCH_MAX_REPEATS];
-  for (int i = 0; i < n; i++) t[i] = bench_run_once(w, &c);
+  for (int i = 0; i < n; i++) t[i] = bench_run_once(w, &c, run_limit);
   qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
   bench_child_print(out, t, n, &c, calls, &base);
   c.a->destroy(c.heap);

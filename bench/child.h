@@ -7,8 +7,10 @@
 
 #include "bench/bench.h"
 
-/* `workload` may be "fastpath" for the micro benchmark. Exits 3 on error. */
+/* `workload` may be "fastpath" for the micro benchmark. A run longer than
+ * run_limit seconds (0: no limit) ends the child with a SLOW line. Exits 3
+ * on error. */
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, FILE *out);
+                     const char *trace_dir, double run_limit, FILE *out);
 
 #endif

@@ -60,17 +60,22 @@ typedef struct bench_flags {
   const char *json, *csv, *svg, *markdown;
   const char *trace_dir;
   bool list, no_save;
-  double timeout_s;
+  double timeout_s;   /* the driver kills a child after this long */
+  double run_limit_s; /* a child stops its pair when one run takes longer */
 } bench_flags_t;
 
 static void bench_usage(FILE *f) {
   fprintf(f,
           "usage: compare [--quick | --full] [--alloc=A,B] [--workload=X,Y]\n"
           "               [--json FILE] [--csv FILE] [--svg FILE] [--markdown FILE]\n"
-          "               [--no-save] [--timeout=SECONDS] [--traces=DIR] [--list]\n"
+          "               [--no-save] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
+          "               [--traces=DIR] [--list]\n"
           "  Runs every (allocator, workload) pair in a fresh process and compares\n"
           "  them with glibc. Allocators: ours from the registry plus glibc,\n"
           "  jemalloc, mimalloc, tcmalloc. Workload 'fastpath' is the micro benchmark.\n"
+          "  --run-limit: one run slower than this stops its pair (default 3 s,\n"
+          "  --full 60 s, --quick 10 s): a quadratic allocator is reported, not waited for.\n"
+          "  --timeout: a child running longer is killed (default 60 s, --full 600 s).\n"
           "  Relative output paths are resolved against $BUILD_WORKING_DIRECTORY.\n"
           "  Under `bazel run`, also writes bench/results/latest.{json,md,svg}\n"
           "  in the source tree unless --no-save.\n");
@@ -167,6 +172,12 @@ static const char *bench_flag_value(const char *flag, int argc, char **argv, int
   return NULL;
 }
 
+static bool bench_parse_seconds(const char *v, double *out) {
+  char *end;
+  *out = strtod(v, &end);
+  return *v && *end == 0 && *out > 0;
+}
+
 static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
   memset(f, 0, sizeof *f);
   f->mode = BENCH_DEFAULT;
@@ -184,12 +195,13 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
     else if ((v = bench_flag_value("--markdown", argc, argv, &i))) f->markdown = v;
     else if ((v = bench_flag_value("--traces", argc, argv, &i))) f->trace_dir = v;
     else if ((v = bench_flag_value("--timeout", argc, argv, &i))) {
-      char *end;
-      f->timeout_s = strtod(v, &end);
-      if (*end || f->timeout_s <= 0) return false;
+      if (!bench_parse_seconds(v, &f->timeout_s)) return false;
+    } else if ((v = bench_flag_value("--run-limit", argc, argv, &i))) {
+      if (!bench_parse_seconds(v, &f->run_limit_s)) return false;
     } else return false;
   }
   if (f->timeout_s == 0) f->timeout_s = f->mode == BENCH_FULL ? 600 : 60;
+  if (f->run_limit_s == 0) f->run_limit_s = f->mode == BENCH_FULL ? 60 : f->mode == BENCH_QUICK ? 10 : 3;
   return true;
 }
 
@@ -228,8 +240,8 @@ static const char *bench_mode_flag(bench_mode_t m) {
 }
 
 /* Starts `self --child ENTRY WORKLOAD MODE --traces DIR`; returns its pid. */
-static pid_t bench_spawn(const bench_alloc_t *a, const char *workload, bench_mode_t mode,
-                         const char *trace_dir, int *out_fd) {
+static pid_t bench_spawn(const bench_alloc_t *a, const char *workload,
+                         const bench_flags_t *f, const char *trace_dir, int *out_fd) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
@@ -240,8 +252,11 @@ static pid_t bench_spawn(const bench_alloc_t *a, const char *workload, bench_mod
     else unsetenv("LD_PRELOAD");
     if (a->expect_symbol) setenv("VA_BENCH_EXPECT_SYMBOL", a->expect_symbol, 1);
     else unsetenv("VA_BENCH_EXPECT_SYMBOL");
+    char limit[32];
+    snprintf(limit, sizeof limit, "%g", f->run_limit_s);
     char *argv[] = {"compare", "--child", (char *)a->entry, (char *)workload,
-                    (char *)bench_mode_flag(mode), "--traces", (char *)trace_dir, NULL};
+                    (char *)bench_mode_flag(f->mode), "--traces", (char *)trace_dir,
+                    "--run-limit", limit, NULL};
     execv("/proc/self/exe", argv);
     _exit(127);
   }
@@ -274,12 +289,20 @@ static bool bench_read_all(int fd, char *buf, size_t len, double timeout_s) {
   return true;
 }
 
+/* The value of `key=` in a RESULT line, or NAN. */
+static double bench_field(const char *line, const char *key) {
+  char pat[40];
+  snprintf(pat, sizeof pat, " %s=", key);
+  const char *p = strstr(line, pat);
+  return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
 /* Runs one child; fills out (text = its stdout). Returns the status. */
 static bench_status_t bench_run_child(const bench_alloc_t *a, const char *workload,
                                       const bench_flags_t *f, const char *trace_dir,
                                       char *text, size_t len, char *note, size_t notelen) {
   int fd;
-  pid_t pid = bench_spawn(a, workload, f->mode, trace_dir, &fd);
+  pid_t pid = bench_spawn(a, workload, f, trace_dir, &fd);
   if (pid < 0) {
     snprintf(note, notelen, "cannot start child: %s", strerror(errno));
     return BENCH_FAILED;
@@ -301,19 +324,17 @@ static bench_status_t bench_run_child(const bench_alloc_t *a, const char *worklo
     snprintf(note, notelen, "child exited with status %d", WEXITSTATUS(st));
     return BENCH_FAILED;
   }
+  if (strncmp(text, "SLOW ", 5) == 0) {
+    double calls = bench_field(text + 4, "calls");
+    snprintf(note, notelen, "a run exceeded the %g s limit (%.0f calls done, >= %.2f us/call)",
+             f->run_limit_s, calls, f->run_limit_s / (calls > 0 ? calls : 1) * 1e6);
+    return BENCH_TIMEOUT;
+  }
   if (strncmp(text, "SKIP ", 5) == 0) {
     snprintf(note, notelen, "%.*s", (int)strcspn(text + 5, "\n"), text + 5);
     return BENCH_SKIPPED;
   }
   return BENCH_OK;
-}
-
-/* The value of `key=` in a RESULT line, or NAN. */
-static double bench_field(const char *line, const char *key) {
-  char pat[40];
-  snprintf(pat, sizeof pat, " %s=", key);
-  const char *p = strstr(line, pat);
-  return p ? strtod(p + strlen(pat), NULL) : NAN;
 }
 
 static bool bench_parse_result(const char *text, bench_result_t *r) {
@@ -538,7 +559,7 @@ static int bench_session_run(const bench_flags_t *f) {
   bench_report_table(stdout, &s);
   bench_save(&s, f);
   size_t failed = 0;
-  for (size_t i = 0; i < s.nresults; i++) failed += rs[i].status == BENCH_FAILED || rs[i].status == BENCH_TIMEOUT;
+  for (size_t i = 0; i < s.nresults; i++) failed += rs[i].status == BENCH_FAILED;
   return failed ? 1 : 0;
 }
 
@@ -546,12 +567,14 @@ int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "--child") == 0) {
     bench_mode_t m = BENCH_DEFAULT;
     const char *traces = NULL;
+    double limit = 0;
     for (int i = 4; i < argc; i++) {
+      if (strcmp(argv[i], "--run-limit") == 0 && i + 1 < argc) limit = atof(argv[++i]);
       if (strcmp(argv[i], "--quick") == 0) m = BENCH_QUICK;
       if (strcmp(argv[i], "--full") == 0) m = BENCH_FULL;
       if (strcmp(argv[i], "--traces") == 0 && i + 1 < argc) traces = argv[++i];
     }
-    int rc = bench_child_main(argv[2], argv[3], m, traces, stdout);
+    int rc = bench_child_main(argv[2], argv[3], m, traces, limit, stdout);
     fflush(stdout);
     return rc;
   }

@@ -55,8 +55,10 @@ static double bench_fast_lifo(const va_allocator_t *a, void *heap, size_t n,
 
 void bench_fast_run(const va_allocator_t *a, void *heap, bench_mode_t mode,
                     FILE *out) {
-  long pairs = mode == BENCH_QUICK ? 20000 : mode == BENCH_FULL ? 4000000 : 1000000;
-  int runs = mode == BENCH_QUICK ? 2 : mode == BENCH_FULL ? 11 : 5;
+  /* Many short runs: the minimum of short runs dodges bursts of load from
+   * other processes better than a few long ones. */
+  long pairs = mode == BENCH_QUICK ? 20000 : mode == BENCH_FULL ? 1000000 : 200000;
+  int runs = mode == BENCH_QUICK ? 2 : mode == BENCH_FULL ? 31 : 15;
   uint64_t sink = 0;
   for (int s = 0; s < BENCH_FAST_SIZES; s++) {
     size_t n = bench_fast_sizes[s];

@@ -17,6 +17,8 @@
  */
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bench/bench.h"
 #include "bench/trace.h"
@@ -35,6 +37,16 @@ void bench_die(const char *fmt, ...) {
   fprintf(stderr, "\n");
   va_end(ap);
   exit(3);
+}
+
+void bench_check_deadline(const bench_ctx_t *c) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  if (c->deadline <= 0 || now < c->deadline) return;
+  printf("SLOW calls=%llu\n", (unsigned long long)c->calls);
+  fflush(stdout);
+  _exit(0);
 }
 
 /* Metered run: count bytes, and write one byte per page of the block so

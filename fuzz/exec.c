@@ -60,6 +60,7 @@ typedef struct fz_state {
   fz_index_t index;
   size_t live_usable;         /* sum of usable over live slots */
   uint64_t gen;               /* fills so far: a fresh pattern per fill */
+  uint8_t *pending;           /* block returned by the current op, not yet accepted */
   int error_kind;             /* first error hook call during the current op */
   const char *error_op;
   va_failure_t *fail;
@@ -186,6 +187,7 @@ static bool fz_check_null(fz_state_t *st, fz_class_t cls, int err, bool einval_o
 static bool fz_accept(fz_state_t *st, unsigned s, uint8_t *p, fz_class_t cls,
                       size_t req, size_t align, size_t zeros,
                       const fz_slot_t *prev, size_t prefix, const char *what) {
+  st->pending = p;
   if (cls == FZ_IMPOSSIBLE)
     return fz_fail(st, "shadow.null", "%s returned %p for an impossible request (ENOMEM expected)", what, (void *)p);
   size_t need = fz_min_align(req);
@@ -213,6 +215,7 @@ static bool fz_accept(fz_state_t *st, unsigned s, uint8_t *p, fz_class_t cls,
                    what, (void *)prev->ptr, (void *)p, off, prefix, got, want);
   b->img.seed = fz_seed(s, ++st->gen);
   fz_fill(p, usable, &b->img);
+  st->pending = NULL;
   return true;
 }
 
@@ -341,6 +344,10 @@ static bool fz_teardown(fz_state_t *st) {
  * on destroy, so give back the ones the shadow still trusts. */
 static void fz_abandon(fz_state_t *st) {
   if (st->a->check) return;
+  bool pending_free = st->pending != NULL;
+  for (unsigned s = 0; s < VA_SLOTS; s++)
+    if (st->slot[s].ptr == st->pending) pending_free = false; /* same block twice */
+  if (pending_free) st->a->free(st->heap, st->pending);
   for (unsigned s = 0; s < VA_SLOTS; s++)
     if (st->slot[s].ptr) {
       void *p = st->slot[s].ptr;
@@ -373,7 +380,7 @@ bool va_exec(const va_allocator_t *a, const va_options_t *opts,
     return ok;
   }
   for (size_t i = 0; ok && i < n; i++) {
-    st->op_index = i, st->op = ops[i], st->error_kind = 0;
+    st->op_index = i, st->op = ops[i], st->error_kind = 0, st->pending = NULL;
     va_op_normalize(&st->op);
     ok = fz_op(st, &st->op);
     if (ok && st->cfg->check_every && (i + 1) % st->cfg->check_every == 0) ok = fz_run_check(st);

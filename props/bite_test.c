@@ -16,6 +16,8 @@
 #define PROP_BITE_MAX_OPS 6
 #define PROP_SPOOF_MAGIC 0xC0FFEE00DEADBEEFull /* faulty.c's "large block" magic */
 
+PROP_ASAN_DEFAULTS
+
 static int prop_passed, prop_failed;
 
 #define PROP_EXPECT(cond, ...)                                                 \

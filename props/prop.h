@@ -231,4 +231,21 @@ size_t prop_run_regressions(const char *dir, const prop_config_t *cfg,
  * --regressions=dir --strict-regressions. Exit status 0 iff all passed. */
 int prop_main(int argc, char **argv);
 
+/* Put once in each test binary's main file (not a library: ASan only looks
+ * in the executable). The reference allocator must be allowed to say "no" to
+ * a possible but absurd request (2^62 bytes) as glibc does, NULL + ENOMEM,
+ * not abort; ASAN_OPTIONS from the environment still win. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PROP_ASAN_DEFAULTS                                                     \
+  const char *__asan_default_options(void);                                    \
+  const char *__asan_default_options(void) {                                   \
+    return "allocator_may_return_null=1";                                      \
+  }
+#endif
+#endif
+#ifndef PROP_ASAN_DEFAULTS
+#define PROP_ASAN_DEFAULTS
+#endif
+
 #endif

@@ -31,7 +31,7 @@ static bool ff_os_open_mmap(ff_os_t *os, size_t want) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return ff_os_fail(ENOMEM);
-  os->base = os->brk = (uintptr_t)p;
+  os->base = os->brk = os->high = (uintptr_t)p;
   os->limit = os->base + size;
   return true;
 }
@@ -39,7 +39,7 @@ static bool ff_os_open_mmap(ff_os_t *os, size_t want) {
 static bool ff_os_open_region(ff_os_t *os, void *region, size_t size) {
   uintptr_t b = (uintptr_t)region, e;
   if (!region || __builtin_add_overflow(b, size, &e)) return ff_os_fail(EINVAL);
-  os->base = os->brk = b;
+  os->base = os->brk = os->high = b;
   os->limit = e;
   return true;
 }
@@ -87,6 +87,7 @@ bool ff_os_extend(ff_os_t *os, size_t min, uintptr_t *lo, uintptr_t *hi) {
   if (top < want) return ff_os_fail(ENOMEM);
   *lo = cur;
   *hi = os->brk = top;
+  if (top > os->high) os->high = top;
   return true;
 }
 
@@ -107,6 +108,6 @@ void ff_os_retract(ff_os_t *os, uintptr_t top) {
  * segments are retracted by the heap, which knows which are still ours. */
 void ff_os_close(ff_os_t *os) {
   if (os->kind == VA_SOURCE_SBRK) return;
-  VA_UNPOISON((void *)os->base, os->limit - os->base);
+  VA_UNPOISON((void *)os->base, os->high - os->base); /* not all of a 1 GiB reservation */
   if (os->kind == VA_SOURCE_MMAP) munmap((void *)os->base, os->limit - os->base);
 }

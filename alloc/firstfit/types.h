@@ -110,6 +110,7 @@ typedef struct ff_os {
   uintptr_t base;        /* MMAP/REGION: first byte of the reservation */
   uintptr_t limit;       /* MMAP/REGION: one past the last byte */
   uintptr_t brk;         /* the break as we last left it (private break for MMAP/REGION) */
+  uintptr_t high;        /* MMAP/REGION: highest break ever (bytes that may carry poison) */
 } ff_os_t;
 
 /* One V1 instance. Lives at the start of its first segment.

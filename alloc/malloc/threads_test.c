@@ -29,14 +29,13 @@ typedef struct vm_t_msg {
   unsigned char *p[BATCH / 2];
   size_t n[BATCH / 2];
   unsigned seed;
+  struct vm_t_msg *next; /* mailbox queue */
 } vm_t_msg_t;
 
-/* A one-slot mailbox per thread: the previous thread fills it. */
+/* A mailbox per thread: the previous thread posts, the owner takes all. */
 typedef struct vm_t_box {
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  vm_t_msg_t *msg; /* NULL when empty */
-  bool closed;
+  vm_t_msg_t *msg; /* queue of messages, newest first */
 } vm_t_box_t;
 
 static vm_t_box_t vm_t_boxes[VM_T_THREADS];
@@ -71,15 +70,8 @@ static long vm_t_verify(const unsigned char *p, size_t n, unsigned seed, size_t 
 static void vm_t_post(int to, vm_t_msg_t *m) {
   vm_t_box_t *b = &vm_t_boxes[to];
   pthread_mutex_lock(&b->mu);
-  while (b->msg && !b->closed) pthread_cond_wait(&b->cv, &b->mu);
-  if (b->closed) { /* receiver gone: free it ourselves */
-    pthread_mutex_unlock(&b->mu);
-    for (int i = 0; i < BATCH / 2; i++) vm_free(m->p[i]);
-    vm_free(m);
-    return;
-  }
+  m->next = b->msg;
   b->msg = m;
-  pthread_cond_broadcast(&b->cv);
   pthread_mutex_unlock(&b->mu);
 }
 
@@ -88,13 +80,14 @@ static vm_t_msg_t *vm_t_take(int me) {
   pthread_mutex_lock(&b->mu);
   vm_t_msg_t *m = b->msg;
   b->msg = NULL;
-  pthread_cond_broadcast(&b->cv);
   pthread_mutex_unlock(&b->mu);
   return m;
 }
 
 /* Check and free a neighbour's blocks: every free here is a remote free. */
 static void vm_t_consume(vm_t_msg_t *m) {
+  if (m == NULL) return;
+  vm_t_consume(m->next);
   for (int i = 0; i < BATCH / 2; i++) {
     atomic_fetch_add(&vm_t_bad, vm_t_verify(m->p[i], m->n[i], m->seed, (size_t)i));
     vm_free(m->p[i]);
@@ -126,8 +119,7 @@ static void vm_t_round(int me, unsigned *s, int round) {
     atomic_fetch_add(&vm_t_bad, vm_t_verify(q, n[i], seed, (size_t)i));
     vm_free(q);
   }
-  vm_t_msg_t *in = vm_t_take(me);
-  if (in) vm_t_consume(in);
+  vm_t_consume(vm_t_take(me));
 }
 
 static void *vm_t_worker(void *arg) {
@@ -170,26 +162,12 @@ static void vm_t_waves(void) {
 int main(void) {
   for (int i = 0; i < VM_T_THREADS; i++) {
     pthread_mutex_init(&vm_t_boxes[i].mu, NULL);
-    pthread_cond_init(&vm_t_boxes[i].cv, NULL);
   }
   pthread_t t[VM_T_THREADS];
   for (int i = 0; i < VM_T_THREADS; i++)
     VM_CHECK(pthread_create(&t[i], NULL, vm_t_worker, (void *)(intptr_t)i) == 0);
-  for (int i = 0; i < VM_T_THREADS; i++) {
-    pthread_join(t[i], NULL);
-    vm_t_box_t *b = &vm_t_boxes[(i + 1) % VM_T_THREADS];
-    pthread_mutex_lock(&b->mu); /* a message left for a thread that is done */
-    b->closed = true;
-    vm_t_msg_t *m = b->msg;
-    b->msg = NULL;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    if (m) vm_t_consume(m);
-  }
-  for (int i = 0; i < VM_T_THREADS; i++) { /* leftovers of boxes closed late */
-    vm_t_msg_t *m = vm_t_take(i);
-    if (m) vm_t_consume(m);
-  }
+  for (int i = 0; i < VM_T_THREADS; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < VM_T_THREADS; i++) vm_t_consume(vm_t_take(i)); /* leftovers */
   VM_CHECK(atomic_load(&vm_t_bad) == 0);
   vm_t_waves();
   printf("backend: %s\n", vm_backend_name());

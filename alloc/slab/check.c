@@ -103,6 +103,8 @@ SL_META static bool sl_check_page(sl_heap_t *h, sl_page_t *pg,
     return va_fail(r, "sl.avail_list", pg,
                    "page with %zu free + %zu unsliced listed as %u", nfree,
                    unsliced, pg->list);
+  if (pg->keep && pg->list != SL_LIST_AVAIL)
+    return va_fail(r, "sl.avail_list", pg, "keep flag on an unlisted page");
   if (pg->list == SL_LIST_EMPTY && pg->used != 0)
     return va_fail(r, "sl.empty_list", pg, "idle page has %u live blocks",
                    pg->used);
@@ -127,11 +129,18 @@ SL_META static bool sl_check_avail(sl_heap_t *h, size_t c, size_t expect,
         pg->prev != prev)
       return va_fail(r, "sl.avail_list", pg,
                      "class %zu avail list broken at its page %zu", c, n);
+    if (pg->keep != (pg == head && h->cls[c].empty_count <
+                                       h->opts.page_reserve))
+      return va_fail(r, "sl.avail_list", pg, "keep flag %u wrong", pg->keep);
     if (pg != head && pg->used == 0)
       return va_fail(r, "sl.empty_list", pg,
                      "empty page behind the head of class %zu", c);
     prev = pg;
   }
+  for (size_t k = 0; k < SL_DIRECT; k++)
+    if (sl_class_by8[k] == c && h->direct[k] != head)
+      return va_fail(r, "sl.avail_list", head,
+                     "direct[%zu] is not the avail head of class %zu", k, c);
   if (n != expect || h->cls[c].avail_tail != prev)
     return va_fail(r, "sl.avail_list", head,
                    "class %zu: %zu pages listed, %zu marked avail", c, n,
@@ -238,13 +247,16 @@ SL_META bool sl_check(void *heap, va_report_t *r) {
   size_t page_bytes = 0, large_bytes = 0;
   if (!sl_check_pages(h, &t, &page_bytes, r)) return false;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
-    if (!sl_check_avail(h, c, t.avail[c], r)) return false;
     if (!sl_check_empty_list(h, c, t.empty[c], r)) return false;
+    if (!sl_check_avail(h, c, t.avail[c], r)) return false;
     if (t.pages[c] != h->cls[c].pages)
       return va_fail(r, "sl.counts", h, "class %zu: %zu pages, count %u", c,
                      t.pages[c], h->cls[c].pages);
   }
   if (!sl_check_large(h, &large_bytes, r)) return false;
+  if (h->hot_leaf && h->map[h->hot_key] != h->hot_leaf)
+    return va_fail(r, "sl.counts", h, "hot leaf is not map[%zu]",
+                   (size_t)h->hot_key);
   size_t expect = h->meta_bytes + page_bytes + large_bytes;
   if (h->footprint != expect || h->peak_footprint < h->footprint ||
       h->meta_bytes != h->heap_bytes + h->leaves * SL_LEAF_BYTES)

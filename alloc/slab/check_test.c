@@ -154,6 +154,12 @@ SL_META static void t_avail_list(t_world_t *w) {
   h->avail[c] = SL_NONE; /* unlinked from its class */
   T_ASSERT(t_names(w->h, "sl.avail_list"));
   h->avail[c] = w->part;
+  h->direct[8] = SL_NONE; /* the by-size copy out of step */
+  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  h->direct[8] = w->part;
+  w->part->keep ^= 1; /* the cached "may stay empty" flag out of step */
+  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  w->part->keep ^= 1;
 }
 
 SL_META static void t_page_class(t_world_t *w) {
@@ -173,10 +179,9 @@ SL_META static void t_empty_list(t_world_t *w) {
   h->cls[c].empty_count++;
   T_ASSERT(t_names(w->h, "sl.empty_list"));
   h->cls[c].empty_count--;
-  size_t reserve = h->opts.page_reserve;
-  h->opts.page_reserve = 0; /* more idle pages than the reserve */
+  w->idle->list = SL_LIST_AVAIL; /* on the empty list, marked otherwise */
   T_ASSERT(t_names(w->h, "sl.empty_list"));
-  h->opts.page_reserve = reserve;
+  w->idle->list = SL_LIST_EMPTY;
 }
 
 SL_META static void t_large(t_world_t *w) {

@@ -46,7 +46,7 @@ SL_META static void sl_large_unlink(sl_large_t **head, sl_large_t *lg) {
 
 SL_META static sl_large_t *sl_large_map(sl_heap_t *h, size_t size,
                                         size_t align) {
-  sl_large_t *lg = sl_os_map(size, align);
+  sl_large_t *lg = sl_os_map(size, align > SL_CHUNK ? align : SL_CHUNK);
   if (lg == NULL) return NULL;
   if (!sl_map_set(h, lg, size, lg)) {
     sl_os_unmap(lg, size);

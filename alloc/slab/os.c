@@ -17,10 +17,10 @@ static void *sl_os_mmap(size_t size) {
 }
 
 void *sl_os_map(size_t size, size_t align) {
-  if (align < SL_CHUNK) align = SL_CHUNK;
+  VA_ASSERT(VA_IS_POW2(align));
   uint8_t *p = sl_os_mmap(size);
   if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) return p;
+  if (((uintptr_t)p & (align - 1)) == 0) return p; /* align <= 4096: always */
   munmap(p, size);
   size_t over;
   if (__builtin_add_overflow(size, align, &over)) return NULL;

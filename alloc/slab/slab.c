@@ -83,10 +83,16 @@ SL_META void sl_footprint_add(sl_heap_t *h, size_t bytes) {
 SL_META static void **sl_map_leaf(sl_heap_t *h, uintptr_t a, bool create) {
   void ***slot = &h->map[a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS)];
   if (*slot || !create) return *slot;
-  void **leaf = sl_os_map(SL_LEAF_BYTES, SL_CHUNK);
+  void **leaf = sl_os_map(SL_LEAF_BYTES, 4096);
   if (!leaf) return NULL;
   VA_POISON(leaf, SL_LEAF_BYTES);
   *slot = leaf;
+  if (h->hot_leaf == NULL) {
+    h->hot_leaf = leaf;
+    h->hot_key = a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
+  }
+  if (h->leaves < SL_LEAF_TRACK)
+    h->leaf_keys[h->leaves] = (uint32_t)(a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS));
   h->leaves++;
   h->meta_bytes += SL_LEAF_BYTES;
   sl_footprint_add(h, SL_LEAF_BYTES);
@@ -109,6 +115,23 @@ SL_META bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v) {
 /* ---------------------------------------------------------------------------
  * Class lists: avail (doubly linked, head in h->avail), empty (singly)
  * ------------------------------------------------------------------------- */
+/* Recompute the head's keep flag after the head or empty_count changed. */
+SL_META static void sl_class_keep_update(sl_heap_t *h, size_t c) {
+  sl_page_t *head = h->avail[c];
+  if (head != SL_NONE)
+    head->keep = h->cls[c].empty_count < h->opts.page_reserve;
+}
+
+/* The one writer of avail[c]: keeps direct[] and the keep flags in step. */
+SL_META static void sl_avail_set_head(sl_heap_t *h, size_t c, sl_page_t *pg) {
+  if (h->avail[c] && h->avail[c] != SL_NONE) h->avail[c]->keep = 0;
+  h->avail[c] = pg;
+  sl_class_keep_update(h, c);
+  if (sl_class_sizes[c] > SL_MEDIUM_MIN) return;
+  size_t k = c ? sl_class_sizes[c - 1] / 8 + 1 : 0;
+  for (; k <= sl_class_sizes[c] / 8; k++) h->direct[k] = pg;
+}
+
 SL_META static void sl_avail_push_head(sl_heap_t *h, sl_page_t *pg) {
   size_t c = pg->class_idx;
   sl_page_t *head = h->avail[c];
@@ -117,7 +140,7 @@ SL_META static void sl_avail_push_head(sl_heap_t *h, sl_page_t *pg) {
   pg->next = head == SL_NONE ? NULL : head;
   if (head == SL_NONE) h->cls[c].avail_tail = pg;
   else head->prev = pg, h->last_touched++;
-  h->avail[c] = pg;
+  sl_avail_set_head(h, c, pg);
 }
 
 SL_META static void sl_avail_append(sl_heap_t *h, sl_page_t *pg) {
@@ -138,7 +161,7 @@ SL_META static void sl_avail_append(sl_heap_t *h, sl_page_t *pg) {
 SL_META static void sl_avail_remove(sl_heap_t *h, sl_page_t *pg) {
   size_t c = pg->class_idx;
   if (pg->prev) pg->prev->next = pg->next, h->last_touched++;
-  else h->avail[c] = pg->next ? pg->next : SL_NONE;
+  else sl_avail_set_head(h, c, pg->next ? pg->next : SL_NONE);
   if (pg->next) pg->next->prev = pg->prev, h->last_touched++;
   else h->cls[c].avail_tail = pg->prev;
   pg->next = pg->prev = NULL;
@@ -174,7 +197,7 @@ SL_META static void sl_page_init(sl_heap_t *h, sl_page_t *pg, size_t c,
   if (ga < VA_ALIGNMENT) ga = VA_ALIGNMENT;
   size_t grid = VA_ALIGN_UP(hdr + words * 8, ga); /* from the mapping start */
   pg->kind = SL_KIND_PAGE;
-  pg->class_idx = (uint16_t)c;
+  pg->class_idx = (uint8_t)c;
   pg->color = (uint8_t)color;
   pg->block_size = (uint32_t)bs;
   pg->page_size = (uint32_t)ps;
@@ -264,18 +287,17 @@ SL_META __attribute__((noinline)) static void sl_page_idle(sl_heap_t *h,
     pg->next = k->empty;
     k->empty = pg;
     k->empty_count++;
+    sl_class_keep_update(h, c);
     return;
   }
   sl_page_release(h, pg);
 }
 
 /* After a free left pg with used == 0: the head page stays put while the
- * reserve allows (the common malloc/free ping-pong), else sl_page_idle. */
+ * reserve allows (pg->keep: the common malloc/free ping-pong), else
+ * sl_page_idle. */
 SL_META static inline void sl_page_on_empty(sl_heap_t *h, sl_page_t *pg) {
-  size_t c = pg->class_idx;
-  if (VA_LIKELY(pg == h->avail[c] &&
-                h->cls[c].empty_count < h->opts.page_reserve))
-    return;
+  if (VA_LIKELY(pg->keep)) return;
   sl_page_idle(h, pg);
 }
 
@@ -315,10 +337,12 @@ SL_META static void *sl_alloc_class(sl_heap_t *h, size_t c) {
   return sl_page_take(h, pg, pg->free);
 }
 
-/* Slow path: no page with a free block in the class, or a large request. */
+/* Slow path: no page with a free block in the class, a request above 1 KiB
+ * (its class by arithmetic), or a large request. */
 SL_META __attribute__((noinline)) static void *sl_malloc_generic(sl_heap_t *h,
                                                                  size_t n) {
   void *p;
+  h->last_touched = 1;
   if (n > SL_MAX_SMALL) {
     bool fresh;
     p = n > VA_MAX_REQUEST ? va_enomem() : sl_large_alloc(h, n, 0, &fresh);
@@ -329,13 +353,13 @@ SL_META __attribute__((noinline)) static void *sl_malloc_generic(sl_heap_t *h,
   return p;
 }
 
-/* Fast path: class arithmetic (~5 instructions), pop the head page's list
- * and set the block's bit (~10); everything else is sl_malloc_generic.
- * Measured about 2-3 ns per malloc on this machine. */
+/* Fast path: one load finds the page (direct[] by size), pop its list and
+ * set the block's bit; everything else is sl_malloc_generic. ~30
+ * instructions; see types.h for the measured cost. */
 SL_META static void *sl_malloc(void *heap, size_t n) {
   sl_heap_t *h = heap;
-  if (VA_LIKELY(n <= SL_MAX_SMALL)) {
-    sl_page_t *pg = h->avail[sl_class_of(n)];
+  if (VA_LIKELY(n <= SL_MEDIUM_MIN)) { /* blocks above 1 KiB: generic */
+    sl_page_t *pg = h->direct[(n + 7) >> 3];
     sl_block_t *b = pg->free;
     if (VA_LIKELY(b != NULL)) {
       h->last_touched = 1;
@@ -372,9 +396,9 @@ SL_META static inline bool sl_small_valid(sl_heap_t *h, sl_page_t *pg,
   return false;
 }
 
-/* Fast path: two map loads, grid check by multiply, bitmap test and clear,
- * push (~25 instructions); a page changing state (full -> not, or empty)
- * takes a named slow path. */
+/* Fast path: map lookup, grid check by multiply, bitmap test and clear,
+ * push (~50 instructions, types.h); a page changing state (full -> not, or
+ * empty and not `keep`) takes a named slow path. */
 SL_META static void sl_free(void *heap, void *p) {
   if (p == NULL) return;
   sl_heap_t *h = heap;
@@ -448,6 +472,7 @@ SL_META static void *sl_calloc(void *heap, size_t count, size_t size) {
     return va_enomem();
   if (total > SL_MAX_SMALL) {
     bool fresh;
+    h->last_touched = 1;
     void *p = sl_large_alloc(h, total, 0, &fresh);
     if (p && !fresh) memset(p, 0, total); /* a fresh mapping is zero */
     sl_debug_check(h);
@@ -476,6 +501,7 @@ SL_META static void *sl_memalign(void *heap, size_t align, size_t n) {
     p = sl_alloc_class(h, c);
   } else {
     bool fresh;
+    h->last_touched = 1;
     p = sl_large_alloc(h, n, align, &fresh);
   }
   sl_debug_check(h);
@@ -508,11 +534,12 @@ SL_META static void *sl_create(const va_options_t *opts) {
   }
   size_t bytes = VA_ALIGN_UP(
       sizeof(sl_heap_t) + (sizeof(void **) << SL_TOP_BITS), 4096);
-  sl_heap_t *h = sl_os_map(bytes, SL_CHUNK);
+  sl_heap_t *h = sl_os_map(bytes, 4096); /* never in the map: no chunk */
   if (h == NULL) return va_enomem();
   VA_POISON(h, bytes);
   h->opts = o;
-  for (size_t c = 0; c < SL_CLASS_COUNT; c++) h->avail[c] = SL_NONE;
+  h->hot_key = ~(uintptr_t)0;
+  for (size_t c = 0; c < SL_CLASS_COUNT; c++) sl_avail_set_head(h, c, SL_NONE);
   h->heap_bytes = bytes;
   h->meta_bytes = bytes;
   sl_footprint_add(h, bytes);
@@ -524,8 +551,15 @@ SL_META static void sl_destroy(void *heap) {
   if (h == NULL) return;
   while (h->all) sl_page_release(h, h->all);
   sl_large_destroy_all(h);
-  for (size_t t = 0; t < ((size_t)1 << SL_TOP_BITS); t++)
-    if (h->map[t]) sl_os_unmap(h->map[t], SL_LEAF_BYTES);
+  /* Reading all of map[] would fault in 256 KiB of zero pages: walk the
+   * remembered leaves, and the whole top only past SL_LEAF_TRACK leaves. */
+  if (h->leaves <= SL_LEAF_TRACK) {
+    for (size_t i = 0; i < h->leaves; i++)
+      sl_os_unmap(h->map[h->leaf_keys[i]], SL_LEAF_BYTES);
+  } else {
+    for (size_t t = 0; t < ((size_t)1 << SL_TOP_BITS); t++)
+      if (h->map[t]) sl_os_unmap(h->map[t], SL_LEAF_BYTES);
+  }
   sl_os_unmap(h, h->heap_bytes);
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Proof that the harness bites: the faulty allocator with VA_FAULT=$fault must
+# crash the fuzzer within RUNS runs (fixed seed) and the report must name the
+# expected invariant. Usage: fuzz_bite.sh BIN FAULT REGEX RUNS SECONDS CORPUS...
+set -uo pipefail
+bin=$1 fault=$2 expect=$3 runs=$4 secs=$5
+shift 5
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+mkdir -p "$tmp/corpus" "$tmp/art"
+for f in "$@"; do cp "$f" "$tmp/corpus/"; done
+log=$tmp/log
+VA_FAULT=$fault "$bin" -seed=1 -runs="$runs" -max_total_time="$secs" -max_len=600 \
+  -artifact_prefix="$tmp/art/" "$tmp/corpus" >"$log" 2>&1
+rc=$?
+grep -v "failed to allocate" "$log" | grep -A30 "vedalloc fuzz failure\|ERROR: AddressSanitizer" | head -40
+fails=0
+if [ "$rc" -eq 0 ]; then
+  echo "FAIL: fault '$fault' was not found in $runs runs / ${secs}s"; fails=1
+elif ! grep -Eq "$expect" "$log"; then
+  echo "FAIL: fault '$fault' crashed, but the report does not name /$expect/"; fails=1
+  tail -20 "$log"
+else
+  echo "ok: fault '$fault' caught, report names /$expect/ ($(grep -c . "$log") log lines)"
+fi
+echo "$((1 - fails)) passed, $fails failed"
+exit "$fails"
