@@ -16,6 +16,16 @@
 #include "alloc/malloc/testing/vm_check.h"
 #include "alloc/malloc/vedalloc.h"
 
+/* TSan cannot start threads in the child of a multi-threaded fork. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VM_T_TSAN 1
+#endif
+#endif
+#ifndef VM_T_TSAN
+#define VM_T_TSAN 0
+#endif
+
 static atomic_bool vm_t_stop;
 static void *vm_t_shared[64]; /* blocks made by churners, freed by children */
 
@@ -57,6 +67,7 @@ static int vm_t_child(void) {
   r = vm_realloc(r, 1 << 20);
   if (!r) return 4;
   vm_free(r);
+  if (VM_T_TSAN) return 0;
   /* a thread in the child, too */
   pthread_t t;
   atomic_store(&vm_t_stop, false);

@@ -111,7 +111,14 @@
  *                                                              "sl.large"
  * Heap counters (sl.counts):
  *   footprint == meta_bytes + sum(page_size) + sum(large map_size, live and
- *   cached); pages == |all-list|; large_count == |large_live|.
+ *   cached); meta_bytes == heap_bytes + leaves * SL_LEAF_BYTES;
+ *   page_count == |all-list|; cls[c].pages == pages of class c;
+ *   hot_leaf == map[hot_key].
+ * Empty state (sl_check_empty, "sl.empty"): every check above, no live
+ *   block, no live large mapping (cached ones are fine), cls[c].pages <=
+ *   page_reserve for every class.
+ * footprint counts mapped bytes, not resident ones: the heap mapping (with
+ *   the 256 KiB map top) and each 512 KiB map leaf are mostly untouched.
  *
  * ---------------------------------------------------------------------------
  * Costs (x86-64, clang -O2, counted with callgrind on the 7-size benchmark
