@@ -10,8 +10,9 @@
  * Contract shared by every allocator (and tested for each):
  *   - malloc(0) returns a unique pointer that free accepts.
  *   - free(NULL) does nothing. realloc(NULL, n) == malloc(n).
- *   - realloc(p, 0) returns a fresh minimum-size block (like malloc(0)) and
- *     releases p; NULL from realloc always means failure with p intact.
+ *   - realloc(p, 0) resizes p to a minimum-size block (like malloc(0); in
+ *     place or moved), never frees-and-returns-NULL: NULL from realloc
+ *     always means failure, with p intact.
  *   - a size above PTRDIFF_MAX, or a calloc product that overflows, returns
  *     NULL with errno == ENOMEM. So does exhausting the memory source.
  *   - every payload of a request >= 16 bytes is 16-byte aligned
