@@ -254,21 +254,30 @@ static double bench_chart_y(const bench_chart_t *c, double v) {
   return c->y0 + c->h - (l - c->lo) / (c->hi - c->lo) * c->h;
 }
 
+static void bench_svg_tick(FILE *f, const bench_chart_t *c, double v, bool major, bool bytes) {
+  double y = bench_chart_y(c, v);
+  fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s'/>\n", c->x0, y,
+          c->x0 + c->w, y, major ? "#ccc" : "#eee");
+  char label[32];
+  if (bytes) bench_bytes(v, label, sizeof label);
+  else snprintf(label, sizeof label, v < 1 ? "%.2gx" : "%.0fx", v);
+  fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end' font-size='10'>%s</text>\n", c->x0 - 4,
+          y + 3, label);
+}
+
+/* Gridlines: 1-2-5 per decade for ratios, powers of 4 (1 KiB, 4 KiB, ...) for bytes. */
 static void bench_svg_axis(FILE *f, const bench_chart_t *c, bool bytes) {
-  for (int d = (int)c->lo; d <= (int)c->hi; d++) {
-    for (int m = 1; m < 10; m += (m == 1 ? 1 : 3)) { /* 1, 2, 5 */
-      double v = m * pow(10, d);
-      if (log10(v) > c->hi + 1e-9) break;
-      double y = bench_chart_y(c, v);
-      fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s'/>\n", c->x0, y,
-              c->x0 + c->w, y, m == 1 ? "#ccc" : "#eee");
-      char label[32];
-      if (bytes) bench_bytes(v, label, sizeof label);
-      else snprintf(label, sizeof label, v < 1 ? "%.2gx" : "%.0fx", v);
-      fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end' font-size='10'>%s</text>\n",
-              c->x0 - 4, y + 3, label);
-    }
+  if (bytes) {
+    for (double v = 1; log10(v) <= c->hi + 1e-9; v *= 4)
+      if (log10(v) >= c->lo - 1e-9) bench_svg_tick(f, c, v, true, true);
+    return;
   }
+  static const double steps[3] = {1, 2, 5};
+  for (int d = (int)c->lo; d <= (int)c->hi; d++)
+    for (int k = 0; k < 3; k++) {
+      double v = steps[k] * pow(10, d);
+      if (log10(v) <= c->hi + 1e-9) bench_svg_tick(f, c, v, k == 0, false);
+    }
 }
 
 static void bench_svg_labels(FILE *f, const bench_chart_t *c, const char **wl, size_t nw) {
