@@ -29,6 +29,33 @@ bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page);
  * touched (1 on every fast path): a witness for the O(1) property. */
 size_t sl_last_touched(void *heap);
 
+/* ---- Threads: what a layer running one heap per thread needs ------------
+ * A heap stays single-threaded (one holder at a time); these let other
+ * threads find a block's heap and hand blocks back (alloc/malloc/vm_heaps.c).
+ * The shared functions may be called from any thread. */
+
+/* Enter heap's chunks, from now on, in the process-wide page map, tagged
+ * with ctx (the caller's per-heap object). Call before the heap's first
+ * allocation; false (EINVAL) if it already holds memory. */
+bool sl_heap_share(void *heap, void *ctx);
+
+/* ctx of the shared heap whose chunk holds p, or NULL when none does. When
+ * usable is not NULL it receives p's block size, read from fields that do
+ * not change while the block is live (so without the holder's cooperation),
+ * or 0 when p is not at a block start. Exact for a live block; for a stale
+ * pointer the answer is only a hint (its page may be recycled meanwhile). */
+void *sl_shared_owner(const void *p, size_t *usable);
+
+/* Free p if heap's own map holds it (misuse reported as free reports it)
+ * and return true; return false, doing nothing, when p is not heap's. */
+bool sl_free_local(void *heap, void *p);
+
+/* Give back every empty page (the reserve included) and the large cache. */
+void sl_heap_trim(void *heap);
+
+/* Bytes V2 has mapped process-wide (pages, large blocks, heaps, maps). */
+size_t sl_mapped_bytes(void);
+
 #ifdef __cplusplus
 }
 #endif

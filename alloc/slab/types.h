@@ -138,18 +138,26 @@
  * header, in two dependent loads (one when the pointer is in hot_leaf).
  *
  * ---------------------------------------------------------------------------
- * Towards a thread-safe drop-in (not done here; instance is single-threaded):
- * every page records its owning heap. A thread-local heap per thread owns
- * its pages; a free from another thread finds the page through a process-
- * wide map (this per-heap map becomes global, written under a lock only when
- * pages are mapped), sees page->heap != its own heap, and pushes the block
- * with a CAS onto a new per-page atomic list `remote_free` instead of the
- * local `free`. The owner collects it in sl_malloc_generic (swap the list
- * out with one atomic exchange, append to `free`, clear the bitmap bits,
- * fix `used`): the capacity equation becomes
- *     used - |remote_free| + |free| + (capacity - bumped) == capacity.
- * The bitmap stays owner-only (a remote free defers its bit), and a page
- * of an exited thread is adopted by the next heap that frees into it.
+ * Threads (shared.c; used by the drop-in's alloc/malloc/vm_heaps.c). An
+ * instance stays single-threaded: one holder at a time, handed over with
+ * acquire/release by the layer above. What other threads need from it:
+ *   shared map  one process-wide radix table chunk -> header, with atomic
+ *               entries, written beside the heap's own map by sl_map_set
+ *               for heaps that called sl_heap_share. Any thread reads it:
+ *                   shared[chunk] == h->map[chunk] for every shared heap h
+ *                   and every chunk h holds                   "sl.shared"
+ *               Leaves are installed with a CAS and never freed.
+ *   owner       header->heap->share_ctx: immutable while a block is live
+ *               (a page never changes heap; a live large mapping is not
+ *               unmapped), so sl_shared_owner needs no lock.
+ *   block size  from immutable header fields (blocks, grid_bytes,
+ *               block_size; a large block's payload and map_size, which
+ *               change only when the block is not live or is being
+ *               realloc'ed by its holder); never the owner-only bitmap.
+ * The remote-free list itself lives in the layer above: it hands blocks
+ * back to the holder, which frees them through sl_free, so the bitmap
+ * still reports a double free, once the block reaches its owner.
+ */
  */
 #ifndef VEDALLOC_SLAB_TYPES_H
 #define VEDALLOC_SLAB_TYPES_H
@@ -284,6 +292,8 @@ typedef struct sl_heap {
   size_t heap_bytes;                /* size of this mapping */
   size_t last_touched;              /* pages/mappings touched by last op */
   uint32_t next_color;              /* colour of the next page created */
+  bool shared;                      /* chunks also entered in the shared map */
+  void *share_ctx;                  /* tag returned by sl_shared_owner */
   void **map[];                     /* 2^SL_TOP_BITS leaf pointers */
 } sl_heap_t;
 
@@ -340,6 +350,12 @@ SL_META static inline uint32_t sl_page_index(const sl_page_t *pg, const void *p)
 /* Set the map entries of [base, base+size) to v (NULL clears); false if a
  * leaf could not be mapped (nothing changed then for set). */
 bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v);
+
+/* Process-wide map (shared.c): set [base, base+size) to v (NULL clears);
+ * false if a leaf could not be mapped (then nothing changed). Read: the
+ * header owning p's chunk, or NULL. */
+bool sl_shared_set(void *base, size_t size, void *v);
+void *sl_shared_get(const void *p);
 
 /* Report misuse through the heap's hook. The options are copied out of the
  * (poisoned) heap first: the hook and va_raise are the caller's code. */
