@@ -47,6 +47,7 @@ typedef struct bench_ctx {
   void **slots;            /* scratch: workload->slots pointers (mmap'd, pre-touched) */
   size_t *sizes;           /* scratch: requested size per slot */
   const void *data;        /* workload data prepared by setup (e.g. a parsed trace) */
+  int threads;             /* worker threads of a multi-threaded workload (>= 2) */
 } bench_ctx_t;
 
 /* A workload: a plain function over the allocator interface. */
@@ -55,7 +56,7 @@ typedef struct bench_workload {
   const char *summary;
   uint64_t (*run)(bench_ctx_t *c); /* returns a checksum; frees all it allocates */
   size_t slots;                    /* scratch slots it needs (0: setup decides) */
-  int threads;                     /* 1 today; >1 reserved for the multi-threaded issue */
+  int threads;                     /* 1: runs on the calling thread; >1: default worker count */
   bool original;                   /* one of the original benchmark's workloads */
   const char *arg;                 /* e.g. the trace file, relative to the runfiles root */
 } bench_workload_t;
@@ -63,6 +64,13 @@ typedef struct bench_workload {
 extern const bench_workload_t bench_workloads[];
 extern const size_t bench_workloads_len;
 const bench_workload_t *bench_workload_find(const char *name);
+
+/* The multi-threaded workloads (workloads_mt.c). They need a thread-safe,
+ * process-wide allocator: the driver runs them only on the "system" entry
+ * (glibc, or a library preloaded in its place). */
+uint64_t bench_wl_prodcons(bench_ctx_t *c);
+uint64_t bench_wl_larson(bench_ctx_t *c);
+size_t bench_larson_slots(void); /* scratch slots per thread */
 
 /* Prepares c->data and the scratch arrays for w (loads a trace) before any
  * measurement. Returns false with a message in err when w cannot run. */
@@ -196,6 +204,7 @@ typedef struct bench_session {
   size_t nallocs;
   const char *machine; /* one line: CPU, cores, kernel, libc */
   const char *mode;    /* "quick", "default", "full" */
+  double run_limit_s;  /* a run slower than this stopped its pair (timeout cells) */
   const char *notes[16];
   size_t nnotes;
 } bench_session_t;
@@ -205,5 +214,14 @@ bool bench_write_json(const char *path, const bench_session_t *s);
 bool bench_write_csv(const char *path, const bench_session_t *s);
 bool bench_write_svg(const char *path, const bench_session_t *s);
 bool bench_write_markdown(const char *path, const bench_session_t *s);
+
+/* The issues' targets, checked against this session's numbers (targets.c):
+ * one line each, met / missed by how much / no data. Markdown: a list. */
+void bench_report_targets(FILE *f, const bench_session_t *s, bool markdown);
+
+/* Lookups shared by the reports. */
+const bench_result_t *bench_result_find(const bench_session_t *s, const char *alloc,
+                                        const char *workload);
+size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max);
 
 #endif /* VEDALLOC_BENCH_H */

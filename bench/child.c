@@ -139,8 +139,12 @@ static void bench_child_print(FILE *out, const double *t, int n, const bench_ctx
           (unsigned long long)(c->sink & 0xffff));
 }
 
+/* Only the process malloc ("system", glibc or a preloaded library) is one
+ * allocator shared by every thread; our registry instances are not locked. */
+static bool bench_thread_safe(const va_entry_t *e) { return strcmp(e->name, "system") == 0; }
+
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, double run_limit, FILE *out) {
+                     const char *trace_dir, double run_limit, int threads, FILE *out) {
   const va_entry_t *e = va_registry_find(alloc);
   if (!e) bench_die("no allocator '%s' in the registry", alloc);
   if (!bench_preload_active()) bench_die("the preloaded library is not the malloc in use");
@@ -155,6 +159,13 @@ int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
   }
   const bench_workload_t *w = bench_workload_find(workload);
   if (!w) bench_die("no workload '%s'", workload);
+  if (w->threads > 1 && !bench_thread_safe(e)) {
+    fprintf(out, "SKIP n/a: instance is single-threaded\n");
+    return 0;
+  }
+  c.threads = threads > 0 ? threads : w->threads;
+  if (c.threads > 64) c.threads = 64;
+  if (w->threads > 1 && c.threads < 2) c.threads = 2;
   char err[512];
   if (!bench_workload_setup(w, &c, trace_dir, err, sizeof err)) {
     fprintf(out, "SKIP %s\n", err);

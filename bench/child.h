@@ -8,9 +8,11 @@
 #include "bench/bench.h"
 
 /* `workload` may be "fastpath" for the micro benchmark. A run longer than
- * run_limit seconds (0: no limit) ends the child with a SLOW line. Exits 3
- * on error. */
+ * run_limit seconds (0: no limit) ends the child with a SLOW line. threads
+ * (0: the workload's default) sets a multi-threaded workload's worker count;
+ * on an entry other than "system" (a single-threaded instance) such a
+ * workload prints `SKIP n/a: ...`. Exits 3 on error. */
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, double run_limit, FILE *out);
+                     const char *trace_dir, double run_limit, int threads, FILE *out);
 
 #endif

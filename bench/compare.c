@@ -4,12 +4,17 @@
  * Basic algorithm:
  *   1. parse flags; list the allocators (ours from the registry, the
  *      references as the registry's "system" entry run under LD_PRELOAD of
- *      the reference's shared object; a missing one is skipped with a note);
+ *      the reference's shared object, and our drop-in libraries the same
+ *      way, found in the runfiles; a missing one is skipped with a note);
  *   2. for each workload, for each allocator: re-exec this binary as
  *      `compare --child ENTRY WORKLOAD`, read its RESULT line through a pipe,
  *      kill it past the per-pair time limit;
  *   3. fast path: `--child ENTRY fastpath` for V2 and the references;
- *   4. ratios to glibc, then the table, JSON, CSV, SVG and Markdown.
+ *   4. ratios to glibc, then the table, JSON, CSV, SVG and Markdown, and
+ *      the issue's targets checked against this run's numbers.
+ * Multi-threaded workloads run only where one allocator serves every thread
+ * (glibc, the references and the drop-ins); a registry instance is single-
+ * threaded and its cell says n/a.
  * Workloads run in the outer loop so each workload's allocators run close
  * together in time: a burst of load from another job on this shared machine
  * then skews a whole row less than it would skew a column.
@@ -50,6 +55,7 @@ typedef struct bench_alloc {
   char preload[512]; /* LD_PRELOAD value; empty for none */
   const char *expect_symbol; /* a symbol only the preloaded library defines */
   bool reference;    /* glibc or a preloaded reference */
+  bool dropin;       /* one of our drop-in libraries, preloaded like a reference */
   bool available;
   char note[200];    /* why not available */
 } bench_alloc_t;
@@ -62,6 +68,7 @@ typedef struct bench_flags {
   bool list, no_save;
   double timeout_s;   /* the driver kills a child after this long */
   double run_limit_s; /* a child stops its pair when one run takes longer */
+  int threads;        /* worker threads of the multi-threaded workloads; 0: theirs */
 } bench_flags_t;
 
 static void bench_usage(FILE *f) {
@@ -69,10 +76,12 @@ static void bench_usage(FILE *f) {
           "usage: compare [--quick | --full] [--alloc=A,B] [--workload=X,Y]\n"
           "               [--json FILE] [--csv FILE] [--svg FILE] [--markdown FILE]\n"
           "               [--no-save] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
-          "               [--traces=DIR] [--list]\n"
+          "               [--traces=DIR] [--threads=N] [--list]\n"
           "  Runs every (allocator, workload) pair in a fresh process and compares\n"
           "  them with glibc. Allocators: ours from the registry plus glibc,\n"
-          "  jemalloc, mimalloc, tcmalloc. Workload 'fastpath' is the micro benchmark.\n"
+          "  jemalloc, mimalloc, tcmalloc, and our drop-in libraries (dropin-v2,\n"
+          "  dropin-v1) preloaded the same way. Workload 'fastpath' is the micro benchmark.\n"
+          "  --threads: workers of the multi-threaded workloads (default 2).\n"
           "  --run-limit: one run slower than this stops its pair (default 3 s,\n"
           "  --full 60 s, --quick 10 s): a quadratic allocator is reported, not waited for.\n"
           "  --timeout: a child running longer is killed (default 60 s, --full 600 s).\n"
@@ -122,15 +131,66 @@ static void bench_add_reference(bench_alloc_t *a, const char *name, const char *
 #endif
 }
 
+/* A file of this build's runfiles (e.g. "alloc/malloc/libvedalloc.so"), as
+ * an absolute path: under `bazel run` (RUNFILES_DIR or the working
+ * directory), in a test (TEST_SRCDIR) or beside the binary (exe.runfiles). */
+static bool bench_runfile(const char *rel, char *out, size_t outlen) {
+  char exe[2048] = {0}, cand[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  const char *roots[] = {getenv("RUNFILES_DIR"), getenv("TEST_SRCDIR"), n > 0 ? exe : NULL, "."};
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    if (!roots[i] || !*roots[i]) continue;
+    if (i == 2) snprintf(cand, sizeof cand, "%s.runfiles/vedalloc/%s", roots[i], rel);
+    else if (i == 3) snprintf(cand, sizeof cand, "%s", rel);
+    else snprintf(cand, sizeof cand, "%s/vedalloc/%s", roots[i], rel);
+    if (access(cand, R_OK) == 0 && realpath(cand, exe)) {
+      snprintf(out, outlen, "%s", exe);
+      return true;
+    }
+  }
+  out[0] = 0;
+  return false;
+}
+
+/* Our drop-in library, preloaded exactly like a reference (VA_BENCH_VEDALLOC
+ * and VA_BENCH_VEDALLOC_V1 override the runfiles path). */
+static void bench_add_dropin(bench_alloc_t *a, const char *name, const char *env,
+                             const char *rel) {
+  memset(a, 0, sizeof *a);
+  a->name = name;
+  a->entry = "system";
+  a->dropin = true;
+  a->expect_symbol = "vm_backend_name";
+  const char *override = getenv(env);
+  if (override && *override) {
+    snprintf(a->preload, sizeof a->preload, "%s", override);
+    a->available = access(a->preload, R_OK) == 0;
+  } else {
+    a->available = bench_runfile(rel, a->preload, sizeof a->preload);
+  }
+  if (!a->available)
+    snprintf(a->note, sizeof a->note, "%s skipped: %s not in the runfiles (or set %s)", name,
+             rel, env);
+#ifdef BENCH_SANITIZED
+  if (a->available) {
+    a->available = false;
+    snprintf(a->note, sizeof a->note, "%s skipped: sanitizer build cannot LD_PRELOAD it", name);
+  }
+#endif
+}
+
 static size_t bench_list_allocs(bench_alloc_t *out) {
   size_t n = 0;
-  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 4; i++) {
+  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 6; i++) {
     if (strcmp(va_registry[i].name, "system") == 0) continue;
     memset(&out[n], 0, sizeof out[n]);
     out[n].name = out[n].entry = va_registry[i].name;
     out[n].available = true;
     n++;
   }
+  bench_add_dropin(&out[n++], "dropin-v2", "VA_BENCH_VEDALLOC", "alloc/malloc/libvedalloc.so");
+  bench_add_dropin(&out[n++], "dropin-v1", "VA_BENCH_VEDALLOC_V1",
+                   "alloc/malloc/libvedalloc_v1.so");
   memset(&out[n], 0, sizeof out[n]);
   out[n].name = "glibc";
   out[n].entry = "system";
@@ -198,6 +258,11 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
       if (!bench_parse_seconds(v, &f->timeout_s)) return false;
     } else if ((v = bench_flag_value("--run-limit", argc, argv, &i))) {
       if (!bench_parse_seconds(v, &f->run_limit_s)) return false;
+    } else if ((v = bench_flag_value("--threads", argc, argv, &i))) {
+      char *end;
+      long t = strtol(v, &end, 10);
+      if (!*v || *end || t < 2 || t > 64) return false;
+      f->threads = (int)t;
     } else return false;
   }
   if (f->timeout_s == 0) f->timeout_s = f->mode == BENCH_FULL ? 600 : 60;
@@ -252,11 +317,12 @@ static pid_t bench_spawn(const bench_alloc_t *a, const char *workload,
     else unsetenv("LD_PRELOAD");
     if (a->expect_symbol) setenv("VA_BENCH_EXPECT_SYMBOL", a->expect_symbol, 1);
     else unsetenv("VA_BENCH_EXPECT_SYMBOL");
-    char limit[32];
+    char limit[32], threads[16];
     snprintf(limit, sizeof limit, "%g", f->run_limit_s);
+    snprintf(threads, sizeof threads, "%d", f->threads);
     char *argv[] = {"compare", "--child", (char *)a->entry, (char *)workload,
                     (char *)bench_mode_flag(f->mode), "--traces", (char *)trace_dir,
-                    "--run-limit", limit, NULL};
+                    "--run-limit", limit, "--threads", threads, NULL};
     execv("/proc/self/exe", argv);
     _exit(127);
   }
@@ -325,9 +391,13 @@ static bench_status_t bench_run_child(const bench_alloc_t *a, const char *worklo
     return BENCH_FAILED;
   }
   if (strncmp(text, "SLOW ", 5) == 0) {
-    double calls = bench_field(text + 4, "calls");
-    snprintf(note, notelen, "a run exceeded the %g s limit (%.0f calls done, >= %.2f us/call)",
-             f->run_limit_s, calls, f->run_limit_s / (calls > 0 ? calls : 1) * 1e6);
+    double calls = bench_field(text + 4, "calls"), threads = bench_field(text + 4, "threads");
+    if (threads > 1)
+      snprintf(note, notelen, "a run exceeded the %g s limit (one of %.0f threads had made "
+               "%.0f calls)", f->run_limit_s, threads, calls);
+    else
+      snprintf(note, notelen, "a run exceeded the %g s limit (%.0f calls done, >= %.2f us/call)",
+               f->run_limit_s, calls, f->run_limit_s / (calls > 0 ? calls : 1) * 1e6);
     return BENCH_TIMEOUT;
   }
   if (strncmp(text, "SKIP ", 5) == 0) {
@@ -369,10 +439,18 @@ typedef struct bench_plan {
   const char *trace_dir;
 } bench_plan_t;
 
+static double bench_elapsed(void) {
+  static struct timespec t0;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  if (t0.tv_sec == 0) t0 = t;
+  return (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9;
+}
+
 static void bench_progress(size_t done, size_t total, const char *alloc, const char *workload,
                            const char *what) {
-  fprintf(stderr, "[%3zu/%zu] %-12s %-15s %s (%zu left)\n", done, total, alloc, workload, what,
-          total - done);
+  fprintf(stderr, "[%3zu/%zu %4.0f s] %-12s %-15s %s (%zu left)\n", done, total, bench_elapsed(),
+          alloc, workload, what, total - done);
 }
 
 static void bench_run_pair(const bench_plan_t *p, const bench_flags_t *f, const bench_alloc_t *a,
@@ -407,12 +485,17 @@ static void bench_ratios(bench_result_t *rs, size_t n) {
   }
 }
 
+/* The micro benchmark runs for V2 and every preloaded or system malloc. */
+static bool bench_fast_wanted(const bench_alloc_t *a) {
+  return a->available && (a->reference || a->dropin || strcmp(a->name, "v2-slab") == 0);
+}
+
 static size_t bench_run_fast(const bench_plan_t *p, const bench_flags_t *f, bench_fast_t *out,
                              size_t *done, size_t total) {
   size_t n = 0;
   for (size_t i = 0; i < p->nallocs; i++) {
     const bench_alloc_t *a = &p->allocs[i];
-    if (!a->available || (!a->reference && strcmp(a->name, "v2-slab") != 0)) continue;
+    if (!bench_fast_wanted(a)) continue;
     char text[4096], note[200];
     bench_progress(++*done, total, a->name, "fastpath", "...");
     if (bench_run_child(a, "fastpath", f, p->trace_dir, text, sizeof text, note, sizeof note) !=
@@ -502,8 +585,9 @@ static void bench_list(const bench_plan_t *p) {
   printf("workloads:\n");
   for (size_t i = 0; i < bench_workloads_len; i++)
     printf("  %-15s %s%s\n", bench_workloads[i].name, bench_workloads[i].summary,
-           bench_workloads[i].original ? " [original]" : "");
-  printf("  %-15s ns per malloc+free pair per size (V2 and references)\n", "fastpath");
+           bench_workloads[i].original ? " [original]"
+           : bench_workloads[i].threads > 1 ? " [multi-threaded]" : "");
+  printf("  %-15s ns per malloc+free pair per size (V2, drop-ins and references)\n", "fastpath");
   printf("traces from: %s\n", p->trace_dir);
 }
 
@@ -533,12 +617,14 @@ static int bench_session_run(const bench_flags_t *f) {
   static bench_plan_t p;
   char tbuf[4096];
   bench_plan_make(&p, f, tbuf, sizeof tbuf);
+  bench_elapsed(); /* starts the session clock */
   size_t total = p.nallocs * p.nworkloads, done = 0;
   for (size_t i = 0; p.fastpath && i < p.nallocs; i++)
-    total += p.allocs[i].available && (p.allocs[i].reference || strcmp(p.allocs[i].name, "v2-slab") == 0);
+    total += bench_fast_wanted(&p.allocs[i]);
   bench_result_t *rs = calloc(p.nallocs * p.nworkloads + 1, sizeof *rs);
   bench_fast_t *fast = calloc(p.nallocs * BENCH_FAST_SIZES + 1, sizeof *fast);
-  bench_session_t s = {.results = rs, .fast = fast, .mode = bench_mode_flag(f->mode) + 2};
+  bench_session_t s = {.results = rs, .fast = fast, .mode = bench_mode_flag(f->mode) + 2,
+                       .run_limit_s = f->run_limit_s};
   for (size_t i = 0; i < p.nallocs; i++) {
     s.allocs[s.nallocs++] = p.allocs[i].name;
     if (!p.allocs[i].available && s.nnotes < 16) s.notes[s.nnotes++] = p.allocs[i].note;
@@ -556,6 +642,7 @@ static int bench_session_run(const bench_flags_t *f) {
   if (p.fastpath) s.nfast = bench_run_fast(&p, f, fast, &done, total);
   bench_ratios(rs, s.nresults);
   s.machine = bench_machine();
+  fprintf(stderr, "session: %zu pairs in %.0f s\n", total, bench_elapsed());
   bench_report_table(stdout, &s);
   bench_save(&s, f);
   size_t failed = 0;
@@ -568,13 +655,15 @@ int main(int argc, char **argv) {
     bench_mode_t m = BENCH_DEFAULT;
     const char *traces = NULL;
     double limit = 0;
+    int threads = 0;
     for (int i = 4; i < argc; i++) {
       if (strcmp(argv[i], "--run-limit") == 0 && i + 1 < argc) limit = atof(argv[++i]);
+      if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
       if (strcmp(argv[i], "--quick") == 0) m = BENCH_QUICK;
       if (strcmp(argv[i], "--full") == 0) m = BENCH_FULL;
       if (strcmp(argv[i], "--traces") == 0 && i + 1 < argc) traces = argv[++i];
     }
-    int rc = bench_child_main(argv[2], argv[3], m, traces, limit, stdout);
+    int rc = bench_child_main(argv[2], argv[3], m, traces, limit, threads, stdout);
     fflush(stdout);
     return rc;
   }

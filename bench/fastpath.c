@@ -8,6 +8,9 @@
  *         through a free list that must grow and shrink.
  * The function pointers are copied to locals once, so the loop is exactly
  * two indirect calls per pair for every allocator, with no counters.
+ * Runs per size stop early (after at least 3) once the size has used its
+ * time budget: a size whose LIFO round maps and unmaps pages costs ~1 us a
+ * pair, and 15 runs of it would take seconds of the session's two minutes.
  */
 #include <string.h>
 #include <time.h>
@@ -59,13 +62,14 @@ void bench_fast_run(const va_allocator_t *a, void *heap, bench_mode_t mode,
    * other processes better than a few long ones. */
   long pairs = mode == BENCH_QUICK ? 20000 : mode == BENCH_FULL ? 1000000 : 200000;
   int runs = mode == BENCH_QUICK ? 2 : mode == BENCH_FULL ? 31 : 15;
+  double budget = mode == BENCH_QUICK ? 0.05 : mode == BENCH_FULL ? 2.0 : 0.15; /* s per size */
   uint64_t sink = 0;
   for (int s = 0; s < BENCH_FAST_SIZES; s++) {
     size_t n = bench_fast_sizes[s];
     bench_fast_pair(a, heap, n, pairs / 10, &sink); /* warm-up */
     bench_fast_lifo(a, heap, n, pairs / 10, &sink);
-    double best_pair = 1e30, best_lifo = 1e30;
-    for (int r = 0; r < runs; r++) {
+    double best_pair = 1e30, best_lifo = 1e30, t0 = bench_fast_now();
+    for (int r = 0; r < runs && (r < 3 || bench_fast_now() - t0 < budget); r++) {
       double t = bench_fast_pair(a, heap, n, pairs, &sink);
       if (t < best_pair) best_pair = t;
       t = bench_fast_lifo(a, heap, n, pairs, &sink);

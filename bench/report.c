@@ -39,7 +39,7 @@ static const char *bench_pct(double x, char *buf, size_t len) {
 }
 
 /* Workloads in the order they appear in results. */
-static size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max) {
+size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max) {
   size_t n = 0;
   for (size_t i = 0; i < s->nresults; i++) {
     bool seen = false;
@@ -49,7 +49,7 @@ static size_t bench_workload_order(const bench_session_t *s, const char **out, s
   return n;
 }
 
-static const bench_result_t *bench_find(const bench_session_t *s, const char *alloc,
+const bench_result_t *bench_result_find(const bench_session_t *s, const char *alloc,
                                         const char *workload) {
   for (size_t i = 0; i < s->nresults; i++)
     if (strcmp(s->results[i].alloc, alloc) == 0 && strcmp(s->results[i].workload, workload) == 0)
@@ -57,13 +57,28 @@ static const bench_result_t *bench_find(const bench_session_t *s, const char *al
   return NULL;
 }
 
+/* A pair without numbers, in a few words: "> 3 s (timeout)", "n/a", ...
+ * A run stopped at the run limit (the child's SLOW line) is a lower bound,
+ * not a failure; a child killed at --timeout is the harder limit. */
+static const char *bench_cell_status(const bench_session_t *s, const bench_result_t *r,
+                                     char *buf, size_t len) {
+  if (r->status == BENCH_TIMEOUT && strncmp(r->note, "a run exceeded", 14) == 0)
+    snprintf(buf, len, "> %g s (timeout)", s->run_limit_s);
+  else if (r->status == BENCH_TIMEOUT) snprintf(buf, len, "killed (timeout)");
+  else if (r->status == BENCH_SKIPPED && strncmp(r->note, "n/a", 3) == 0) snprintf(buf, len, "n/a");
+  else snprintf(buf, len, "%s", bench_status_name(r->status));
+  return buf;
+}
+
 /* ---------------------------------------------------------------------------
  * Terminal table.
  * ------------------------------------------------------------------------- */
-static void bench_table_row(FILE *f, const bench_result_t *r) {
+static void bench_table_row(FILE *f, const bench_session_t *s, const bench_result_t *r) {
   char a[32], b[32], c[32], d[32], e[32];
   if (r->status != BENCH_OK) {
-    fprintf(f, "  %-12s %s: %s\n", r->alloc, bench_status_name(r->status), r->note);
+    const char *why = r->note;
+    if (strncmp(why, "n/a: ", 5) == 0) why += 5;
+    fprintf(f, "  %-12s %16s  %s\n", r->alloc, bench_cell_status(s, r, a, sizeof a), why);
     return;
   }
   char ratio[16] = "-";
@@ -109,14 +124,16 @@ void bench_report_table(FILE *f, const bench_session_t *s) {
             "min-max ms", "Mops/s", "xglibc", "rss KiB", "rss growth", "footprint", "util",
             "extfrag", "intfrag");
     for (size_t i = 0; i < s->nresults; i++)
-      if (strcmp(s->results[i].workload, wl[w]) == 0) bench_table_row(f, &s->results[i]);
+      if (strcmp(s->results[i].workload, wl[w]) == 0) bench_table_row(f, s, &s->results[i]);
   }
   bench_table_fast(f, s);
   fprintf(f, "\nrss growth: peak anonymous RSS over the child's baseline (same measure for all).\n"
              "footprint: bytes mapped from the OS (va_stats) for ours; * = rss growth (references).\n"
              "util = peak live requested bytes / footprint; extfrag = 1 - largest_free/free_bytes "
-             "at the snapshot; intfrag = 1 - requested/usable.\n");
+             "at the snapshot; intfrag = 1 - requested/usable.\n"
+             "> N s (timeout): one run took longer than the run limit; the pair was stopped.\n");
   for (size_t i = 0; i < s->nnotes; i++) fprintf(f, "note: %s\n", s->notes[i]);
+  bench_report_targets(f, s, false);
 }
 
 /* ---------------------------------------------------------------------------
@@ -231,7 +248,8 @@ bool bench_write_csv(const char *path, const bench_session_t *s) {
 static const char *bench_color(const char *alloc, size_t i) {
   static const struct { const char *name, *color; } known[] = {
       {"v1-firstfit", "#9ecae1"}, {"v1-nextfit", "#6baed6"}, {"v1-bestfit", "#2171b5"},
-      {"v2-slab", "#e6550d"},     {"glibc", "#636363"},      {"jemalloc", "#31a354"},
+      {"v2-slab", "#e6550d"},     {"dropin-v2", "#a63603"},  {"dropin-v1", "#08519c"},
+      {"glibc", "#636363"},      {"jemalloc", "#31a354"},
       {"mimalloc", "#756bb1"},    {"tcmalloc", "#d6616b"}};
   static const char *const spare[] = {"#fdae6b", "#a1d99b", "#bcbddc", "#969696"};
   for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
@@ -312,7 +330,7 @@ static void bench_svg_bars(FILE *f, const bench_session_t *s, const bench_chart_
                            const char **wl, size_t nw, bench_value_fn value, double base) {
   for (size_t w = 0; w < nw; w++)
     for (size_t i = 0; i < s->nallocs; i++) {
-      const bench_result_t *r = bench_find(s, s->allocs[i], wl[w]);
+      const bench_result_t *r = bench_result_find(s, s->allocs[i], wl[w]);
       double v = r ? value(r) : NAN;
       double x = c->x0 + w * c->group_w + 6 + i * c->bar_w;
       if (isnan(v)) {
@@ -396,6 +414,16 @@ bool bench_write_svg(const char *path, const bench_session_t *s) {
  * ------------------------------------------------------------------------- */
 typedef void (*bench_md_cell_fn)(FILE *f, const bench_result_t *r);
 
+/* Summary of every workload, so a reader knows which ones are threaded. */
+static void bench_md_workloads(FILE *f, const char **wl, size_t nw) {
+  fprintf(f, "\n## Workloads\n\n| workload | what |\n|---|---|\n");
+  for (size_t w = 0; w < nw; w++) {
+    const bench_workload_t *def = bench_workload_find(wl[w]);
+    fprintf(f, "| %s | %s%s |\n", wl[w], def ? def->summary : "",
+            def && def->original ? " (original)" : "");
+  }
+}
+
 static void bench_md_time(FILE *f, const bench_result_t *r) {
   if (isnan(r->ratio_vs_glibc)) fprintf(f, " %.2f ms |", r->median_s * 1e3);
   else fprintf(f, " %.2fx (%.2f ms) |", r->ratio_vs_glibc, r->median_s * 1e3);
@@ -422,9 +450,12 @@ static void bench_md_grid(FILE *f, const bench_session_t *s, const char **wl, si
   for (size_t w = 0; w < nw; w++) {
     fprintf(f, "| %s |", wl[w]);
     for (size_t i = 0; i < s->nallocs; i++) {
-      const bench_result_t *r = bench_find(s, s->allocs[i], wl[w]);
+      const bench_result_t *r = bench_result_find(s, s->allocs[i], wl[w]);
       if (!r) fprintf(f, " |");
-      else if (r->status != BENCH_OK) fprintf(f, " %s |", bench_status_name(r->status));
+      else if (r->status != BENCH_OK) {
+        char buf[64];
+        fprintf(f, " %s |", bench_cell_status(s, r, buf, sizeof buf));
+      }
       else cell(f, r);
     }
     fprintf(f, "\n");
@@ -439,8 +470,8 @@ static void bench_md_frag(FILE *f, const bench_session_t *s) {
              "the warm-up run.\n\n| allocator | external (stress) | internal (stress) | "
              "internal (size-mix) |\n|---|---|---|---|\n");
   for (size_t i = 0; i < s->nallocs; i++) {
-    const bench_result_t *st = bench_find(s, s->allocs[i], "stress");
-    const bench_result_t *mx = bench_find(s, s->allocs[i], "size-mix");
+    const bench_result_t *st = bench_result_find(s, s->allocs[i], "stress");
+    const bench_result_t *mx = bench_result_find(s, s->allocs[i], "size-mix");
     if (!st && !mx) continue;
     fprintf(f, "| %s | %s | %s |", s->allocs[i],
             st && st->status == BENCH_OK ? bench_pct(st->fragmentation, a, sizeof a) : "-",
@@ -487,6 +518,8 @@ bool bench_write_markdown(const char *path, const bench_session_t *s) {
   bench_md_grid(f, s, wl, nw, bench_md_rss);
   bench_md_frag(f, s);
   bench_md_fast(f, s);
+  bench_report_targets(f, s, true);
+  bench_md_workloads(f, wl, nw);
   if (s->nnotes) fprintf(f, "\n## Notes\n\n");
   for (size_t i = 0; i < s->nnotes; i++) fprintf(f, "- %s\n", s->notes[i]);
   return fclose(f) == 0;

@@ -159,7 +159,8 @@ static size_t fz_min_align(size_t req) {
 
 static fz_class_t fz_classify(const fz_state_t *st, size_t bytes, bool overflow, size_t extra) {
   if (overflow || bytes > (size_t)PTRDIFF_MAX) return FZ_IMPOSSIBLE;
-  if (st->cfg->skip_above && bytes > st->cfg->skip_above) return FZ_SKIP;
+  size_t until = st->cfg->skip_until ? st->cfg->skip_until : (size_t)PTRDIFF_MAX;
+  if (st->cfg->skip_above && bytes > st->cfg->skip_above && bytes <= until) return FZ_SKIP;
   size_t total = bytes + extra < bytes ? SIZE_MAX : bytes + extra;
   if (total > st->cfg->max_request) return FZ_MAY;
   if (st->opts.source == VA_SOURCE_REGION) {
@@ -326,7 +327,8 @@ va_exec_config_t va_exec_config_default(void) {
                             .contents_every = 16,
                             .check_empty_at_end = true,
                             .max_request = (size_t)64 << 20,
-                            .skip_above = 0};
+                            .skip_above = 0,
+                            .skip_until = 0};
 }
 
 /* Free everything, then the heap must be back at its empty state. */

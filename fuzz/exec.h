@@ -41,6 +41,12 @@ typedef struct va_exec_config {
                               for the process malloc under libFuzzer, where a
                               multi-GiB malloc counts as an OOM crash (memalign:
                               also alignments above it) */
+  size_t skip_until;       /* end of that skipped window (0: PTRDIFF_MAX). The
+                              allocators' harnesses skip (64 MiB, PTRDIFF_MAX
+                              - 4 GiB]: such blocks may succeed by overcommit
+                              and cost a memset (calloc) or GiBs of ASan shadow
+                              per run; the sizes just below PTRDIFF_MAX, where
+                              rounding overflows live, cannot succeed and run */
 } va_exec_config_t;
 
 /* When may a possible request fail (NULL + ENOMEM) without it being a bug?

@@ -108,25 +108,31 @@ def va_fuzz_test(
         testonly = testonly,
     )
 
-def va_fuzz_bite_test(name, fault, expect, runs = 200000, seconds = 60):
+def va_fuzz_bite_test(name, fault, expect, runs = 300000, seconds = 60, seeds = False, dict = None):
     """Runs the faulty-allocator fuzzer with VA_FAULT=fault (fixed seed,
-    bounded runs) and passes only if it crashes and its output matches the
-    extended regex `expect` (the invariant that must be named)."""
+    bounded runs; from an empty corpus unless `seeds`) and passes only if it
+    crashes and its output matches the extended regex `expect` (the
+    invariant that must be named)."""
+    data = ["//fuzz:faulty_bin"]
+    args = [
+        "$(location //fuzz:faulty_bin)",
+        fault,
+        "'%s'" % expect,
+        str(runs),
+        str(seconds),
+        "$(location %s)" % dict if dict else "-",
+    ]
+    if dict:
+        data.append(dict)
+    if seeds:
+        data.append("//fuzz:faulty_corpus_files")
+        args.append("$(locations //fuzz:faulty_corpus_files)")
     native.sh_test(
         name = name,
         srcs = ["//fuzz:fuzz_bite.sh"],
-        args = [
-            "$(location //fuzz:faulty_bin)",
-            fault,
-            "'%s'" % expect,
-            str(runs),
-            str(seconds),
-            "$(locations //fuzz:faulty_corpus_files)",
-        ],
-        data = [
-            "//fuzz:faulty_bin",
-            "//fuzz:faulty_corpus_files",
-        ],
+        args = args,
+        data = data,
         size = "medium",
         tags = ["fuzz", "fuzz_bite"],
+        testonly = True,
     )

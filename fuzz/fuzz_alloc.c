@@ -86,8 +86,11 @@ static void fz_setup(void) {
     fz_opts.region = fz_region;
     fz_opts.region_size = sizeof fz_region;
   }
-  /* The process malloc under libFuzzer: a multi-GiB request is an "OOM". */
-  if (strcmp(name, "system") == 0) fz_cfg.skip_above = fz_cfg.max_request;
+  /* Skip requests that would succeed at great cost (exec.h); the process
+   * malloc under libFuzzer must skip every one above 64 MiB, since a
+   * multi-GiB malloc counts as an OOM there. */
+  fz_cfg.skip_above = fz_cfg.max_request;
+  fz_cfg.skip_until = strcmp(name, "system") == 0 ? 0 : (size_t)PTRDIFF_MAX - ((size_t)4 << 30);
 }
 #endif
 

@@ -55,4 +55,10 @@ size_t vm_malloc_usable_size(const void *ptr);
 /* ---- introspection ----------------------------------------------------- */
 /* The allocator under the library, e.g. "v2-slab/thread-heaps". */
 const char *vm_backend_name(void);
+/* Heaps (instances) created so far: 1 for a one-lock library; for the
+ * per-thread one, at most the peak number of live threads (exited threads'
+ * heaps are adopted). */
+size_t vm_heap_count(void);
+/* Bytes the library holds from the OS, process-wide (mapped, not resident). */
+size_t vm_mapped_bytes(void);
 #endif /* VEDALLOC_MALLOC_VEDALLOC_H */

@@ -14,6 +14,7 @@
  * glibc's realloc(p, 0) == NULL behaviour (we return a minimum block).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -30,9 +31,13 @@ static size_t vm_pow2_ceil(size_t a) {
 }
 
 static size_t vm_page_size(void) {
-  static size_t page; /* racing writers store the same value */
-  if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-  return page;
+  static atomic_size_t page; /* racing writers store the same value */
+  size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+  if (!p) {
+    p = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&page, p, memory_order_relaxed);
+  }
+  return p;
 }
 
 /* The one aligned path: alignment a power of two. NULL + errno on failure. */
@@ -115,3 +120,5 @@ size_t vm_malloc_usable_size(const void *ptr) {
 }
 
 const char *vm_backend_name(void) { return vm_be_name; }
+size_t vm_heap_count(void) { return vm_be_heap_count(); }
+size_t vm_mapped_bytes(void) { return vm_be_mapped_bytes(); }

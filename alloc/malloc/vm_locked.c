@@ -110,3 +110,17 @@ size_t vm_be_usable_size(const void *p) {
   vm_locked_leave();
   return n;
 }
+
+size_t vm_be_heap_count(void) {
+  if (!vm_locked_enter()) return 0; /* creates the one instance if need be */
+  vm_locked_leave();
+  return 1;
+}
+
+size_t vm_be_mapped_bytes(void) {
+  if (vm_locked_base->stats == NULL || !vm_locked_enter()) return 0;
+  va_stats_t st;
+  vm_locked_base->stats(vm_locked_heap, &st);
+  vm_locked_leave();
+  return st.footprint;
+}

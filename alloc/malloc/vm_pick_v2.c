@@ -1,8 +1,8 @@
-/* vedalloc drop-in — libvedalloc.so: V2 (slabs over mmap) behind one lock.
+/* vedalloc drop-in — V2 (slabs over mmap) behind one lock (:core_v2_locked).
  *
- * Interim backend: thread-safe but serialising. The per-thread-heap backend
- * (vm_heaps.c, remote-free lists, heap pool) replaces this file once V2
- * exposes a process-wide owner lookup; see the plan in vm_backend.h. */
+ * Not the library's backend any more (libvedalloc.so uses vm_heaps.c, one
+ * heap per thread); kept as a baseline for measuring what the per-thread
+ * heaps buy. */
 #include "alloc/malloc/vm_backend.h"
 #include "alloc/slab/slab.h"
 

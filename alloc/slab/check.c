@@ -37,6 +37,9 @@ SL_META static bool sl_check_geometry(sl_heap_t *h, sl_page_t *pg,
     if (sl_map_get(h, base + off) != pg)
       return va_fail(r, "sl.page_class", base + off,
                      "page map entry does not name this page");
+    else if (h->shared && sl_shared_get(base + off) != pg)
+      return va_fail(r, "sl.shared", base + off,
+                     "shared map entry does not name this page");
   return true;
 }
 
@@ -182,6 +185,9 @@ SL_META static bool sl_check_large_one(sl_heap_t *h, sl_large_t *lg,
     if (sl_map_get(h, base + off) != lg)
       return va_fail(r, "sl.large", base + off,
                      "page map entry does not name this mapping");
+    else if (h->shared && sl_shared_get(base + off) != lg)
+      return va_fail(r, "sl.shared", base + off,
+                     "shared map entry does not name this mapping");
   return true;
 }
 

@@ -192,16 +192,20 @@ SL_META void *sl_large_realloc(sl_heap_t *h, sl_large_t *lg, void *p,
   return q;
 }
 
+SL_META void sl_large_cache_flush(sl_heap_t *h) {
+  while (h->large_cache) {
+    sl_large_t *lg = h->large_cache;
+    sl_cache_remove(h, lg);
+    sl_large_unmap(h, lg);
+  }
+}
+
 SL_META void sl_large_destroy_all(sl_heap_t *h) {
   while (h->large_live) {
     sl_large_t *lg = h->large_live;
     sl_large_unlink(&h->large_live, lg);
     sl_large_unmap(h, lg);
   }
-  while (h->large_cache) {
-    sl_large_t *lg = h->large_cache;
-    sl_cache_remove(h, lg);
-    sl_large_unmap(h, lg);
-  }
+  sl_large_cache_flush(h);
   h->large_count = 0;
 }

@@ -6,9 +6,17 @@
  * most later requests come back aligned at the first try; otherwise we map
  * `align` more and give back the misaligned head and the tail.
  */
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "alloc/slab/types.h"
+
+/* Bytes mapped by every V2 object in the process (sl_mapped_bytes). */
+static atomic_size_t sl_os_mapped;
+
+size_t sl_mapped_bytes(void) {
+  return atomic_load_explicit(&sl_os_mapped, memory_order_relaxed);
+}
 
 static void *sl_os_mmap(size_t size) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -20,7 +28,10 @@ void *sl_os_map(size_t size, size_t align) {
   VA_ASSERT(VA_IS_POW2(align));
   uint8_t *p = sl_os_mmap(size);
   if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) return p; /* align <= 4096: always */
+  if (((uintptr_t)p & (align - 1)) == 0) { /* align <= 4096: always */
+    atomic_fetch_add_explicit(&sl_os_mapped, size, memory_order_relaxed);
+    return p;
+  }
   munmap(p, size);
   size_t over;
   if (__builtin_add_overflow(size, align, &over)) return NULL;
@@ -30,6 +41,7 @@ void *sl_os_map(size_t size, size_t align) {
   if (a > p) munmap(p, (size_t)(a - p));
   size_t tail = (size_t)((p + over) - (a + size));
   if (tail) munmap(a + size, tail);
+  atomic_fetch_add_explicit(&sl_os_mapped, size, memory_order_relaxed);
   return a;
 }
 
@@ -38,10 +50,13 @@ void sl_os_unmap(void *p, size_t size) {
    * handed to someone else by the kernel. */
   VA_UNPOISON(p, size);
   munmap(p, size);
+  atomic_fetch_sub_explicit(&sl_os_mapped, size, memory_order_relaxed);
 }
 
 bool sl_os_grow(void *p, size_t old_size, size_t new_size) {
-  return mremap(p, old_size, new_size, 0) != MAP_FAILED;
+  if (mremap(p, old_size, new_size, 0) == MAP_FAILED) return false;
+  atomic_fetch_add_explicit(&sl_os_mapped, new_size - old_size, memory_order_relaxed);
+  return true;
 }
 
 void sl_os_trim(void *p, size_t old_size, size_t new_size) {

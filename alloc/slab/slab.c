@@ -20,7 +20,9 @@
  * class: O(1), no loop over pages or blocks, except slicing (bounded) and
  * large mappings (O(chunks) map writes, below the cost of faulting them).
  *
- * Non-goals. Threads (see types.h for the remote-free plan); caller-given
+ * Threads. An instance is single-threaded; sl_heap_share and the shared
+ * map (shared.c, types.h) let a layer above run one instance per thread.
+ * Non-goals. Locking inside the instance; caller-given
  * regions or sbrk as a source (V2 is mmap by design: create refuses them).
  */
 #include <stdio.h>
@@ -105,6 +107,7 @@ SL_META bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v) {
   /* Create every leaf first, so a failure leaves the map unchanged. */
   for (uintptr_t c = a; c < end; c += SL_CHUNK)
     if (v && !sl_map_leaf(h, c, true)) return false;
+  if (h->shared && !sl_shared_set(base, size, v)) return false;
   for (uintptr_t c = a; c < end; c += SL_CHUNK) {
     void **leaf = sl_map_leaf(h, c, false);
     if (leaf) leaf[(c >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1)] = v;
@@ -396,17 +399,12 @@ SL_META static inline bool sl_small_valid(sl_heap_t *h, sl_page_t *pg,
   return false;
 }
 
-/* Fast path: map lookup, grid check by multiply, bitmap test and clear,
- * push (~50 instructions, types.h); a page changing state (full -> not, or
- * empty and not `keep`) takes a named slow path. */
-SL_META static void sl_free(void *heap, void *p) {
-  if (p == NULL) return;
-  sl_heap_t *h = heap;
-  sl_page_t *pg = sl_map_get(h, p);
-  if (VA_UNLIKELY(pg == NULL)) {
-    sl_raise(h, VA_ERR_INVALID_FREE, "free", p);
-    return;
-  }
+/* Free p, found in pg (the map entry of its chunk). Inlined into both
+ * entry points below: grid check by multiply, bitmap test and clear, push
+ * (~50 instructions with the lookup, types.h); a page changing state (full
+ * -> not, or empty and not `keep`) takes a named slow path. */
+SL_META __attribute__((always_inline)) static inline void
+sl_free_in(sl_heap_t *h, sl_page_t *pg, void *p) {
   h->last_touched = 1;
   if (VA_UNLIKELY(pg->kind != SL_KIND_PAGE)) {
     sl_large_free(h, (sl_large_t *)pg, p, "free");
@@ -431,6 +429,28 @@ SL_META static void sl_free(void *heap, void *p) {
   return;
 bad:
   sl_small_bad(h, pg, p, "free");
+}
+
+/* Fast path: map lookup, then sl_free_in. */
+SL_META static void sl_free(void *heap, void *p) {
+  if (p == NULL) return;
+  sl_heap_t *h = heap;
+  sl_page_t *pg = sl_map_get(h, p);
+  if (VA_UNLIKELY(pg == NULL)) {
+    sl_raise(h, VA_ERR_INVALID_FREE, "free", p);
+    return;
+  }
+  sl_free_in(h, pg, p);
+}
+
+/* The same, but a pointer outside the heap is the caller's to route (to
+ * the heap that owns it), not misuse. */
+SL_META bool sl_free_local(void *heap, void *p) {
+  sl_heap_t *h = heap;
+  sl_page_t *pg = sl_map_get(h, p);
+  if (VA_UNLIKELY(pg == NULL)) return false;
+  sl_free_in(h, pg, p);
+  return true;
 }
 
 /* ---------------------------------------------------------------------------
@@ -591,6 +611,39 @@ SL_META bool sl_block_info(void *heap, const void *p, size_t *class_idx,
   }
   if (page) *page = owner;
   return true;
+}
+
+SL_META bool sl_heap_share(void *heap, void *ctx) {
+  sl_heap_t *h = heap;
+  if (h->page_count || h->large_count || h->cache_count) {
+    errno = EINVAL; /* chunks mapped before would be missing from the map */
+    return false;
+  }
+  h->shared = true;
+  h->share_ctx = ctx;
+  return true;
+}
+
+/* Empty pages: the empty lists, and an avail head with no live block. */
+SL_META void sl_heap_trim(void *heap) {
+  sl_heap_t *h = heap;
+  for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
+    sl_class_t *k = &h->cls[c];
+    while (k->empty) {
+      sl_page_t *pg = k->empty;
+      k->empty = pg->next;
+      k->empty_count--;
+      sl_page_release(h, pg);
+    }
+    sl_page_t *head = h->avail[c];
+    if (head != SL_NONE && head->used == 0) {
+      sl_avail_remove(h, head);
+      sl_page_release(h, head);
+    }
+    sl_class_keep_update(h, c);
+  }
+  sl_large_cache_flush(h);
+  sl_debug_check(h);
 }
 
 SL_META size_t sl_last_touched(void *heap) {

@@ -158,7 +158,6 @@
  * back to the holder, which frees them through sl_free, so the bitmap
  * still reports a double free, once the block reaches its owner.
  */
- */
 #ifndef VEDALLOC_SLAB_TYPES_H
 #define VEDALLOC_SLAB_TYPES_H
 
@@ -377,6 +376,7 @@ void sl_large_free(sl_heap_t *h, sl_large_t *lg, void *p, const char *op);
 void *sl_large_realloc(sl_heap_t *h, sl_large_t *lg, void *p, size_t n);
 bool sl_large_valid(sl_heap_t *h, sl_large_t *lg, const void *p, const char *op);
 size_t sl_large_usable(const sl_large_t *lg);
+void sl_large_cache_flush(sl_heap_t *h); /* unmap every cached mapping */
 void sl_large_destroy_all(sl_heap_t *h);
 
 /* Checker pieces (check.c). */

@@ -1,0 +1,47 @@
+#!/bin/bash -eu
+# Build every vedalloc fuzzer the OSS-Fuzz way: $CC $CFLAGS for the code,
+# $LIB_FUZZING_ENGINE at link, into $OUT with <name>_seed_corpus.zip,
+# <name>.dict and <name>.options. No Bazel: the source lists are read from
+# the folders (every .c that is not a *_test.c).
+# Local check:
+#   CC=clang CFLAGS="-fsanitize=address,fuzzer-no-link" \
+#   LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=/tmp/cfl-out SRC=$PWD/.. \
+#   .clusterfuzzlite/build.sh
+root=${VEDALLOC_SRC:-$SRC/vedalloc}
+cd "$root"
+mkdir -p "$OUT"
+obj=$(mktemp -d)
+trap 'rm -rf "$obj"' EXIT
+flags="-std=c11 -D_GNU_SOURCE -I. -DVA_SANITIZED=1 -DVA_FUZZING=1"
+
+# The allocator code and the harness library, compiled once.
+srcs=(alloc/common.c alloc/registry.c fuzz/ops.c fuzz/exec.c fuzz/shadow.c)
+for d in alloc/system alloc/firstfit alloc/slab; do
+  for f in "$d"/*.c; do
+    case "$f" in *_test.c) ;; *) srcs+=("$f") ;; esac
+  done
+done
+objs=()
+for f in "${srcs[@]}"; do
+  o=$obj/$(echo "$f" | tr / _).o
+  $CC $CFLAGS $flags -c "$f" -o "$o"
+  objs+=("$o")
+done
+
+# One fuzzer per registry entry: the same harness, the entry fixed at compile time.
+for entry in v1-firstfit v1-nextfit v1-bestfit v2-slab system; do
+  name=${entry//-/_}
+  $CC $CFLAGS $flags "-DVA_FUZZ_ENTRY=\"$entry\"" -c fuzz/fuzz_alloc.c -o "$obj/h_$name.o"
+  $CC $CFLAGS "$obj/h_$name.o" "${objs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/$name"
+  cp fuzz/alloc.dict "$OUT/$name.dict"
+  printf '[libfuzzer]\nmax_len = 1200\ndict = %s.dict\n' "$name" >"$OUT/$name.options"
+  python3 - "$OUT/${name}_seed_corpus.zip" fuzz/corpus/"$name" fuzz/crashes/"$name" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for d in sys.argv[2:]:
+        if os.path.isdir(d):
+            for f in sorted(os.listdir(d)):
+                z.write(os.path.join(d, f), f)
+PY
+  echo "built $OUT/$name"
+done

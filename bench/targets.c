@@ -1,0 +1,185 @@
+/* vedalloc bench — the issues' targets, checked against one session.
+ *
+ * A benchmark, not a timed test: nothing here fails the run. Each target is
+ * one line, computed only from the numbers of the session being reported
+ * (so ratios compare runs made minutes apart on the same machine):
+ *
+ *   met      every workload the target covers was measured and passes;
+ *   MISSED   lists the worst offenders and by how much (the ratio against
+ *            the bound, e.g. "1.31x, limit 1.10x");
+ *   n/a      no workload the target covers has numbers in this session
+ *            (filtered out, a library missing, or every pair timed out).
+ * A pair that timed out or failed is named in the detail and makes the
+ * target missed (a timeout is not a pass); a skipped pair (n/a for a
+ * single-threaded instance, a library missing) is not covered.
+ *
+ * Subjects: the foundation issue's time targets are V2's, measured as the
+ * `v2-slab` instance; the drop-in issue's (multi-threaded, peak RSS) are the
+ * drop-in library's, `dropin-v2`. Peak RSS is the child's VmHWM (baseline
+ * included), the figure a user of the drop-in would see.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+/* Which workloads a target covers. */
+typedef enum bench_tset {
+  BENCH_SET_ORIGINAL, /* the original benchmark's six */
+  BENCH_SET_SINGLE,   /* every single-threaded workload */
+  BENCH_SET_MT,       /* every multi-threaded workload */
+  BENCH_SET_ALL,
+} bench_tset_t;
+
+/* The figure a target compares; NAN if the pair has none. */
+typedef double (*bench_metric_fn)(const bench_result_t *r);
+
+static double bench_m_time(const bench_result_t *r) {
+  return r->status == BENCH_OK && r->median_s > 0 ? r->median_s : NAN;
+}
+
+static double bench_m_rss(const bench_result_t *r) {
+  return r->status == BENCH_OK && r->peak_rss_kb > 0 ? (double)r->peak_rss_kb : NAN;
+}
+
+static bool bench_in_set(const char *workload, bench_tset_t set) {
+  const bench_workload_t *w = bench_workload_find(workload);
+  if (!w) return false;
+  switch (set) {
+  case BENCH_SET_ORIGINAL: return w->original;
+  case BENCH_SET_SINGLE: return w->threads <= 1;
+  case BENCH_SET_MT: return w->threads > 1;
+  case BENCH_SET_ALL: return true;
+  }
+  return false;
+}
+
+/* One verdict being built: how many covered and passed, what missed. */
+typedef struct bench_verdict {
+  int covered, passed;
+  char misses[400]; /* "mixed 1.05x (limit 1.00x), bulk-1m no number" */
+  char worst[96];   /* the worst measured figure, when every one passed */
+} bench_verdict_t;
+
+static void bench_verdict_miss(bench_verdict_t *v, const char *what) {
+  size_t used = strlen(v->misses);
+  if (used + strlen(what) + 8 >= sizeof v->misses) {
+    if (!strstr(v->misses, ", ...")) snprintf(v->misses + used, sizeof v->misses - used, ", ...");
+    return;
+  }
+  snprintf(v->misses + used, sizeof v->misses - used, "%s%s", used ? ", " : "", what);
+}
+
+static void bench_target_print(FILE *f, bool md, const char *target, const char *subject,
+                               const bench_verdict_t *v) {
+  const char *verdict = v->covered == 0 ? "n/a" : v->passed == v->covered ? "met" : "MISSED";
+  if (md) fprintf(f, "- **%s** %s (`%s`): ", verdict, target, subject);
+  else fprintf(f, "  %-6s %s (%s): ", verdict, target, subject);
+  if (v->covered == 0) fprintf(f, "no numbers in this run\n");
+  else if (v->passed == v->covered) fprintf(f, "%d/%d; worst %s\n", v->passed, v->covered, v->worst);
+  else fprintf(f, "%d/%d pass; %s\n", v->passed, v->covered, v->misses);
+}
+
+/* alloc's metric over ref's on every workload of the set, below bound
+ * (strictly when strict). Workloads where ref has no number are not covered. */
+static void bench_target_ratio(FILE *f, bool md, const bench_session_t *s, const char *target,
+                               const char *alloc, const char *ref, bench_tset_t set,
+                               bench_metric_fn metric, double bound, bool strict) {
+  const char *wl[64];
+  size_t nw = bench_workload_order(s, wl, 64);
+  bench_verdict_t v = {0};
+  double worst = -1;
+  char what[128];
+  for (size_t w = 0; w < nw; w++) {
+    if (!bench_in_set(wl[w], set)) continue;
+    const bench_result_t *a = bench_result_find(s, alloc, wl[w]);
+    const bench_result_t *b = bench_result_find(s, ref, wl[w]);
+    /* skipped (n/a, library missing) is not covered; a timeout is a miss */
+    if (!a || !b || isnan(metric(b)) || a->status == BENCH_SKIPPED) continue;
+    v.covered++;
+    double ratio = metric(a) / metric(b);
+    if (isnan(ratio)) {
+      snprintf(what, sizeof what, "%s no number (%s)", wl[w], a->status == BENCH_TIMEOUT
+               ? "timeout" : a->status == BENCH_FAILED ? "failed" : "skipped");
+      bench_verdict_miss(&v, what);
+      continue;
+    }
+    if (ratio > worst) {
+      worst = ratio;
+      snprintf(v.worst, sizeof v.worst, "%s %.2fx (limit %s %.2fx)", wl[w], ratio,
+               strict ? "<" : "<=", bound);
+    }
+    if (strict ? ratio < bound : ratio <= bound) {
+      v.passed++;
+      continue;
+    }
+    snprintf(what, sizeof what, "%s %.2fx (limit %.2fx)", wl[w], ratio, bound);
+    bench_verdict_miss(&v, what);
+  }
+  bench_target_print(f, md, target, alloc, &v);
+}
+
+/* The fast path: every size's malloc+free pair at most bound ns. */
+static void bench_target_fast(FILE *f, bool md, const bench_session_t *s, const char *alloc,
+                              double bound) {
+  bench_verdict_t v = {0};
+  double worst = -1;
+  char what[128];
+  for (size_t i = 0; i < s->nfast; i++) {
+    const bench_fast_t *fp = &s->fast[i];
+    if (strcmp(fp->alloc, alloc) != 0) continue;
+    v.covered++;
+    if (fp->pair_ns > worst) {
+      worst = fp->pair_ns;
+      snprintf(v.worst, sizeof v.worst, "%.2f ns at %zu B (limit <= %.0f ns)", fp->pair_ns,
+               fp->size, bound);
+    }
+    if (fp->pair_ns <= bound) {
+      v.passed++;
+      continue;
+    }
+    snprintf(what, sizeof what, "%zu B %.2f ns (limit %.0f ns)", fp->size, fp->pair_ns, bound);
+    bench_verdict_miss(&v, what);
+  }
+  bench_target_print(f, md, "fast path <= 6 ns per malloc+free pair, every size", alloc, &v);
+}
+
+/* V1's external fragmentation after stress, below the original's figure. */
+static void bench_target_frag(FILE *f, bool md, const bench_session_t *s, const char *alloc,
+                              double bound, const char *target) {
+  bench_verdict_t v = {0};
+  const bench_result_t *r = bench_result_find(s, alloc, "stress");
+  char what[128];
+  if (r) {
+    v.covered = 1;
+    double x = r->status == BENCH_OK ? r->fragmentation : NAN;
+    snprintf(v.worst, sizeof v.worst, "stress %.1f%% (limit < %.0f%%)", 100 * x, 100 * bound);
+    if (x < bound) v.passed = 1;
+    else {
+      if (isnan(x)) snprintf(what, sizeof what, "stress: no number");
+      else snprintf(what, sizeof what, "stress %.1f%% (limit %.0f%%)", 100 * x, 100 * bound);
+      bench_verdict_miss(&v, what);
+    }
+  }
+  bench_target_print(f, md, target, alloc, &v);
+}
+
+void bench_report_targets(FILE *f, const bench_session_t *s, bool md) {
+  if (md) fprintf(f, "\n## Targets (from this run's numbers; a benchmark, not a test)\n\n");
+  else fprintf(f, "\n== targets (from this run's numbers; a benchmark, not a test) ==\n");
+  bench_target_ratio(f, md, s, "faster than glibc on every original workload", "v2-slab",
+                     "glibc", BENCH_SET_ORIGINAL, bench_m_time, 1.0, true);
+  bench_target_ratio(f, md, s, "within 10% of mimalloc on single-threaded workloads", "v2-slab",
+                     "mimalloc", BENCH_SET_SINGLE, bench_m_time, 1.1, false);
+  bench_target_fast(f, md, s, "v2-slab", 6.0);
+  bench_target_frag(f, md, s, "v1-firstfit", 0.53, "external fragmentation < 53% after stress");
+  bench_target_frag(f, md, s, "v1-bestfit", 0.35, "external fragmentation < 35% after stress");
+  bench_target_ratio(f, md, s, "multi-threaded: faster than glibc", "dropin-v2", "glibc",
+                     BENCH_SET_MT, bench_m_time, 1.0, true);
+  bench_target_ratio(f, md, s, "multi-threaded: within 1.2x of mimalloc", "dropin-v2",
+                     "mimalloc", BENCH_SET_MT, bench_m_time, 1.2, false);
+  bench_target_ratio(f, md, s, "peak RSS within 1.2x of glibc's on every workload", "dropin-v2",
+                     "glibc", BENCH_SET_ALL, bench_m_rss, 1.2, false);
+  bench_target_ratio(f, md, s, "peak RSS within 1.2x of glibc's on every workload", "v2-slab",
+                     "glibc", BENCH_SET_ALL, bench_m_rss, 1.2, false);
+}
