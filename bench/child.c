@@ -5,7 +5,8 @@
  *   2. read the resident set size (the baseline: binary, scratch, trace);
  *   3. warm-up = the metered run: counts usable bytes and calls, snapshots
  *      the allocator's statistics, and its time sizes the repeat count;
- *   4. N timed runs on the same (now warm) instance;
+ *   4. N timed runs on the same (now warm) instance (N sized from the
+ *      faster of the warm-up and the first timed run);
  *   5. report one RESULT line on stdout for the driver to parse.
  * Footprint: va_stats.peak_footprint where the allocator keeps statistics
  * (our allocators: bytes mapped from the OS); otherwise the peak growth of
@@ -177,9 +178,13 @@ int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
   double warm = bench_run_once(w, &c, run_limit);
   uint64_t calls = c.calls;
   c.meter = false;
-  int n = bench_repeats(mode, warm);
+  /* The first timed run also sizes the count: a warm-up slowed by a burst
+   * of load, or by threads setting up (arenas, stacks), would otherwise
+   * leave a single timed run. */
   double t[BENCH_MAX_REPEATS];
-  for (int i = 0; i < n; i++) t[i] = bench_run_once(w, &c, run_limit);
+  t[0] = bench_run_once(w, &c, run_limit);
+  int n = bench_repeats(mode, t[0] < warm ? t[0] : warm);
+  for (int i = 1; i < n; i++) t[i] = bench_run_once(w, &c, run_limit);
   qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
   bench_child_print(out, t, n, &c, calls, &base);
   c.a->destroy(c.heap);

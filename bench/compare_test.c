@@ -359,7 +359,8 @@ static int ct_output(const char *compare) {
 /* Each bad invocation exits 2 and prints the usage on stderr. */
 static int ct_usage(const char *compare) {
   static const char *const bad[] = {"--bogus", "--workload=nonesuch", "--alloc=nonesuch",
-                                    "--json", "--timeout=abc", "extra-argument"};
+                                    "--json", "--timeout=abc", "extra-argument",
+                                    "--threads=1", "--threads=abc"};
   const char *tmp = getenv("TEST_TMPDIR");
   if (!tmp) tmp = "/tmp";
   char cmd[4096], err[1024];

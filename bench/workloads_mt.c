@@ -6,7 +6,8 @@
  * allocating at once (which a global lock serialises).
  *
  *   prodcons  producers allocate blocks of mixed small sizes, fill them, and
- *             hand them in batches of 64 through a bounded ring to consumers,
+ *             hand them in batches of 64 through a bounded ring (256 batches) to
+ *             consumers,
  *             which check and free them: every free is remote.
  *   larson    each thread churns its own array of slots (free a random slot,
  *             allocate a random size into it); after every round the arrays
@@ -39,7 +40,7 @@
 
 #define BENCH_MT_MAX 64     /* most worker threads one run starts */
 #define BENCH_BATCH 64      /* blocks handed over at once */
-#define BENCH_RING 16       /* batches in flight in the prodcons ring */
+#define BENCH_RING 256      /* batches in flight in the prodcons ring (16k blocks) */
 #define BENCH_PC_BLOCKS 400000 /* blocks produced per run, over all producers */
 #define BENCH_LS_SLOTS 2000 /* slots per larson array */
 #define BENCH_LS_ROUNDS 8   /* rounds; the arrays rotate after each */
@@ -229,7 +230,7 @@ static void *bench_pc_thread(void *arg) {
 
 /* prodcons: half the threads produce (at least one), the rest consume. */
 uint64_t bench_wl_prodcons(bench_ctx_t *c) {
-  static bench_pc_t pc; /* 12 KiB of ring: static, one run at a time */
+  static bench_pc_t pc; /* 200 KiB of ring: static, one run at a time */
   memset(&pc, 0, sizeof pc);
   pthread_mutex_init(&pc.lock, NULL);
   pthread_cond_init(&pc.not_empty, NULL);

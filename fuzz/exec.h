@@ -20,6 +20,11 @@
  *   "empty:<name>"     after freeing everything, check_empty failed
  *   "error:<kind>"     the allocator raised its error hook on a valid op
  *   "crash"            (props only) the child died on a signal
+ *
+ * A memalign op on an allocator without memalign is a no-op. An invalid
+ * alignment (not a power of two, or < sizeof(void *)) may fail with EINVAL
+ * or ENOMEM, or succeed. Every program ends by freeing all slots (each
+ * block's contents verified), check(), then check_empty().
  */
 #ifndef VEDALLOC_FUZZ_EXEC_H
 #define VEDALLOC_FUZZ_EXEC_H

@@ -37,8 +37,8 @@
  * set before pthread_setspecific and pthread_atfork (which may allocate,
  * and then simply use the new heap).
  *
- * Costs: malloc = TLS load + remote-list test + V2 fast path (indirect
- * call); free of an own block = TLS load + V2's free (sl_free_local); a
+ * Costs: malloc = TLS load + remote-list test + V2 fast path (a direct
+ * call, not through the va_allocator_t table); free of an own block = TLS load + V2's free (sl_free_local); a
  * remote free = shared-map lookup (2 loads) + header reads + one CAS.
  * Non-goals: returning an idle thread's pages to other threads (only an
  * exiting thread's), per-CPU caches, NUMA.
@@ -236,19 +236,19 @@ static inline vm_heap_t *vm_heap_mine(void) {
 void *vm_be_malloc(size_t n) {
   vm_heap_t *vh = vm_heap_mine();
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  return sl_allocator.malloc(vh->sl, n);
+  return sl_malloc(vh->sl, n);
 }
 
 void *vm_be_calloc(size_t n) {
   vm_heap_t *vh = vm_heap_mine();
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  return sl_allocator.calloc(vh->sl, 1, n);
+  return sl_calloc(vh->sl, 1, n);
 }
 
 void *vm_be_memalign(size_t alignment, size_t n) {
   vm_heap_t *vh = vm_heap_mine();
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  return sl_allocator.memalign(vh->sl, alignment, n);
+  return sl_memalign(vh->sl, alignment, n);
 }
 
 /* Not in this thread's heap: another heap's block, or misuse. */
@@ -272,7 +272,7 @@ void *vm_be_realloc(void *p, size_t n) {
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   size_t usable = 0;
   vm_heap_t *owner = sl_shared_owner(p, &usable);
-  if (owner == vh) return sl_allocator.realloc(vh->sl, p, n);
+  if (owner == vh) return sl_realloc(vh->sl, p, n);
   if (owner == NULL || usable == 0) {
     vm_raise(owner ? VA_ERR_NOT_A_BLOCK : VA_ERR_INVALID_FREE, "realloc", p);
     errno = EINVAL;
@@ -281,7 +281,7 @@ void *vm_be_realloc(void *p, size_t n) {
   /* Another heap's block: keep it when the size still fits it snugly
    * (nothing of the owner's changes), else move it into ours. */
   if (n <= usable && n >= usable / 2) return p;
-  void *q = sl_allocator.malloc(vh->sl, n);
+  void *q = sl_malloc(vh->sl, n);
   if (q == NULL) return NULL;
   memcpy(q, p, n < usable ? n : usable);
   vm_remote_free(owner, p);

@@ -12,6 +12,36 @@
 #define SL_CHECK_MAX_CAP (SL_SMALL_PAGE / 8)
 
 /* ---------------------------------------------------------------------------
+ * Metadata accounting (types.h, "sl.counts")
+ * ------------------------------------------------------------------------- */
+/* meta_bytes as the touched-page bits say it should be. */
+SL_META static size_t sl_check_meta_bytes(sl_heap_t *h) {
+  size_t pages = 0, tracked = h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
+  for (size_t w = 0; w < SL_HEAP_TOUCH_WORDS; w++)
+    pages += (size_t)__builtin_popcountll(h->heap_touched[w]);
+  for (size_t i = 0; i < tracked; i++)
+    for (size_t w = 0; w < SL_LEAF_PAGES / 64; w++)
+      pages += (size_t)__builtin_popcountll(h->leaf_touched[i][w]);
+  return pages * SL_OS_PAGE + (h->leaves - tracked) * SL_LEAF_BYTES;
+}
+
+/* Is the OS page holding p's map entry counted as touched? */
+SL_META static bool sl_check_entry_counted(sl_heap_t *h, const void *p) {
+  uintptr_t a = (uintptr_t)p, key = a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
+  size_t tracked = h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
+  size_t slot = (size_t)((uint8_t *)&h->map[key] - (uint8_t *)h) / SL_OS_PAGE;
+  if (!(h->heap_touched[slot / 64] & ((uint64_t)1 << (slot % 64))))
+    return false;
+  for (size_t i = 0; i < tracked; i++) {
+    if (h->leaf_keys[i] != key) continue;
+    size_t e = (a >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1);
+    size_t pg = e * sizeof(void *) / SL_OS_PAGE;
+    return h->leaf_touched[i][pg / 64] & ((uint64_t)1 << (pg % 64));
+  }
+  return true; /* an untracked leaf is counted whole */
+}
+
+/* ---------------------------------------------------------------------------
  * One page
  * ------------------------------------------------------------------------- */
 SL_META static bool sl_check_geometry(sl_heap_t *h, sl_page_t *pg,
@@ -40,6 +70,9 @@ SL_META static bool sl_check_geometry(sl_heap_t *h, sl_page_t *pg,
     else if (h->shared && sl_shared_get(base + off) != pg)
       return va_fail(r, "sl.shared", base + off,
                      "shared map entry does not name this page");
+    else if (!sl_check_entry_counted(h, base + off))
+      return va_fail(r, "sl.counts", base + off,
+                     "map entry on a page not counted in meta_bytes");
   return true;
 }
 
@@ -101,7 +134,7 @@ SL_META static bool sl_check_page(sl_heap_t *h, sl_page_t *pg,
   bool has_free = nfree + unsliced > 0;
   if ((pg->list == SL_LIST_FULL) == has_free ||
       (pg->list != SL_LIST_FULL && pg->list != SL_LIST_AVAIL &&
-       pg->list != SL_LIST_EMPTY) ||
+       pg->list != SL_LIST_EMPTY && pg->list != SL_LIST_IDLE) ||
       (has_free && nfree == 0))
     return va_fail(r, "sl.avail_list", pg,
                    "page with %zu free + %zu unsliced listed as %u", nfree,
@@ -110,6 +143,9 @@ SL_META static bool sl_check_page(sl_heap_t *h, sl_page_t *pg,
     return va_fail(r, "sl.avail_list", pg, "keep flag on an unlisted page");
   if (pg->list == SL_LIST_EMPTY && pg->used != 0)
     return va_fail(r, "sl.empty_list", pg, "idle page has %u live blocks",
+                   pg->used);
+  if (pg->list == SL_LIST_IDLE && pg->used != 0)
+    return va_fail(r, "sl.idle", pg, "pooled page has %u live blocks",
                    pg->used);
   return true;
 }
@@ -121,6 +157,8 @@ typedef struct sl_tally {
   size_t pages[SL_CLASS_COUNT]; /* pages per class on the all-list */
   size_t avail[SL_CLASS_COUNT]; /* of which marked SL_LIST_AVAIL */
   size_t empty[SL_CLASS_COUNT]; /* of which marked SL_LIST_EMPTY */
+  size_t idle;                  /* pages marked SL_LIST_IDLE (no class) */
+  size_t idle_bytes;            /* their bytes */
 } sl_tally_t;
 
 SL_META static bool sl_check_avail(sl_heap_t *h, size_t c, size_t expect,
@@ -170,6 +208,37 @@ SL_META static bool sl_check_empty_list(sl_heap_t *h, size_t c, size_t expect,
   return true;
 }
 
+/* The idle pools: linked both ways, pages of their size, counts, budget. */
+SL_META static bool sl_check_idle(sl_heap_t *h, const sl_tally_t *t,
+                                  va_report_t *r) {
+  size_t n = 0, bytes = 0;
+  for (size_t k = 0; k < 2; k++) {
+    sl_page_t *prev = NULL;
+    for (sl_page_t *pg = h->idle[k]; pg; prev = pg, pg = pg->next) {
+      if (++n > t->idle || pg->list != SL_LIST_IDLE || pg->prev != prev ||
+          (pg->page_size == SL_MEDIUM_PAGE) != k ||
+          (prev && prev->idle_since < pg->idle_since))
+        return va_fail(r, "sl.idle", pg, "idle pool %zu broken at page %zu",
+                       k, n);
+      bytes += pg->page_size;
+    }
+    if (h->idle_tail[k] != prev)
+      return va_fail(r, "sl.idle", h, "idle pool %zu: wrong tail", k);
+    /* over the budget, the last release pass stopped at a young page */
+    if (prev && h->idle_bytes > sl_idle_budget(h) &&
+        prev->idle_since + h->idle_decay <= h->idle_clock)
+      return va_fail(r, "sl.idle", prev, "pool over budget, page aged out");
+  }
+  if (n != t->idle || n != h->idle_count || bytes != h->idle_bytes ||
+      bytes != t->idle_bytes ||
+      (bytes > sl_idle_budget(h) && h->idle_decay == 0))
+    return va_fail(r, "sl.idle", h,
+                   "%zu pooled pages of %zu bytes; %zu marked; count %zu, "
+                   "bytes %zu, budget %zu", n, bytes, t->idle, h->idle_count,
+                   h->idle_bytes, sl_idle_budget(h));
+  return true;
+}
+
 /* ---------------------------------------------------------------------------
  * Large mappings
  * ------------------------------------------------------------------------- */
@@ -188,6 +257,9 @@ SL_META static bool sl_check_large_one(sl_heap_t *h, sl_large_t *lg,
     else if (h->shared && sl_shared_get(base + off) != lg)
       return va_fail(r, "sl.shared", base + off,
                      "shared map entry does not name this mapping");
+    else if (!sl_check_entry_counted(h, base + off))
+      return va_fail(r, "sl.counts", base + off,
+                     "map entry on a page not counted in meta_bytes");
   return true;
 }
 
@@ -236,10 +308,15 @@ SL_META static bool sl_check_pages(sl_heap_t *h, sl_tally_t *t, size_t *bytes,
                      "mislinked", h->page_count);
     if (!sl_check_page(h, pg, r)) return false;
     size_t c = pg->class_idx;
+    *bytes += pg->page_size;
+    if (pg->list == SL_LIST_IDLE) {
+      t->idle++;
+      t->idle_bytes += pg->page_size;
+      continue;
+    }
     t->pages[c]++;
     t->avail[c] += pg->list == SL_LIST_AVAIL;
     t->empty[c] += pg->list == SL_LIST_EMPTY;
-    *bytes += pg->page_size;
   }
   if (n != h->page_count)
     return va_fail(r, "sl.counts", h, "%zu pages listed, count %zu", n,
@@ -249,9 +326,10 @@ SL_META static bool sl_check_pages(sl_heap_t *h, sl_tally_t *t, size_t *bytes,
 
 SL_META bool sl_check(void *heap, va_report_t *r) {
   sl_heap_t *h = heap;
-  sl_tally_t t = {{0}, {0}, {0}};
+  sl_tally_t t = {{0}, {0}, {0}, 0, 0};
   size_t page_bytes = 0, large_bytes = 0;
   if (!sl_check_pages(h, &t, &page_bytes, r)) return false;
+  if (!sl_check_idle(h, &t, r)) return false;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
     if (!sl_check_empty_list(h, c, t.empty[c], r)) return false;
     if (!sl_check_avail(h, c, t.avail[c], r)) return false;
@@ -265,7 +343,7 @@ SL_META bool sl_check(void *heap, va_report_t *r) {
                    (size_t)h->hot_key);
   size_t expect = h->meta_bytes + page_bytes + large_bytes;
   if (h->footprint != expect || h->peak_footprint < h->footprint ||
-      h->meta_bytes != h->heap_bytes + h->leaves * SL_LEAF_BYTES)
+      h->meta_bytes != sl_check_meta_bytes(h))
     return va_fail(r, "sl.counts", h,
                    "footprint %zu, expected %zu (peak %zu)", h->footprint,
                    expect, h->peak_footprint);

@@ -15,10 +15,11 @@ static const va_allocator_t *A = &sl_allocator;
  *   class of 64: page `full` with every block live, page `part` (the avail
  *   head) with a free list of >= 3 nodes and an unsliced region;
  *   class of 128: one idle page on the empty list;
+ *   class of 512: two pages on the empty list, one in the idle pool;
  *   one live and one cached large mapping. */
 typedef struct t_world {
   void *h;
-  sl_page_t *full, *part, *idle;
+  sl_page_t *full, *part, *idle, *pooled;
   sl_large_t *live, *cached;
   void **keep; /* blocks to free at the end */
   size_t nkeep;
@@ -58,6 +59,17 @@ SL_META static void t_world_make(t_world_t *w) {
   for (size_t i = m; i < m + 4; i++) w->keep[n++] = tmp[i];
   free(tmp);
   w->idle = pg128;
+  /* class 512: three pages emptied; the reserve (2) takes two */
+  void *c0 = A->malloc(w->h, 512);
+  size_t cap512 = t_page_of(w->h, c0)->capacity, m3 = 2 * cap512 + 1;
+  void **tmp3 = calloc(m3, sizeof(void *));
+  tmp3[0] = c0;
+  for (size_t i = 1; i < m3; i++) tmp3[i] = A->malloc(w->h, 512);
+  w->pooled = t_page_of(w->h, tmp3[m3 - 1]);
+  for (size_t i = 0; i < m3; i++) A->free(w->h, tmp3[i]);
+  free(tmp3);
+  sl_heap_t *sh = w->h;
+  if (w->pooled->list != SL_LIST_IDLE || sh->idle_count != 1) abort();
   /* large: one cached, one live */
   void *l1 = A->malloc(w->h, 100000), *l2 = A->malloc(w->h, 200000);
   void *lp = NULL;
@@ -209,6 +221,64 @@ SL_META static void t_counts(t_world_t *w) {
   h->page_count++;
   T_ASSERT(t_names(w->h, "sl.counts"));
   h->page_count--;
+  /* metadata: a page's map entry on a leaf page not counted, and the
+   * count out of step with the touched-page bits */
+  uintptr_t a = (uintptr_t)SL_PAGE_BASE(w->part);
+  size_t e = (a >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1);
+  size_t i = 0, bit = e * sizeof(void *) / SL_OS_PAGE;
+  while (h->leaf_keys[i] != a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS)) i++;
+  h->leaf_touched[i][bit / 64] ^= (uint64_t)1 << (bit % 64);
+  h->meta_bytes -= SL_OS_PAGE;
+  h->footprint -= SL_OS_PAGE;
+  T_ASSERT(t_names(w->h, "sl.counts"));
+  h->leaf_touched[i][bit / 64] ^= (uint64_t)1 << (bit % 64);
+  h->meta_bytes += SL_OS_PAGE;
+  h->footprint += SL_OS_PAGE;
+  h->meta_bytes += SL_OS_PAGE;
+  h->footprint += SL_OS_PAGE;
+  T_ASSERT(t_names(w->h, "sl.counts"));
+  h->meta_bytes -= SL_OS_PAGE;
+  h->footprint -= SL_OS_PAGE;
+}
+
+SL_META static void t_idle(t_world_t *w) {
+  sl_heap_t *h = w->h;
+  h->idle_bytes += SL_SMALL_PAGE;
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  h->idle_bytes -= SL_SMALL_PAGE;
+  h->idle_count++;
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  h->idle_count--;
+  h->idle_tail[0] = NULL;
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  h->idle_tail[0] = w->pooled;
+  w->pooled->prev = w->pooled;
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  w->pooled->prev = NULL;
+  /* a pooled page with a live block (bit, count and free list agreeing) */
+  sl_block_t *b = w->pooled->free;
+  uint32_t i = sl_page_index(w->pooled, b);
+  w->pooled->free = b->next;
+  w->pooled->used++;
+  w->pooled->bitmap[i / 64] |= (uint64_t)1 << (i % 64);
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  w->pooled->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
+  w->pooled->used--;
+  w->pooled->free = b;
+  /* over the budget (page_reserve MiB) */
+  size_t saved = h->opts.page_reserve;
+  uint64_t decay = h->idle_decay, clock = h->idle_clock;
+  h->opts.page_reserve = 0;
+  h->idle_decay = 0; /* no decay: the budget is a hard limit */
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  h->idle_decay = decay; /* decay: over budget once the tail aged out */
+  h->idle_clock = w->pooled->idle_since + decay;
+  T_ASSERT(t_names(w->h, "sl.idle"));
+  h->idle_clock = clock;
+  h->opts.page_reserve = saved;
+  w->pooled->idle_since += 1; /* newer than the page before it: none here */
+  T_ASSERT(t_clean(w->h));
+  w->pooled->idle_since -= 1;
 }
 
 typedef void (*t_corrupt_fn)(t_world_t *);
@@ -232,7 +302,7 @@ static void test_check_empty(void) {
   va_stats_t s;
   A->stats(w.h, &s);
   T_ASSERT(s.live_blocks == w.nkeep && s.large_mappings == 1);
-  T_ASSERT(s.pages == 4 && s.free_blocks > 0 && s.largest_free >= 100000);
+  T_ASSERT(s.pages == 7 && s.free_blocks > 0 && s.largest_free >= 100000);
   t_world_free(&w);
 }
 
@@ -247,6 +317,7 @@ int main(void) {
   t_run("empty_list", t_empty_list);
   t_run("large", t_large);
   t_run("counts", t_counts);
+  t_run("idle", t_idle);
   test_check_empty();
   return sl_t_summary();
 }

@@ -8,6 +8,7 @@
  */
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "alloc/slab/types.h"
 
@@ -61,4 +62,10 @@ bool sl_os_grow(void *p, size_t old_size, size_t new_size) {
 
 void sl_os_trim(void *p, size_t old_size, size_t new_size) {
   sl_os_unmap((uint8_t *)p + new_size, old_size - new_size);
+}
+
+uint64_t sl_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -78,7 +78,7 @@ static void test_free_local(void) {
 
 /* Trim gives back every empty page and the large cache; the shared map
  * forgets them; sl_mapped_bytes follows. */
-static void test_trim(void) {
+SL_META static void test_trim(void) {
   sl_t_hook_t hook = {0};
   int tag;
   void *h = t_heap(&hook, &tag);
@@ -109,7 +109,8 @@ static void test_trim(void) {
   sl_heap_trim(h);
   A->stats(h, &s2);
   T_ASSERT(s2.pages == 0); /* what is left is metadata: the heap, map leaves */
-  T_ASSERT((s2.footprint - s0.footprint) % SL_LEAF_BYTES == 0);
+  T_ASSERT((s2.footprint - s0.footprint) % SL_OS_PAGE == 0);
+  T_ASSERT(s2.footprint == ((sl_heap_t *)h)->meta_bytes);
   T_ASSERT(sl_shared_owner(keep, NULL) == NULL);
   va_report_t r;
   T_ASSERT(A->check_empty(h, &r));

@@ -82,6 +82,14 @@ SL_META void sl_footprint_add(sl_heap_t *h, size_t bytes) {
   if (h->footprint > h->peak_footprint) h->peak_footprint = h->footprint;
 }
 
+/* Count OS page i of the heap mapping as metadata, once. */
+SL_META static void sl_meta_touch_heap(sl_heap_t *h, size_t i) {
+  if (sl_touch(h->heap_touched, i)) {
+    h->meta_bytes += SL_OS_PAGE;
+    sl_footprint_add(h, SL_OS_PAGE);
+  }
+}
+
 SL_META static void **sl_map_leaf(sl_heap_t *h, uintptr_t a, bool create) {
   void ***slot = &h->map[a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS)];
   if (*slot || !create) return *slot;
@@ -89,16 +97,27 @@ SL_META static void **sl_map_leaf(sl_heap_t *h, uintptr_t a, bool create) {
   if (!leaf) return NULL;
   VA_POISON(leaf, SL_LEAF_BYTES);
   *slot = leaf;
+  sl_meta_touch_heap(h, (size_t)((uint8_t *)slot - (uint8_t *)h) / SL_OS_PAGE);
   if (h->hot_leaf == NULL) {
     h->hot_leaf = leaf;
     h->hot_key = a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
   }
-  if (h->leaves < SL_LEAF_TRACK)
+  if (h->leaves < SL_LEAF_TRACK) {
     h->leaf_keys[h->leaves] = (uint32_t)(a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS));
+  } else { /* untracked: counted whole */
+    h->meta_bytes += SL_LEAF_BYTES;
+    sl_footprint_add(h, SL_LEAF_BYTES);
+  }
   h->leaves++;
-  h->meta_bytes += SL_LEAF_BYTES;
-  sl_footprint_add(h, SL_LEAF_BYTES);
   return leaf;
+}
+
+/* Touched-page bits of the leaf with top index key, or NULL if untracked. */
+SL_META static uint64_t *sl_leaf_bits(sl_heap_t *h, uintptr_t key) {
+  size_t n = h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
+  for (size_t i = 0; i < n; i++)
+    if (h->leaf_keys[i] == key) return h->leaf_touched[i];
+  return NULL;
 }
 
 SL_META bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v) {
@@ -108,9 +127,19 @@ SL_META bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v) {
   for (uintptr_t c = a; c < end; c += SL_CHUNK)
     if (v && !sl_map_leaf(h, c, true)) return false;
   if (h->shared && !sl_shared_set(base, size, v)) return false;
+  uintptr_t bits_key = ~(uintptr_t)0;
+  uint64_t *bits = NULL;
   for (uintptr_t c = a; c < end; c += SL_CHUNK) {
     void **leaf = sl_map_leaf(h, c, false);
-    if (leaf) leaf[(c >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1)] = v;
+    if (leaf == NULL) continue;
+    size_t i = (c >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1);
+    leaf[i] = v;
+    uintptr_t key = c >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
+    if (key != bits_key) bits_key = key, bits = sl_leaf_bits(h, key);
+    if (bits && sl_touch(bits, i * sizeof(void *) / SL_OS_PAGE)) {
+      h->meta_bytes += SL_OS_PAGE;
+      sl_footprint_add(h, SL_OS_PAGE);
+    }
   }
   return true;
 }
@@ -189,11 +218,12 @@ SL_META static void sl_page_slice(sl_page_t *pg) {
   pg->bumped += n;
 }
 
-/* Lay out a fresh page of class c: header, bitmap, grid (types.h). */
-SL_META static void sl_page_init(sl_heap_t *h, sl_page_t *pg, size_t c,
-                                 size_t color) {
+/* Lay out page pg (fresh, or an idle page of another class) for class c:
+ * header, bitmap, grid (types.h), and slice its first blocks. A reused
+ * page's bitmap area may hold old blocks' bytes: `dirty` clears it. */
+SL_META static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   size_t ps = sl_class_page_size(c), bs = sl_class_sizes[c];
-  size_t hdr = color * 64 + sizeof(sl_page_t);
+  size_t hdr = (size_t)pg->color * 64 + sizeof(sl_page_t);
   size_t words = ((ps - hdr) / bs + 63) / 64;
   size_t ga = bs & (~bs + 1); /* lowest set bit: the grid's alignment */
   if (ga > SL_GRID_ALIGN_MAX) ga = SL_GRID_ALIGN_MAX;
@@ -201,21 +231,22 @@ SL_META static void sl_page_init(sl_heap_t *h, sl_page_t *pg, size_t c,
   size_t grid = VA_ALIGN_UP(hdr + words * 8, ga); /* from the mapping start */
   pg->kind = SL_KIND_PAGE;
   pg->class_idx = (uint8_t)c;
-  pg->color = (uint8_t)color;
+  pg->keep = 0;
+  pg->used = 0;
+  pg->bumped = 0;
+  pg->free = NULL;
   pg->block_size = (uint32_t)bs;
   pg->page_size = (uint32_t)ps;
   pg->blocks = SL_PAGE_BASE(pg) + grid;
   pg->capacity = (uint32_t)((ps - grid) / bs);
   pg->grid_bytes = (uint32_t)(pg->capacity * bs);
   pg->div_magic = (((uint64_t)1 << 32) + bs - 1) / bs;
-  pg->heap = h;
-  /* The heap's all-list, newest first. */
-  pg->all_prev = NULL;
-  pg->all_next = h->all;
-  if (h->all) h->all->all_prev = pg;
-  h->all = pg;
-  h->page_count++;
-  h->cls[c].pages++;
+  if (dirty) { /* memset is checked by ASan: lift the poison around it */
+    VA_UNPOISON(pg->bitmap, words * 8);
+    memset(pg->bitmap, 0, words * 8);
+    VA_POISON(pg->bitmap, words * 8);
+  }
+  sl_page_slice(pg);
 }
 
 SL_META static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
@@ -229,9 +260,16 @@ SL_META static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
   }
   h->next_color++;
   VA_POISON(mem, ps); /* header, bitmap, grid: all ours until handed out */
-  sl_page_init(h, pg, c, color);
+  pg->color = (uint8_t)color;
+  pg->heap = h;
+  sl_page_format(pg, c, false);
+  /* The heap's all-list, newest first. */
+  pg->all_prev = NULL;
+  pg->all_next = h->all;
+  if (h->all) h->all->all_prev = pg;
+  h->all = pg;
+  h->page_count++;
   sl_footprint_add(h, ps);
-  sl_page_slice(pg);
   return pg;
 }
 
@@ -240,7 +278,6 @@ SL_META static void sl_page_release(sl_heap_t *h, sl_page_t *pg) {
   else h->all = pg->all_next;
   if (pg->all_next) pg->all_next->all_prev = pg->all_prev;
   h->page_count--;
-  h->cls[pg->class_idx].pages--;
   size_t ps = pg->page_size;
   uint8_t *base = SL_PAGE_BASE(pg);
   sl_map_set(h, base, ps, NULL);
@@ -248,8 +285,70 @@ SL_META static void sl_page_release(sl_heap_t *h, sl_page_t *pg) {
   sl_os_unmap(base, ps);
 }
 
+/* ---------------------------------------------------------------------------
+ * The idle pool: empty pages beyond the per-class reserve, any class, kept
+ * up to sl_idle_budget bytes so that a working set that empties and refills
+ * pages (a loop that frees everything it allocated, a phase change between
+ * classes) reuses them instead of paying munmap + mmap + page faults each
+ * time. Over the budget the oldest pages go back in one batch, down to half
+ * the budget: a heap hovering at the limit does not unmap on every free.
+ * ------------------------------------------------------------------------- */
+SL_META static void sl_idle_unlink(sl_heap_t *h, sl_page_t *pg) {
+  size_t k = pg->page_size == SL_MEDIUM_PAGE;
+  if (pg->prev) pg->prev->next = pg->next;
+  else h->idle[k] = pg->next;
+  if (pg->next) pg->next->prev = pg->prev;
+  else h->idle_tail[k] = pg->prev;
+  pg->next = pg->prev = NULL;
+  h->idle_count--;
+  h->idle_bytes -= pg->page_size;
+}
+
+/* Unmap the oldest idle pages (large pages first) until idle_bytes <=
+ * target, skipping pages that entered the pool after `young` (ns). */
+SL_META static void sl_idle_shrink(sl_heap_t *h, size_t target,
+                                   uint64_t young) {
+  for (size_t k = 2; k-- > 0;)
+    while (h->idle_bytes > target && h->idle_tail[k] &&
+           h->idle_tail[k]->idle_since <= young) {
+      sl_page_t *pg = h->idle_tail[k];
+      sl_idle_unlink(h, pg);
+      sl_page_release(h, pg);
+    }
+}
+
+SL_META static void sl_idle_put(sl_heap_t *h, sl_page_t *pg) {
+  size_t k = pg->page_size == SL_MEDIUM_PAGE;
+  h->cls[pg->class_idx].pages--;
+  pg->list = SL_LIST_IDLE;
+  pg->keep = 0;
+  pg->prev = NULL;
+  pg->next = h->idle[k];
+  if (pg->next) pg->next->prev = pg;
+  else h->idle_tail[k] = pg;
+  h->idle[k] = pg;
+  h->idle_count++;
+  h->idle_bytes += pg->page_size;
+  size_t budget = sl_idle_budget(h);
+  uint64_t now = h->idle_decay ? sl_now_ns() : 0;
+  pg->idle_since = now;
+  if (h->idle_bytes > budget) {
+    h->idle_clock = now;
+    sl_idle_shrink(h, budget / 2, now > h->idle_decay ? now - h->idle_decay : 0);
+  }
+}
+
+/* The newest idle page of class c's page size, laid out for c; or NULL. */
+SL_META static sl_page_t *sl_idle_take(sl_heap_t *h, size_t c) {
+  sl_page_t *pg = h->idle[sl_class_page_size(c) == SL_MEDIUM_PAGE];
+  if (pg == NULL) return NULL;
+  sl_idle_unlink(h, pg);
+  if (pg->class_idx != c) sl_page_format(pg, c, true);
+  return pg;
+}
+
 /* A page for class c whose free list is not empty, at the avail head:
- * an idle page from the empty list, else a new one. */
+ * an empty page of the class, else an idle one, else a new one. */
 SL_META static sl_page_t *sl_page_acquire(sl_heap_t *h, size_t c) {
   sl_class_t *k = &h->cls[c];
   sl_page_t *pg = k->empty;
@@ -257,8 +356,10 @@ SL_META static sl_page_t *sl_page_acquire(sl_heap_t *h, size_t c) {
     k->empty = pg->next;
     k->empty_count--;
   } else {
-    pg = sl_page_create(h, c);
+    pg = sl_idle_take(h, c);
+    if (pg == NULL) pg = sl_page_create(h, c);
     if (pg == NULL) return NULL;
+    k->pages++;
   }
   sl_avail_push_head(h, pg);
   return pg;
@@ -276,7 +377,7 @@ SL_META __attribute__((noinline)) static void sl_page_refill(sl_heap_t *h,
 }
 
 /* A page just became empty and is not a head we may keep: park it on the
- * empty list if the reserve has room, else give it back. The reserve
+ * empty list if the reserve has room, else in the idle pool. The reserve
  * counts the empty list plus the avail head when that is empty. */
 SL_META __attribute__((noinline)) static void sl_page_idle(sl_heap_t *h,
                                                            sl_page_t *pg) {
@@ -293,7 +394,7 @@ SL_META __attribute__((noinline)) static void sl_page_idle(sl_heap_t *h,
     sl_class_keep_update(h, c);
     return;
   }
-  sl_page_release(h, pg);
+  sl_idle_put(h, pg);
 }
 
 /* After a free left pg with used == 0: the head page stays put while the
@@ -359,7 +460,7 @@ SL_META __attribute__((noinline)) static void *sl_malloc_generic(sl_heap_t *h,
 /* Fast path: one load finds the page (direct[] by size), pop its list and
  * set the block's bit; everything else is sl_malloc_generic. ~30
  * instructions; see types.h for the measured cost. */
-SL_META static void *sl_malloc(void *heap, size_t n) {
+SL_META void *sl_malloc(void *heap, size_t n) {
   sl_heap_t *h = heap;
   if (VA_LIKELY(n <= SL_MEDIUM_MIN)) { /* blocks above 1 KiB: generic */
     sl_page_t *pg = h->direct[(n + 7) >> 3];
@@ -456,7 +557,7 @@ SL_META bool sl_free_local(void *heap, void *p) {
 /* ---------------------------------------------------------------------------
  * realloc, calloc, memalign, usable_size
  * ------------------------------------------------------------------------- */
-SL_META static void *sl_realloc(void *heap, void *p, size_t n) {
+SL_META void *sl_realloc(void *heap, void *p, size_t n) {
   sl_heap_t *h = heap;
   if (p == NULL) return sl_malloc(h, n);
   void *owner = sl_map_get(h, p);
@@ -485,7 +586,7 @@ SL_META static void *sl_realloc(void *heap, void *p, size_t n) {
   return q;
 }
 
-SL_META static void *sl_calloc(void *heap, size_t count, size_t size) {
+SL_META void *sl_calloc(void *heap, size_t count, size_t size) {
   sl_heap_t *h = heap;
   size_t total;
   if (!va_mul_ok(count, size, &total) || total > VA_MAX_REQUEST)
@@ -506,7 +607,7 @@ SL_META static void *sl_calloc(void *heap, size_t count, size_t size) {
 /* Alignments <= 8: any block. <= 4096 with a small size: the first class at
  * or above the size whose block size is a multiple of the alignment (its
  * grid is aligned to it). Otherwise a large mapping with an aligned payload. */
-SL_META static void *sl_memalign(void *heap, size_t align, size_t n) {
+SL_META void *sl_memalign(void *heap, size_t align, size_t n) {
   sl_heap_t *h = heap;
   if (!VA_IS_POW2(align)) {
     errno = EINVAL;
@@ -559,10 +660,11 @@ SL_META static void *sl_create(const va_options_t *opts) {
   VA_POISON(h, bytes);
   h->opts = o;
   h->hot_key = ~(uintptr_t)0;
+  h->idle_decay = SL_IDLE_DECAY_NS;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) sl_avail_set_head(h, c, SL_NONE);
   h->heap_bytes = bytes;
-  h->meta_bytes = bytes;
-  sl_footprint_add(h, bytes);
+  for (size_t i = 0; i * SL_OS_PAGE < sizeof(sl_heap_t); i++)
+    sl_meta_touch_heap(h, i); /* the struct; map[] counts as slots are set */
   return h;
 }
 
@@ -633,15 +735,18 @@ SL_META void sl_heap_trim(void *heap) {
       sl_page_t *pg = k->empty;
       k->empty = pg->next;
       k->empty_count--;
+      k->pages--;
       sl_page_release(h, pg);
     }
     sl_page_t *head = h->avail[c];
     if (head != SL_NONE && head->used == 0) {
       sl_avail_remove(h, head);
+      k->pages--;
       sl_page_release(h, head);
     }
     sl_class_keep_update(h, c);
   }
+  sl_idle_shrink(h, 0, UINT64_MAX);
   sl_large_cache_flush(h);
   sl_debug_check(h);
 }

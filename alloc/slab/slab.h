@@ -46,6 +46,13 @@ bool sl_heap_share(void *heap, void *ctx);
  * pointer the answer is only a hint (its page may be recycled meanwhile). */
 void *sl_shared_owner(const void *p, size_t *usable);
 
+/* The table's entry points, for a layer above that links V2 in and wants
+ * direct calls (the drop-in's per-thread heaps): same contracts. */
+void *sl_malloc(void *heap, size_t n);
+void *sl_calloc(void *heap, size_t count, size_t size);
+void *sl_memalign(void *heap, size_t align, size_t n);
+void *sl_realloc(void *heap, void *p, size_t n);
+
 /* Free p if heap's own map holds it (misuse reported as free reports it)
  * and return true; return false, doing nothing, when p is not heap's. */
 bool sl_free_local(void *heap, void *p);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
@@ -88,7 +89,7 @@ static void test_alignment(void) {
 }
 
 /* More blocks than one page holds: a second page, then reuse of the first. */
-static void test_page_refill_and_reuse(void) {
+SL_META static void test_page_refill_and_reuse(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 0);
   size_t n = 2 * (SL_SMALL_PAGE / 64) + 5;
@@ -110,8 +111,9 @@ static void test_page_refill_and_reuse(void) {
   A->free(h, again);
   for (size_t i = 1; i < n; i++) A->free(h, ps[i]);
   T_ASSERT(t_empty(h));
-  s = t_stats(h);
-  T_ASSERT(s.pages <= 2 && s.live_blocks == 0);
+  s = t_stats(h); /* the reserve (2) and the idle pool (the third) */
+  T_ASSERT(s.pages == 3 && ((sl_heap_t *)h)->idle_count == 1);
+  T_ASSERT(s.live_blocks == 0);
   free(ps);
   A->destroy(h);
 }
@@ -132,11 +134,14 @@ static void test_lifo_reuse(void) {
   A->destroy(h);
 }
 
-/* Empty pages beyond the reserve go back to the OS. */
-static void test_page_release(void) {
+/* Empty pages beyond the reserve go to the idle pool, at most its budget
+ * (page_reserve MiB); trim gives back everything. */
+SL_META static void test_page_release(void) {
   for (size_t reserve = 0; reserve <= 2; reserve++) {
     sl_t_hook_t hook = {0};
     void *h = t_heap(&hook, reserve, 0);
+    sl_heap_t *sh = h;
+    sh->idle_decay = 0; /* the budget as a hard limit */
     size_t before = t_stats(h).footprint;
     size_t n = 5 * (SL_SMALL_PAGE / 128);
     void **ps = calloc(n, sizeof *ps);
@@ -144,20 +149,99 @@ static void test_page_release(void) {
     T_ASSERT(t_stats(h).pages >= 5);
     for (size_t i = 0; i < n; i++) A->free(h, ps[i]);
     va_stats_t s = t_stats(h);
-    T_ASSERT(s.pages <= reserve);
-    T_ASSERT(s.footprint - before <= reserve * SL_SMALL_PAGE + SL_LEAF_BYTES);
+    T_ASSERT(sh->idle_bytes <= reserve * SL_IDLE_PER_RESERVE);
+    T_ASSERT(s.pages <= reserve + sh->idle_count);
+    T_ASSERT(s.footprint - before <=
+             reserve * SL_SMALL_PAGE + sh->idle_bytes + SL_LEAF_BYTES);
+    T_ASSERT(reserve == 0 || sh->idle_count > 0); /* 5 pages > reserve */
     T_ASSERT(t_empty(h));
+    sl_heap_trim(h);
+    T_ASSERT(t_stats(h).pages == 0 && sh->idle_count == 0);
     /* The ping-pong of one block keeps (reserve > 0) or drops the page. */
     void *p = A->malloc(h, 128);
     A->free(h, p);
-    T_ASSERT(t_stats(h).pages == (reserve ? (s.pages ? s.pages : 1) : 0));
+    T_ASSERT(t_stats(h).pages == (reserve ? 1 : 0));
     T_ASSERT(t_empty(h));
     free(ps);
     A->destroy(h);
   }
 }
 
-static void test_large_and_cache(void) {
+/* A loop that fills and empties more pages than the reserve maps nothing
+ * after its first round; the pool serves other classes of the same page
+ * size; over the budget it is cut to half in one batch. */
+SL_META static void test_idle_pool(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 0);
+  sl_heap_t *sh = h;
+  enum { N = 1000 };
+  static void *ps[N];
+  size_t mapped = 0;
+  for (int round = 0; round < 4; round++) {
+    for (size_t i = 0; i < N; i++) ps[i] = A->malloc(h, 1024);
+    for (size_t i = N; i-- > 0;) A->free(h, ps[i]);
+    if (round == 1) mapped = sl_mapped_bytes();
+    if (round > 1) T_ASSERT(sl_mapped_bytes() == mapped);
+  }
+  T_ASSERT(sh->idle_count >= 10 && t_checks(h));
+  /* Another class of 64 KiB pages takes them (reformatted), maps nothing. */
+  size_t pages = t_stats(h).pages, pooled = sh->idle_count;
+  for (size_t i = 0; i < N; i++) ps[i] = A->malloc(h, 200);
+  T_ASSERT(t_stats(h).pages == pages && sh->idle_count < pooled);
+  T_ASSERT(t_checks(h));
+  for (size_t i = 0; i < N; i++) A->free(h, ps[i]);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+  /* Budget 1 MiB: 3 MiB of pages emptied leave at most 1 MiB pooled, and
+   * every release took the pool to half its budget. */
+  h = t_heap(&hook, 1, 0);
+  sh = h;
+  sh->idle_decay = 0;
+  size_t m = 48 * (SL_SMALL_PAGE / 64);
+  void **qs = calloc(m, sizeof *qs);
+  for (size_t i = 0; i < m; i++) qs[i] = A->malloc(h, 64);
+  for (size_t i = 0; i < m; i++) {
+    A->free(h, qs[i]);
+    T_ASSERT(sh->idle_bytes <= SL_IDLE_PER_RESERVE);
+  }
+  T_ASSERT(sh->idle_bytes >= SL_IDLE_PER_RESERVE / 2 - SL_SMALL_PAGE);
+  T_ASSERT(t_empty(h) && hook.calls == 0);
+  /* With a decay, young pages stay over the budget; once they are older
+   * than the decay the next page event releases them. (Decays here are
+   * far from the loops' durations, so slow builds cannot flake.) */
+  sh->idle_decay = 60ull * 1000000000u;
+  sl_heap_trim(h);
+  for (size_t i = 0; i < m; i++) qs[i] = A->malloc(h, 64);
+  for (size_t i = 0; i < m; i++) A->free(h, qs[i]);
+  T_ASSERT(sh->idle_bytes > SL_IDLE_PER_RESERVE && t_empty(h));
+  sh->idle_decay = 1000000; /* 1 ms, and no pass has seen anything age */
+  sh->idle_clock = 0;
+  T_ASSERT(t_empty(h));
+  struct timespec nap = {0, 20000000};
+  nanosleep(&nap, NULL);
+  for (size_t i = 0; i < m / 8; i++) qs[i] = A->malloc(h, 64);
+  for (size_t i = 0; i < m / 8; i++) A->free(h, qs[i]);
+  T_ASSERT(sh->idle_bytes <= SL_IDLE_PER_RESERVE && t_empty(h));
+  free(qs);
+  A->destroy(h);
+}
+
+/* Metadata is counted by the pages written: a heap holding one small block
+ * counts its page and a few 4 KiB pages of metadata, not the reserved map. */
+SL_META static void test_small_footprint(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 0);
+  T_ASSERT(t_stats(h).footprint <= 2 * SL_OS_PAGE); /* the heap struct */
+  void *p = A->malloc(h, 32);
+  va_stats_t s = t_stats(h);
+  T_ASSERT(s.footprint <= SL_SMALL_PAGE + 4 * SL_OS_PAGE);
+  T_ASSERT(s.footprint == SL_SMALL_PAGE + ((sl_heap_t *)h)->meta_bytes);
+  A->free(h, p);
+  T_ASSERT(t_empty(h));
+  A->destroy(h);
+}
+
+SL_META static void test_large_and_cache(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 1 << 20);
   size_t base = t_stats(h).footprint;
@@ -183,7 +267,8 @@ static void test_large_and_cache(void) {
   void *big = A->malloc(h, 2u << 20);
   T_ASSERT(big != NULL);
   A->free(h, big);
-  T_ASSERT(t_stats(h).footprint == base + SL_LEAF_BYTES + 64 * 1024);
+  T_ASSERT(t_stats(h).footprint ==
+           ((sl_heap_t *)h)->meta_bytes + 64 * 1024); /* one cached */
   /* Eviction keeps the cache within budget. */
   void *ls[20];
   for (int i = 0; i < 20; i++) ls[i] = A->malloc(h, 100000);
@@ -197,7 +282,8 @@ static void test_large_and_cache(void) {
   base = t_stats(h).footprint;
   p = A->malloc(h, 1 << 20);
   A->free(h, p);
-  T_ASSERT(t_stats(h).footprint == base + SL_LEAF_BYTES);
+  T_ASSERT(t_stats(h).footprint == ((sl_heap_t *)h)->meta_bytes);
+  T_ASSERT(((sl_heap_t *)h)->meta_bytes <= base + 2 * SL_OS_PAGE);
   A->destroy(h);
 }
 
@@ -475,6 +561,8 @@ int main(void) {
   test_page_refill_and_reuse();
   test_lifo_reuse();
   test_page_release();
+  test_idle_pool();
+  test_small_footprint();
   test_large_and_cache();
   test_realloc();
   test_api_edges();

@@ -111,14 +111,22 @@
  *                                                              "sl.large"
  * Heap counters (sl.counts):
  *   footprint == meta_bytes + sum(page_size) + sum(large map_size, live and
- *   cached); meta_bytes == heap_bytes + leaves * SL_LEAF_BYTES;
+ *   cached);
+ *   meta_bytes == SL_OS_PAGE * (|heap_touched| + sum over tracked leaves
+ *                 |leaf_touched[i]|) + (leaves - tracked) * SL_LEAF_BYTES
+ *   (|x| = bits set), and the OS page holding the map entry of every chunk
+ *   of every page and large mapping is marked touched; tracked ==
+ *   min(leaves, SL_LEAF_TRACK). Metadata is counted by the 4 KiB pages
+ *   written, not by the 256 KiB map top and 512 KiB leaves reserved: a
+ *   heap holding one 32-byte block counts 16 KiB of metadata, not 836.
  *   page_count == |all-list|; cls[c].pages == pages of class c;
  *   hot_leaf == map[hot_key].
  * Empty state (sl_check_empty, "sl.empty"): every check above, no live
  *   block, no live large mapping (cached ones are fine), cls[c].pages <=
  *   page_reserve for every class.
- * footprint counts mapped bytes, not resident ones: the heap mapping (with
- *   the 256 KiB map top) and each 512 KiB map leaf are mostly untouched.
+ * footprint counts mapped bytes of pages and large blocks (resident once
+ *   used) and written pages of metadata (the rest of the map is reserved
+ *   address space that never becomes resident).
  *
  * ---------------------------------------------------------------------------
  * Costs (x86-64, clang -O2, counted with callgrind on the 7-size benchmark
@@ -185,10 +193,17 @@
 #define SL_TOP_BITS (SL_ADDR_BITS - SL_CHUNK_SHIFT - SL_LEAF_BITS) /* 15 */
 #define SL_LEAF_BYTES (sizeof(void *) << SL_LEAF_BITS) /* 512 KiB, lazily touched */
 #define SL_LEAF_TRACK 64u            /* leaves remembered for destroy */
+#define SL_OS_PAGE 4096u             /* metadata is counted by touched OS pages */
+#define SL_LEAF_PAGES (SL_LEAF_BYTES / SL_OS_PAGE) /* 128 per leaf */
+#define SL_HEAP_TOUCH_WORDS 2u       /* bits for the heap mapping's pages */
 #define SL_LARGE_HDR 64u             /* payload offset of a large block */
 #define SL_LARGE_CACHE_MAX 32u       /* cached large mappings, at most */
 #define SL_DIRECT (SL_MEDIUM_MIN / 8 + 1) /* direct[]: sizes <= 1 KiB by 8 */
 #define SL_COLORS 16u                /* page header offsets: 0, 64, .. 960 */
+#define SL_IDLE_PER_RESERVE (1u << 20) /* idle pool budget per unit of
+                                          opts.page_reserve */
+#define SL_IDLE_DECAY_NS 20000000ull  /* pooled pages younger than this stay
+                                         even over the budget (20 ms) */
 
 /* Object kinds a map entry can point at (first field of both headers). */
 #define SL_KIND_PAGE 0x5A5A0001u
@@ -198,6 +213,7 @@
 #define SL_LIST_AVAIL 1 /* on avail[class] */
 #define SL_LIST_FULL 2  /* on no class list: every block sliced and live */
 #define SL_LIST_EMPTY 3 /* on empty[class]: used == 0, kept for reuse */
+#define SL_LIST_IDLE 4  /* in the heap's idle pool: used == 0, any class */
 
 /* Large mapping states. */
 #define SL_LARGE_LIVE 1   /* payload handed out */
@@ -243,6 +259,7 @@ typedef struct sl_page {
   struct sl_page *all_next; /* heap's list of every page */
   struct sl_page *all_prev;
   struct sl_heap *heap;    /* owner (for the future remote-free path) */
+  uint64_t idle_since;     /* in the idle pool: sl_now_ns() when it entered */
   uint64_t bitmap[];       /* bit i set <=> block i live; ceil(capacity/64) words */
 } sl_page_t;
 
@@ -284,17 +301,46 @@ typedef struct sl_heap {
   size_t cache_bytes;               /* sum of cached map_size */
   size_t footprint;                 /* bytes mapped, metadata included */
   size_t peak_footprint;            /* max footprint so far */
-  size_t meta_bytes;                /* heap mapping + map leaves */
+  size_t meta_bytes;                /* touched pages of the heap mapping and
+                                       of the map leaves (types.h) */
   size_t leaves;                    /* map leaves allocated */
   uint32_t leaf_keys[SL_LEAF_TRACK]; /* top indices of the first leaves, so
                                        destroy need not read all of map[] */
+  uint64_t leaf_touched[SL_LEAF_TRACK][SL_LEAF_PAGES / 64]; /* OS pages of
+                                       leaf i written (entries set) */
+  uint64_t heap_touched[SL_HEAP_TOUCH_WORDS]; /* OS pages of this mapping
+                                       written: the struct, map[] slots set */
   size_t heap_bytes;                /* size of this mapping */
   size_t last_touched;              /* pages/mappings touched by last op */
   uint32_t next_color;              /* colour of the next page created */
+  sl_page_t *idle[2];               /* idle pool by page size (0: 64 KiB,
+                                       1: 512 KiB), newest first */
+  sl_page_t *idle_tail[2];          /* oldest of each (released first) */
+  size_t idle_count;                /* pages in both pools */
+  size_t idle_bytes;                /* their page_size sum */
+  uint64_t idle_decay;              /* SL_IDLE_DECAY_NS (tests set 0) */
+  uint64_t idle_clock;              /* sl_now_ns() of the last release pass */
   bool shared;                      /* chunks also entered in the shared map */
   void *share_ctx;                  /* tag returned by sl_shared_owner */
   void **map[];                     /* 2^SL_TOP_BITS leaf pointers */
 } sl_heap_t;
+
+/* Bytes of empty pages the idle pool may hold (types.h, "sl.idle"). */
+SL_META static inline size_t sl_idle_budget(const sl_heap_t *h) {
+  size_t r = h->opts.page_reserve;
+  return r > SIZE_MAX / SL_IDLE_PER_RESERVE ? SIZE_MAX : r * SL_IDLE_PER_RESERVE;
+}
+
+/* Monotonic time for the idle pool's decay (coarse clock: ~10 ns). */
+uint64_t sl_now_ns(void);
+
+/* Mark OS page i of a bitmap touched; true if it was not (count it). */
+SL_META static inline bool sl_touch(uint64_t *bits, size_t i) {
+  uint64_t m = (uint64_t)1 << (i & 63);
+  if (bits[i >> 6] & m) return false;
+  bits[i >> 6] |= m;
+  return true;
+}
 
 /* Start of the mapping holding page pg. */
 #define SL_PAGE_BASE(pg) ((uint8_t *)(pg) - (size_t)(pg)->color * 64)
