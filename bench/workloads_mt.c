@@ -6,9 +6,8 @@
  * allocating at once (which a global lock serialises).
  *
  *   prodcons  producers allocate blocks of mixed small sizes, fill them, and
- *             hand them in batches of 64 through a bounded ring (256 batches) to
- *             consumers,
- *             which check and free them: every free is remote.
+ *             hand them in batches of 64 through a bounded ring (256 batches)
+ *             to consumers, which check and free them: every free is remote.
  *   larson    each thread churns its own array of slots (free a random slot,
  *             allocate a random size into it); after every round the arrays
  *             rotate between threads, so the first free of each slot in the
@@ -19,7 +18,9 @@
  * pthread barrier between larson rounds), never spinning: on a two-core
  * machine a spinning thread would measure the scheduler, not the allocator.
  * Handing over 64 blocks at a time keeps the lock traffic to one
- * acquisition per 64 blocks, so the allocator dominates the time.
+ * acquisition per 64 blocks, so the allocator dominates the time; a deep
+ * ring (16k blocks) makes a thread block rarely, and each wake-up on a
+ * loaded machine can cost a scheduler slice.
  *
  * Accounting: every worker gets a private copy of the context, so the
  * counters of bench_malloc/bench_free stay thread-local and cost what they

@@ -3,7 +3,9 @@
  * Placement (opts.fit) walks the address-ordered block list:
  *   first  the lowest free block that fits             O(blocks)
  *   next   first fit, starting at the rover (the block after the last one
- *          handed out) and wrapping around once          O(blocks)
+ *          handed out) and wrapping around once, but passing over the
+ *          wilderness (the free block that ends the heap) until every other
+ *          free block was tried                          O(blocks)
  *   best   the smallest free block that fits, lowest address on ties; stops
  *          early on an exact fit                         O(blocks)
  * A chosen block is split when the remainder can hold a header plus a
@@ -55,11 +57,31 @@ void ff_block_kill(ff_heap_t *h, ff_block_t *dead, ff_block_t *heir) {
   if (h->rover == dead) h->rover = heir;
 }
 
-/* ---- placement ---------------------------------------------------------- */
+/* ---- placement ----------------------------------------------------------
+ * Wilderness preservation (next fit only). The wilderness is the free block
+ * just below the last fence: the only one that can grow, and on the
+ * original's stress workload (200k ops, 1000 slots, sizes 1..256) usually
+ * the largest free block. Plain next fit carved every request out of it
+ * while the rover sat there, so the holes behind the rover stayed empty and
+ * the wilderness was eaten down to nothing: 97% external fragmentation
+ * (seed 42; mean 96.8%, sd 0.7 over 200 seeds), 29 pages. Trying the
+ * wilderness last (after the wrap) brings that to 73% (sd 7), 28 pages.
+ * First fit needs no rule: the wilderness is the highest block, so it is
+ * already tried last. Best fit is left alone: the same rule measured
+ * 54.9% vs 52.6% (mean of 200 seeds, sd 14), no gain.
+ */
+
+/* The wilderness block, or NULL when the last block before the fence is live. */
+static ff_block_t *ff_wilderness(const ff_heap_t *h) {
+  ff_block_t *w = ff_prev(h->tail);
+  return w && ff_is_free(w) ? w : NULL;
+}
+
+/* The first free block in [from, to) of size >= need, passing over skip. */
 static ff_block_t *ff_fit_range(ff_block_t *from, const ff_block_t *to,
-                                size_t need) {
+                                size_t need, const ff_block_t *skip) {
   for (ff_block_t *b = from; b != to; b = ff_next(b))
-    if (ff_is_free(b) && ff_size(b) >= need) return b;
+    if (ff_is_free(b) && ff_size(b) >= need && b != skip) return b;
   return NULL;
 }
 
@@ -78,10 +100,14 @@ static ff_block_t *ff_fit_best(ff_heap_t *h, size_t need) {
   return best;
 }
 
+/* Rover to the end, head to the rover, then the wilderness. A request
+ * served from the wilderness leaves the rover on its rest, which the next
+ * search passes over: in effect the rover goes back to the head. */
 static ff_block_t *ff_fit_next(ff_heap_t *h, size_t need) {
-  ff_block_t *r = h->rover ? h->rover : h->head;
-  ff_block_t *b = ff_fit_range(r, NULL, need);
-  return b ? b : ff_fit_range(h->head, r, need);
+  ff_block_t *r = h->rover ? h->rover : h->head, *w = ff_wilderness(h);
+  ff_block_t *b = ff_fit_range(r, NULL, need, w);
+  if (!b) b = ff_fit_range(h->head, r, need, w);
+  return b || !w || ff_size(w) < need ? b : w;
 }
 
 /* A free block of size >= need chosen by the heap's policy, or NULL. */
@@ -89,7 +115,7 @@ ff_block_t *ff_fit(ff_heap_t *h, size_t need) {
   switch (h->opts.fit) {
   case VA_FIT_NEXT: return ff_fit_next(h, need);
   case VA_FIT_BEST: return ff_fit_best(h, need);
-  default: return ff_fit_range(h->head, NULL, need);
+  default: return ff_fit_range(h->head, NULL, need, NULL);
   }
 }
 
