@@ -151,15 +151,24 @@ static void ff_test_fit_best(void) {
 static void ff_test_fit_next(void) {
   ff_t_layout_t l;
   ff_heap_t *h = ff_t_layout(VA_FIT_NEXT, &l);
-  /* The rover sits after s4: the tail serves first, not A. */
-  char *t = ff_t_malloc(h, 64);
-  FF_T_CHECK(t > l.s[3]);
+  /* The rover sits on the wilderness after s4: passed over, the search
+   * wraps and A serves (plain next fit took the wilderness). */
+  FF_T_CHECK(ff_t_malloc(h, 64) == l.a);
   h->rover = ff_block_of(l.b); /* hand-placed rover */
   FF_T_CHECK(ff_t_malloc(h, 64) == l.b);
   FF_T_CHECK(ff_t_malloc(h, 64) == l.c); /* B's rest (32) is too small */
   FF_T_CHECK(ff_t_malloc(h, 100) == l.d);
   h->rover = h->tail; /* nothing after it: wrap to the head */
-  FF_T_CHECK(ff_t_malloc(h, 200) == l.a);
+  FF_T_CHECK(ff_t_malloc(h, 100) == l.a + 96); /* A's rest */
+  /* No hole fits 200: the wilderness serves last, without growing. */
+  va_stats_t s0, s1;
+  ff_stats(h, &s0);
+  char *w = ff_t_malloc(h, 200);
+  ff_stats(h, &s1);
+  FF_T_CHECK(w == l.s[3] + 48 && s1.footprint == s0.footprint);
+  /* Its rest is now the rover: passed over again, the next hole is found. */
+  ff_t_free(h, l.c);
+  FF_T_CHECK(ff_t_malloc(h, 64) == l.c);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
