@@ -11,6 +11,10 @@ const va_entry_t va_registry[] = {
     {"v1-nextfit", &ff_allocator, VA_FIT_NEXT, "V1 block list, next fit"},
     {"v1-bestfit", &ff_allocator, VA_FIT_BEST, "V1 block list, best fit"},
     {"v2-slab", &sl_allocator, VA_FIT_FIRST, "V2 size-class slabs"},
+    /* The heap the thread-safe drop-in runs per thread; same speed as v2-slab. */
+    {"v2-shared", &sl_shared_allocator, VA_FIT_FIRST,
+     "V2 heap in the process-wide page map (the drop-in's per-thread heap)",
+     true},
     {"system", &sys_allocator, VA_FIT_FIRST, "the process malloc"},
 };
 const size_t va_registry_len = sizeof va_registry / sizeof va_registry[0];

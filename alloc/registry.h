@@ -3,6 +3,7 @@
 #ifndef VEDALLOC_REGISTRY_H
 #define VEDALLOC_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "alloc/allocator.h"
@@ -12,6 +13,7 @@ typedef struct va_entry {
   const va_allocator_t *alloc; /* its operations */
   va_fit_t fit;                /* V1 placement policy of this entry */
   const char *summary;         /* one line for listings */
+  bool harness_only;           /* run by fuzz and props, left out of bench:compare */
 } va_entry_t;
 
 extern const va_entry_t va_registry[];

@@ -8,7 +8,8 @@
  *                          first: the lowest free block that fits;
  *                          best:  the smallest that fits, lowest on ties;
  *                          next:  the first that fits at or after the rover,
- *                                 wrapping once. V1 does not expose its rover,
+ *                                 wrapping once, the wilderness (a free last
+ *                                 block) tried last. V1 does not expose its rover,
  *                                 so the property models it: the address just
  *                                 past the block last handed out by malloc (or
  *                                 a moving realloc); a block merged over that
@@ -161,6 +162,17 @@ static size_t prop_v1_holding(const prop_v1_walk_t *w, uintptr_t a) {
   return w->n;
 }
 
+/* Where a next-fit search starts: the block holding the rover; when the
+ * rover sits on a segment's fence (not walked), the first block above it,
+ * since the block list runs on through the fence into the next segment. */
+static size_t prop_v1_rover_block(const prop_v1_walk_t *w, uintptr_t rover) {
+  size_t i = prop_v1_holding(w, rover);
+  if (i < w->n) return i;
+  for (i = 0; i < w->n; i++)
+    if (w->b[i].payload > rover) return i;
+  return 0;
+}
+
 static bool prop_v1_fits(const prop_v1_block_t *b, size_t need) {
   return b->is_free && b->size >= need;
 }
@@ -175,13 +187,14 @@ static size_t prop_v1_predict(const prop_v1_walk_t *w, va_fit_t fit, size_t need
         best = i;
     return best;
   }
-  size_t start = fit == VA_FIT_NEXT ? prop_v1_holding(w, rover) : 0;
-  if (start == w->n) start = 0;
+  size_t start = fit == VA_FIT_NEXT ? prop_v1_rover_block(w, rover) : 0;
+  /* next-fit tries the wilderness (a free last block) only when no hole fits */
+  size_t wild = fit == VA_FIT_NEXT && w->n && w->b[w->n - 1].is_free ? w->n - 1 : w->n;
   for (size_t k = 0; k < w->n; k++) {
     size_t i = (start + k) % w->n;
-    if (prop_v1_fits(&w->b[i], need)) return i;
+    if (i != wild && prop_v1_fits(&w->b[i], need)) return i;
   }
-  return w->n;
+  return wild < w->n && prop_v1_fits(&w->b[wild], need) ? wild : w->n;
 }
 
 /* One malloc, checked against the prediction from the walk before it. */

@@ -769,3 +769,30 @@ const va_allocator_t sl_allocator = {
     .stats = sl_stats,
     .check_empty = sl_check_empty,
 };
+
+/* The same allocator with each instance entered in the process-wide map
+ * from birth, as the drop-in's per-thread heaps are, so the harnesses drive
+ * that path too and the checker verifies "sl.shared" after every op. */
+static void *sl_create_shared(const va_options_t *opts) {
+  void *h = sl_create(opts);
+  if (h != NULL && !sl_heap_share(h, h)) {
+    sl_destroy(h);
+    return NULL;
+  }
+  return h;
+}
+
+const va_allocator_t sl_shared_allocator = {
+    .name = "slab-shared",
+    .create = sl_create_shared,
+    .destroy = sl_destroy,
+    .malloc = sl_malloc,
+    .free = sl_free,
+    .realloc = sl_realloc,
+    .calloc = sl_calloc,
+    .memalign = sl_memalign,
+    .usable_size = sl_usable_size,
+    .check = sl_check,
+    .stats = sl_stats,
+    .check_empty = sl_check_empty,
+};

@@ -15,6 +15,10 @@ extern "C" {
 /* Standard: the allocator table (name "slab"). */
 extern const va_allocator_t sl_allocator;
 
+/* The same, each instance entered in the process-wide page map at creation
+ * (sl_heap_share), as the drop-in's per-thread heaps are (name "slab-shared"). */
+extern const va_allocator_t sl_shared_allocator;
+
 /* Introspection (for property tests and tools). */
 size_t sl_class_count(void);        /* number of size classes */
 size_t sl_max_small(void);          /* largest class size; above: a large mapping */
