@@ -18,6 +18,7 @@ typedef struct ff_walk_state {
   const ff_block_t *prev;    /* previous block (NULL at the head) */
   bool prev_free;            /* previous block was free */
   bool rover_seen;           /* the rover was among the blocks */
+  bool low_seen;             /* the first-fit hint was among the blocks */
   size_t live_blocks, live_bytes, free_blocks, free_bytes;
   size_t total;              /* sum of block sizes */
 } ff_walk_state_t;
@@ -59,6 +60,9 @@ static bool ff_check_place(const ff_heap_t *h, const ff_walk_state_t *w,
                    (const void *)w->prev);
   if (ff_is_free(b) && !ff_canary_ok(b))
     return va_fail(r, "ff.poison", b, "free payload canary overwritten");
+  if (ff_is_free(b) && !w->low_seen && b != h->low)
+    return va_fail(r, "ff.hint", b, "free block below the first-fit hint %p",
+                   (const void *)h->low);
   return true;
 }
 
@@ -85,6 +89,7 @@ static void ff_check_tally(const ff_heap_t *h, ff_walk_state_t *w,
                            const ff_block_t *b) {
   w->total += ff_size(b);
   w->rover_seen |= b == h->rover;
+  w->low_seen |= b == h->low;
   w->prev_free = ff_is_free(b);
   w->prev = b;
   if (ff_is_fence(b)) return;
@@ -109,6 +114,8 @@ static bool ff_check_totals(const ff_heap_t *h, const ff_walk_state_t *w,
                    (const void *)w->prev);
   if (h->rover && !w->rover_seen)
     return va_fail(r, "ff.rover", h->rover, "rover is not a block");
+  if (!w->low_seen)
+    return va_fail(r, "ff.hint", h->low, "first-fit hint is not a block");
   if (w->live_blocks != h->live_blocks || w->live_bytes != h->live_bytes ||
       w->free_blocks != h->free_blocks || w->free_bytes != h->free_bytes)
     return va_fail(r, "ff.counts", h,

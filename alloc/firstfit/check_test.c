@@ -169,6 +169,24 @@ static void ff_test_rover(void) {
   ff_t_done(&f);
 }
 
+/* The first-fit hint: no free block below it, and it is a block. A used
+ * block below the lowest free one is a legal (lazy) hint. */
+static void ff_test_hint(void) {
+  ff_t_fix_t f = ff_t_fixture();
+  ff_block_t *low = f.h->low;
+  FF_T_CHECK(low == f.b); /* free(b) brought the hint down to b */
+  f.h->low = f.c;         /* b is free and below: first fit would miss it */
+  ff_t_expect(f.h, "ff.hint", f.b);
+  f.h->low = f.t;
+  ff_t_expect(f.h, "ff.hint", f.b);
+  f.h->low = (ff_block_t *)ff_payload(f.a); /* not a block: never reached */
+  ff_t_expect(f.h, "ff.hint", f.b);
+  f.h->low = f.a;
+  FF_T_HEAP_OK(f.h);
+  f.h->low = low;
+  ff_t_done(&f);
+}
+
 static void ff_test_counts(void) {
   ff_t_fix_t f = ff_t_fixture();
   f.h->live_bytes += 16;
@@ -207,6 +225,7 @@ int main(void) {
   FF_T_RUN(ff_test_adjacent_free);
   FF_T_RUN(ff_test_poison);
   FF_T_RUN(ff_test_rover);
+  FF_T_RUN(ff_test_hint);
   FF_T_RUN(ff_test_counts);
   FF_T_RUN(ff_test_empty_and_trim);
   return ff_t_summary();

@@ -81,6 +81,7 @@ ff_heap_t *ff_heap_create(const va_options_t *opts) {
   h->os = os;
   ff_heap_segment_add(h, lo, (uintptr_t)h + rec, hi & ~(uintptr_t)(FF_GRAIN - 1));
   h->rover = h->head;
+  h->low = h->head;
   h->init_footprint = h->footprint;
   return h;
 }
@@ -125,6 +126,7 @@ static ff_block_t *ff_heap_extend(ff_heap_t *h, size_t want) {
   }
   ff_hdr_write(nf, FF_F_USED | FF_F_FENCE, FF_HDR, b, NULL);
   ff_acct_add(h, b);
+  ff_low_lower(h, b);
   h->tail = nf;
   ff_heap_footprint_add(h, end - s->end);
   s->end = end;
@@ -170,10 +172,10 @@ uintptr_t ff_heap_trim_target(const ff_heap_t *h, const ff_block_t *b) {
 /* b: a free block just before the tail fence. Shrink the break if b is
  * above the threshold and the break is still ours. */
 void ff_heap_maybe_trim(ff_heap_t *h, ff_block_t *b) {
-  if (ff_size(b) <= h->opts.trim_threshold || !ff_heap_break_is_ours(h)) return;
+  if (ff_size(b) <= h->opts.trim_threshold) return;
   ff_segment_t *s = ff_seg_last(h);
-  uintptr_t top = ff_heap_trim_target(h, b);
-  if (top >= s->end) return;
+  uintptr_t top = ff_heap_trim_target(h, b); /* cheap: before asking the OS */
+  if (top >= s->end || !ff_heap_break_is_ours(h)) return;
   ff_block_t *nf = (ff_block_t *)(top - FF_HDR);
   ff_acct_sub(h, b);
   ff_set_size(b, (uintptr_t)nf - (uintptr_t)b);
@@ -181,6 +183,7 @@ void ff_heap_maybe_trim(ff_heap_t *h, ff_block_t *b) {
   ff_acct_add(h, b);
   ff_hdr_write(nf, FF_F_USED | FF_F_FENCE, FF_HDR, b, NULL);
   if (h->rover == h->tail) h->rover = nf;
+  if (h->low == h->tail) h->low = nf;
   h->tail = nf;
   h->footprint -= s->end - top;
   ff_os_retract(&h->os, top);

@@ -64,6 +64,13 @@ static inline ff_block_t *ff_block_of(const void *p) {
 static inline size_t ff_psize(const ff_block_t *b) { return ff_size(b) - FF_HDR; }
 static inline ff_segment_t *ff_seg_last(ff_heap_t *h) { return &h->seg[h->nseg - 1]; }
 
+/* A free block appeared at b: the first-fit hint (h->low) may have to come
+ * down to it. Every other block below the old hint is used, so b is then
+ * the lowest free block. */
+static inline void ff_low_lower(ff_heap_t *h, ff_block_t *b) {
+  if ((uintptr_t)b < (uintptr_t)h->low) h->low = b;
+}
+
 /* ---- os.c: the only file that talks to the OS ---------------------------- */
 bool ff_os_open(ff_os_t *os, const va_options_t *o);
 uintptr_t ff_os_break(const ff_os_t *os);

@@ -80,6 +80,8 @@
  *   ff.adjacent_free  not (b free and b.next free)   (coalescing is complete)
  *   ff.poison       free b: payload[0 .. FF_CANARY) == FF_BYTE_FREE
  *   ff.rover        rover == NULL or rover is a listed block
+ *   ff.hint         low is a listed block, and every listed b below low is used
+ *                   (so a search from low finds what one from head would)
  *   ff.counts       live_blocks, live_bytes, free_blocks, free_bytes equal the
  *                   sums of a walk (payload bytes; fences count nowhere)
  *   ff.empty        (check_empty only) live_blocks == 0
@@ -149,6 +151,9 @@ typedef struct ff_heap {
   ff_block_t *head;        /* lowest block */
   ff_block_t *tail;        /* highest block: the fence of the last segment */
   ff_block_t *rover;       /* next fit: where the next search starts */
+  ff_block_t *low;         /* a listed block with no free block below it:
+                              first/best fit start here (the lowest free
+                              block, or a used block below it: kept lazily) */
   size_t nseg;             /* segments in use, >= 1 */
   size_t footprint;        /* bytes held from the source */
   size_t peak_footprint;   /* max footprint ever */
