@@ -54,7 +54,7 @@ for f in "${fuzzers[@]}"; do
   before=$(ls "$root/fuzz/corpus/$f" | wc -l)
   fork=()
   [ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=1)
-  (cd "$work/$f" && "$bin/${f}_bin" -max_total_time="$secs" -max_len=1200 -dict="$dict" \
+  (cd "$work/$f" && "$bin/${f}_bin" -max_total_time="$secs" -max_len=1200 -dict="$dict" -rss_limit_mb=3072 \
     -print_final_stats=1 -artifact_prefix="$work/$f/art/" "${fork[@]}" corpus \
     >"$work/$f/log" 2>&1) &
   pid=$!
@@ -80,10 +80,13 @@ for f in "${fuzzers[@]}"; do
 
   # Crashes: minimise, save by hash, print as ops.
   crashes=0
-  for c in "$work/$f/art"/crash-* "$work/$f/art"/oom-* "$work/$f/art"/timeout-*; do
+  for c in "$work/$f/art"/oom-* "$work/$f/art"/timeout-* "$work/$f/art"/slow-unit-*; do
+    [ -e "$c" ] && echo "-- $f: $(basename "$c") kept in $work/$f/art (not a reproducer: RSS/time limits depend on the whole run)"
+  done
+  for c in "$work/$f/art"/crash-* "$work/$f/art"/leak-*; do
     [ -e "$c" ] || continue
     min=$work/$f/min-$(basename "$c")
-    "$bin/${f}_bin" -minimize_crash=1 -runs=20000 -exact_artifact_path="$min" "$c" \
+    "$bin/${f}_bin" -minimize_crash=1 -runs=20000 -max_total_time=60 -exact_artifact_path="$min" "$c" \
       >"$work/$f/minimize.log" 2>&1
     [ -s "$min" ] || cp "$c" "$min"
     h=$(sha1sum "$min" | cut -c1-40)

@@ -10,17 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int tr_passed, tr_failed;
-
-#define TR_CHECK(e)                                                            \
-  do {                                                                         \
-    if (e) {                                                                   \
-      tr_passed++;                                                             \
-    } else {                                                                   \
-      tr_failed++;                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e);    \
-    }                                                                          \
-  } while (0)
+#include "alloc/testing/check.h"
 
 void *volatile tr_escape; /* keeps the compiler from pairing malloc with free */
 
@@ -39,7 +29,7 @@ static int tr_child(void) {
 /* Finds the known sequence in the trace; checks every line's shape. */
 static void tr_check_trace(const char *path) {
   FILE *f = fopen(path, "r");
-  TR_CHECK(f != NULL);
+  VT_CHECK(f != NULL);
   if (!f) return;
   char line[128];
   unsigned long x = 0, y = 0, id, size;
@@ -58,10 +48,10 @@ static void tr_check_trace(const char *path) {
   }
   fclose(f);
   if (step != 5) fprintf(stderr, "%s: sequence stopped at step %d of 5\n", path, step);
-  TR_CHECK(step == 5);
-  TR_CHECK(x != y);
-  TR_CHECK(lines >= 5);
-  TR_CHECK(bad == 0);
+  VT_CHECK(step == 5);
+  VT_CHECK(x != y);
+  VT_CHECK(lines >= 5);
+  VT_CHECK(bad == 0);
 }
 
 int main(int argc, char **argv) {
@@ -84,9 +74,8 @@ int main(int argc, char **argv) {
   }
   int st = 0;
   waitpid(pid, &st, 0);
-  TR_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  VT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   snprintf(path, sizeof path, "%s/tr.%d.trace", tmp, (int)pid);
   tr_check_trace(path);
-  printf("%d passed, %d failed\n", tr_passed, tr_failed);
-  return tr_failed ? 1 : 0;
+  return va_check_summary();
 }
