@@ -29,7 +29,7 @@ for f in "${srcs[@]}"; do
 done
 
 # One fuzzer per registry entry: the same harness, the entry fixed at compile time.
-for entry in v1-firstfit v1-nextfit v1-bestfit v2-slab system; do
+for entry in v1-firstfit v1-nextfit v1-bestfit v2-slab v2-shared system; do
   name=${entry//-/_}
   $CC $CFLAGS $flags "-DVA_FUZZ_ENTRY=\"$entry\"" -c fuzz/fuzz_alloc.c -o "$obj/h_$name.o"
   $CC $CFLAGS "$obj/h_$name.o" "${objs[@]}" $LIB_FUZZING_ENGINE -o "$OUT/$name"

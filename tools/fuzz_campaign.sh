@@ -4,7 +4,7 @@
 #   tools/fuzz_campaign.sh [-t SECONDS] [-j JOBS] [FUZZER...]
 #
 # FUZZER is a harness name from fuzz/BUILD (v1_firstfit v1_nextfit v1_bestfit
-# v2_slab system); none means all. Each runs for SECONDS (default 600) with
+# v2_slab v2_shared system); none means all. Each runs for SECONDS (default 600) with
 # JOBS parallel workers (-fork=JOBS when JOBS > 1), one after the other, on a
 # scratch copy of its corpus with the dictionary, printing progress lines.
 # Afterwards:
@@ -29,7 +29,7 @@ while getopts "t:j:h" o; do
 done
 shift $((OPTIND - 1))
 fuzzers=("$@")
-[ ${#fuzzers[@]} -eq 0 ] && fuzzers=(v1_firstfit v1_nextfit v1_bestfit v2_slab system)
+[ ${#fuzzers[@]} -eq 0 ] && fuzzers=(v1_firstfit v1_nextfit v1_bestfit v2_slab v2_shared system)
 
 ob=${BAZEL_OUTPUT_BASE:-$HOME/.cache/bazel-ob-fuzz-campaign}
 bazel="${BAZEL:-./bazelw}"
