@@ -7,15 +7,15 @@
 #include "alloc/system/system.h"
 
 const va_entry_t va_registry[] = {
-    {"v1-firstfit", &ff_allocator, VA_FIT_FIRST, "V1 block list, first fit"},
-    {"v1-nextfit", &ff_allocator, VA_FIT_NEXT, "V1 block list, next fit"},
-    {"v1-bestfit", &ff_allocator, VA_FIT_BEST, "V1 block list, best fit"},
-    {"v2-slab", &sl_allocator, VA_FIT_FIRST, "V2 size-class slabs"},
+    {"v1-firstfit", &ff_allocator, VA_FIT_FIRST, "V1 block list, first fit", false},
+    {"v1-nextfit", &ff_allocator, VA_FIT_NEXT, "V1 block list, next fit", false},
+    {"v1-bestfit", &ff_allocator, VA_FIT_BEST, "V1 block list, best fit", false},
+    {"v2-slab", &sl_allocator, VA_FIT_FIRST, "V2 size-class slabs", false},
     /* The heap the thread-safe drop-in runs per thread; same speed as v2-slab. */
     {"v2-shared", &sl_shared_allocator, VA_FIT_FIRST,
      "V2 heap in the process-wide page map (the drop-in's per-thread heap)",
      true},
-    {"system", &sys_allocator, VA_FIT_FIRST, "the process malloc"},
+    {"system", &sys_allocator, VA_FIT_FIRST, "the process malloc", false},
 };
 const size_t va_registry_len = sizeof va_registry / sizeof va_registry[0];
 

@@ -17,17 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static int ct_passed, ct_failed;
-
-#define CT_CHECK(e)                                                            \
-  do {                                                                         \
-    if (e) {                                                                   \
-      ct_passed++;                                                             \
-    } else {                                                                   \
-      ct_failed++;                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e);    \
-    }                                                                          \
-  } while (0)
+#include "alloc/testing/check.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
@@ -208,31 +198,31 @@ static bool ct_value(ct_json_t *j) {
 
 static void ct_check_json(const char *path) {
   char *text = ct_read(path);
-  CT_CHECK(text != NULL);
+  VT_CHECK(text != NULL);
   if (!text) return;
   ct_json_t j = {.p = text};
   ct_ws(&j);
-  CT_CHECK(*j.p == '[');
+  VT_CHECK(*j.p == '[');
   bool ok = ct_value(&j);
   ct_ws(&j);
-  CT_CHECK(ok && *j.p == 0);
+  VT_CHECK(ok && *j.p == 0);
   for (int a = 0; a < CT_NA; a++) {
     for (int w = 0; w < CT_NW; w++) {
       if (j.pairs_ok[a][w] != 1)
         fprintf(stderr, "json: %s/%s has %d records with status %s\n", ct_allocs[a],
                 ct_workloads[w], j.pairs_ok[a][w], ct_expected(a, w));
-      CT_CHECK(j.pairs_ok[a][w] == 1);
+      VT_CHECK(j.pairs_ok[a][w] == 1);
     }
     if (j.fast[a] != ct_expected_fast(a))
       fprintf(stderr, "json: %s has %d fastpath records\n", ct_allocs[a], j.fast[a]);
-    CT_CHECK(j.fast[a] == ct_expected_fast(a));
+    VT_CHECK(j.fast[a] == ct_expected_fast(a));
   }
   for (const char *k = "median_s\0min_s\0max_s\0ratio_vs_glibc\0peak_rss_kb\0footprint_bytes\0"
                        "utilization\0fragmentation\0";
        *k; k += strlen(k) + 1) {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", k);
-    CT_CHECK(strstr(text, pat) != NULL);
+    VT_CHECK(strstr(text, pat) != NULL);
   }
   free(text);
 }
@@ -254,16 +244,16 @@ static int ct_csv_fields(const char *line, const char **end) {
 
 static void ct_check_csv(const char *path) {
   char *text = ct_read(path);
-  CT_CHECK(text != NULL);
+  VT_CHECK(text != NULL);
   if (!text) return;
   const char *p = text, *next;
   int width = ct_csv_fields(p, &next);
-  CT_CHECK(strncmp(text, "allocator,workload,status,median_s", 34) == 0);
+  VT_CHECK(strncmp(text, "allocator,workload,status,median_s", 34) == 0);
   int rows = 0, seen[CT_NA][CT_NW] = {{0}};
   for (p = next; *p; p = next, rows++) {
     int n = ct_csv_fields(p, &next);
     if (n != width) fprintf(stderr, "csv row %d has %d fields, header %d\n", rows + 1, n, width);
-    CT_CHECK(n == width);
+    VT_CHECK(n == width);
     for (int a = 0; a < CT_NA; a++)
       for (int w = 0; w < CT_NW; w++) {
         char prefix[96];
@@ -272,9 +262,9 @@ static void ct_check_csv(const char *path) {
         seen[a][w] += strncmp(p, prefix, strlen(prefix)) == 0;
       }
   }
-  CT_CHECK(rows == CT_NA * CT_NW);
+  VT_CHECK(rows == CT_NA * CT_NW);
   for (int a = 0; a < CT_NA; a++)
-    for (int w = 0; w < CT_NW; w++) CT_CHECK(seen[a][w] == 1);
+    for (int w = 0; w < CT_NW; w++) VT_CHECK(seen[a][w] == 1);
   free(text);
 }
 
@@ -308,20 +298,20 @@ static bool ct_xml_balanced(const char *text) {
 
 static void ct_check_svg(const char *path) {
   char *text = ct_read(path);
-  CT_CHECK(text != NULL);
+  VT_CHECK(text != NULL);
   if (!text) return;
-  CT_CHECK(strncmp(text, "<svg", 4) == 0);
-  CT_CHECK(ct_xml_balanced(text));
+  VT_CHECK(strncmp(text, "<svg", 4) == 0);
+  VT_CHECK(ct_xml_balanced(text));
   for (int a = 0; a < CT_NA; a++) {
     char legend[64];
     snprintf(legend, sizeof legend, ">%s</text>", ct_allocs[a]);
-    CT_CHECK(strstr(text, legend) != NULL);
+    VT_CHECK(strstr(text, legend) != NULL);
     for (int w = 0; w < CT_NW; w++) {
       if (strcmp(ct_expected(a, w), "ok") != 0) continue;
       char title[96]; /* the memory chart has a titled bar for every measured pair */
       snprintf(title, sizeof title, "<title>%s / %s: ", ct_allocs[a], ct_workloads[w]);
       if (!strstr(text, title)) fprintf(stderr, "svg: no bar %s\n", title);
-      CT_CHECK(strstr(text, title) != NULL);
+      VT_CHECK(strstr(text, title) != NULL);
     }
   }
   free(text);
@@ -341,17 +331,17 @@ static int ct_output(const char *compare) {
            "--workload=single,stress,trace-python,prodcons,fastpath "
            "--json '%s' --csv '%s' --svg '%s' --markdown '%s' > '%s'",
            compare, json, csv, svg, md, table);
-  CT_CHECK(ct_run(cmd) == 0);
+  VT_CHECK(ct_run(cmd) == 0);
   char *t = ct_read(table);
-  CT_CHECK(t && strstr(t, "== targets") && strstr(t, "== prodcons"));
-  CT_CHECK(t && strstr(t, "n/a  instance is single-threaded"));
+  VT_CHECK(t && strstr(t, "== targets") && strstr(t, "== prodcons"));
+  VT_CHECK(t && strstr(t, "n/a  instance is single-threaded"));
   free(t);
   ct_check_json(json);
   ct_check_csv(csv);
   ct_check_svg(svg);
   char *m = ct_read(md);
-  CT_CHECK(m && strstr(m, "| single |") && strstr(m, "| stress |") && strstr(m, "v2-slab"));
-  CT_CHECK(m && strstr(m, "| prodcons |") && strstr(m, " n/a |") && strstr(m, "## Targets"));
+  VT_CHECK(m && strstr(m, "| single |") && strstr(m, "| stress |") && strstr(m, "v2-slab"));
+  VT_CHECK(m && strstr(m, "| prodcons |") && strstr(m, " n/a |") && strstr(m, "## Targets"));
   free(m);
   return 0;
 }
@@ -369,13 +359,13 @@ static int ct_usage(const char *compare) {
     snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", compare, bad[i], err);
     int rc = ct_run(cmd);
     if (rc != 2) fprintf(stderr, "'%s' exited %d\n", bad[i], rc);
-    CT_CHECK(rc == 2);
+    VT_CHECK(rc == 2);
     char *text = ct_read(err);
-    CT_CHECK(text && strstr(text, "usage: compare"));
+    VT_CHECK(text && strstr(text, "usage: compare"));
     free(text);
   }
   snprintf(cmd, sizeof cmd, "'%s' --list >/dev/null", compare);
-  CT_CHECK(ct_run(cmd) == 0);
+  VT_CHECK(ct_run(cmd) == 0);
   return 0;
 }
 
@@ -386,6 +376,5 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[2], "output") == 0) ct_output(argv[1]);
   else ct_usage(argv[1]);
-  printf("%d passed, %d failed\n", ct_passed, ct_failed);
-  return ct_failed || ct_passed == 0 ? 1 : 0;
+  return va_check_summary();
 }

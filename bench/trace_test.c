@@ -2,19 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc/testing/check.h"
 #include "bench/trace.h"
-
-static int tt_passed, tt_failed;
-
-#define TT_CHECK(e)                                                            \
-  do {                                                                         \
-    if (e) {                                                                   \
-      tt_passed++;                                                             \
-    } else {                                                                   \
-      tt_failed++;                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e);    \
-    }                                                                          \
-  } while (0)
 
 static bool tt_parse(const char *text, bench_trace_t *t, char *err) {
   return bench_trace_parse(text, strlen(text), t, err, 200);
@@ -25,24 +14,24 @@ static void tt_malloc_lab(void) {
   bench_trace_t t;
   char err[200] = "";
   const char *text = "20000\n3\n6\n1\na 0 512\na 1 128\nr 0 640\nf 1\na 2 16\nf 0\n";
-  TT_CHECK(tt_parse(text, &t, err));
-  TT_CHECK(t.nops == 6);
-  TT_CHECK(t.nids == 3);
-  TT_CHECK(t.live_at_end == 1);
-  TT_CHECK(t.ops[0].kind == BENCH_TRACE_ALLOC && t.ops[0].id == 0 && t.ops[0].size == 512);
-  TT_CHECK(t.ops[2].kind == BENCH_TRACE_REALLOC && t.ops[2].size == 640);
-  TT_CHECK(t.ops[3].kind == BENCH_TRACE_FREE && t.ops[3].id == 1 && t.ops[3].size == 0);
+  VT_CHECK(tt_parse(text, &t, err));
+  VT_CHECK(t.nops == 6);
+  VT_CHECK(t.nids == 3);
+  VT_CHECK(t.live_at_end == 1);
+  VT_CHECK(t.ops[0].kind == BENCH_TRACE_ALLOC && t.ops[0].id == 0 && t.ops[0].size == 512);
+  VT_CHECK(t.ops[2].kind == BENCH_TRACE_REALLOC && t.ops[2].size == 640);
+  VT_CHECK(t.ops[3].kind == BENCH_TRACE_FREE && t.ops[3].id == 1 && t.ops[3].size == 0);
   bench_trace_free(&t);
-  TT_CHECK(t.ops == NULL && t.nops == 0);
+  VT_CHECK(t.ops == NULL && t.nops == 0);
 }
 
 /* Comments, blank lines, CRLF, tabs, no trailing newline, id reuse. */
 static void tt_lenient(void) {
   bench_trace_t t;
   char err[200] = "";
-  TT_CHECK(tt_parse("# made by hand\n\n a\t7 1\r\nf 7\r\na 7 0\n  # x\nf 7", &t, err));
-  TT_CHECK(t.nops == 4 && t.nids == 8 && t.live_at_end == 0);
-  TT_CHECK(t.ops[2].size == 0);
+  VT_CHECK(tt_parse("# made by hand\n\n a\t7 1\r\nf 7\r\na 7 0\n  # x\nf 7", &t, err));
+  VT_CHECK(t.nops == 4 && t.nids == 8 && t.live_at_end == 0);
+  VT_CHECK(t.ops[2].size == 0);
   bench_trace_free(&t);
 }
 
@@ -68,9 +57,10 @@ static void tt_rejects(void) {
     bench_trace_t t;
     char err[200] = "";
     bool ok = tt_parse(bad[i].text, &t, err);
-    TT_CHECK(!ok);
-    if (!ok && strncmp(err, bad[i].line, strlen(bad[i].line)) != 0)
-      fprintf(stderr, "case %zu: got '%s', want '%s...'\n", i, err, bad[i].line), tt_failed++;
+    VT_CHECK(!ok);
+    if (!ok)
+      VT_CHECKF(strncmp(err, bad[i].line, strlen(bad[i].line)) == 0,
+                "case %zu: got '%s', want '%s...'", i, err, bad[i].line);
   }
 }
 
@@ -83,8 +73,8 @@ static void tt_checked_in(void) {
     char err[200] = "";
     bool ok = bench_trace_load(files[i], &t, err, sizeof err);
     if (!ok) fprintf(stderr, "%s: %s\n", files[i], err);
-    TT_CHECK(ok);
-    TT_CHECK(t.nops > 10000);
+    VT_CHECK(ok);
+    VT_CHECK(t.nops > 10000);
     bench_trace_free(&t);
   }
 }
@@ -94,6 +84,5 @@ int main(void) {
   tt_lenient();
   tt_rejects();
   tt_checked_in();
-  printf("%d passed, %d failed\n", tt_passed, tt_failed);
-  return tt_failed ? 1 : 0;
+  return va_check_summary();
 }

@@ -10,6 +10,7 @@
 #include "alloc/firstfit/firstfit.h"
 #include "alloc/slab/slab.h"
 #include "alloc/system/system.h"
+#include "alloc/testing/check.h"
 #include "fuzz/faulty.h"
 #include "props/prop.h"
 
@@ -17,20 +18,6 @@
 #define PROP_SPOOF_MAGIC 0xC0FFEE00DEADBEEFull /* faulty.c's "large block" magic */
 
 PROP_ASAN_DEFAULTS
-
-static int prop_passed, prop_failed;
-
-#define PROP_EXPECT(cond, ...)                                                 \
-  do {                                                                         \
-    if (cond) {                                                                \
-      prop_passed++;                                                           \
-    } else {                                                                   \
-      prop_failed++;                                                           \
-      printf("%s:%d: expectation failed: %s: ", __FILE__, __LINE__, #cond);    \
-      printf(__VA_ARGS__);                                                     \
-      printf("\n");                                                            \
-    }                                                                          \
-  } while (0)
 
 typedef struct prop_bite {
   va_fault_t fault;
@@ -41,18 +28,18 @@ typedef struct prop_bite {
 static void prop_bite_one(const prop_bite_t *b, const prop_config_t *cfg) {
   char name[64];
   snprintf(name, sizeof name, "faulty-%s", va_fault_name(b->fault));
-  va_entry_t e = {name, va_faulty(b->inner, b->fault), VA_FIT_FIRST, "planted bug"};
+  va_entry_t e = {name, va_faulty(b->inner, b->fault), VA_FIT_FIRST, "planted bug", false};
   const prop_t *p = prop_find(b->prop);
-  PROP_EXPECT(p != NULL, "property %s is not linked in", b->prop);
+  VT_CHECKF(p != NULL, "property %s is not linked in", b->prop);
   if (!p) return;
   static prop_result_t r;
   bool ok = prop_run(p, &e, cfg, &r);
-  PROP_EXPECT(!ok, "%s passed %zu trials on %s: the bug went unnoticed", p->name,
-              r.trials, name);
+  VT_CHECKF(!ok, "%s passed %zu trials on %s: the bug went unnoticed", p->name,
+            r.trials, name);
   if (ok) return;
   prop_report(p, &e, cfg, &r);
-  PROP_EXPECT(r.n <= PROP_BITE_MAX_OPS, "%s on %s shrank only to %zu ops", p->name,
-              name, r.n);
+  VT_CHECKF(r.n <= PROP_BITE_MAX_OPS, "%s on %s shrank only to %zu ops", p->name,
+            name, r.n);
   printf("bite %-16s caught by %-16s after %3zu trial(s): %-28s %2zu -> %zu ops (%zu evals)\n",
          va_fault_name(b->fault), p->name, r.trials, r.key, r.orig_n, r.n,
          r.shrink_evals);
@@ -77,6 +64,5 @@ int main(void) {
       {VA_FAULT_USABLE_LIES, &sl_allocator, "exec_mixed"},
   };
   for (size_t i = 0; i < sizeof bites / sizeof bites[0]; i++) prop_bite_one(&bites[i], &cfg);
-  printf("%d passed, %d failed\n", prop_passed, prop_failed);
-  return prop_failed ? 1 : 0;
+  return va_check_summary();
 }

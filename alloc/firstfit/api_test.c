@@ -9,43 +9,43 @@
 static void ff_test_malloc_edges(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, SIZE_MAX, 1 << 24);
   void *z1 = ff_t_malloc(h, 0), *z2 = ff_t_malloc(h, 0);
-  FF_T_CHECK(z1 && z2 && z1 != z2 && !ff_t_overlap(h, z1, z2));
-  FF_T_CHECK(ff_allocator.usable_size(h, z1) == ff_min_payload());
-  FF_T_CHECK((uintptr_t)z1 % 16 == 0 && (uintptr_t)z2 % 16 == 0);
+  VT_CHECK(z1 && z2 && z1 != z2 && !ff_t_overlap(h, z1, z2));
+  VT_CHECK(ff_allocator.usable_size(h, z1) == ff_min_payload());
+  VT_CHECK((uintptr_t)z1 % 16 == 0 && (uintptr_t)z2 % 16 == 0);
   size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8191, (size_t)PTRDIFF_MAX + 1,
                     (size_t)PTRDIFF_MAX, (size_t)1 << 40};
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
     errno = 0;
-    FF_T_CHECK(ff_t_malloc(h, sizes[i]) == NULL && errno == ENOMEM);
+    VT_CHECK(ff_t_malloc(h, sizes[i]) == NULL && errno == ENOMEM);
   }
   size_t before = ff_block_count(h);
   ff_t_free(h, NULL);
-  FF_T_CHECK(ff_block_count(h) == before);
+  VT_CHECK(ff_block_count(h) == before);
   ff_t_free(h, z1), ff_t_free(h, z2);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
 static void ff_test_calloc(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, SIZE_MAX, 0);
   errno = 0;
-  FF_T_CHECK(ff_allocator.calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
+  VT_CHECK(ff_allocator.calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
   errno = 0;
-  FF_T_CHECK(ff_allocator.calloc(h, 2, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(ff_allocator.calloc(h, 2, SIZE_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  FF_T_CHECK(ff_allocator.calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL &&
-             errno == ENOMEM);
+  VT_CHECK(ff_allocator.calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL &&
+           errno == ENOMEM);
   unsigned char *p = ff_t_malloc(h, 256);
   memset(p, 0xAB, 256);
   ff_t_free(h, p);
   unsigned char *q = ff_allocator.calloc(h, 16, 16); /* reuses p's dirty bytes */
-  FF_T_CHECK(q == p);
+  VT_CHECK(q == p);
   int nonzero = 0;
   for (size_t i = 0; i < ff_allocator.usable_size(h, q); i++) nonzero += q[i] != 0;
-  FF_T_CHECK(nonzero == 0);
+  VT_CHECK(nonzero == 0);
   void *z = ff_allocator.calloc(h, 0, 5);
-  FF_T_CHECK(z != NULL);
+  VT_CHECK(z != NULL);
   ff_t_free(h, z), ff_t_free(h, q);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
@@ -54,20 +54,20 @@ static void ff_test_calloc(void) {
 static void ff_test_realloc_edges(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, SIZE_MAX, 1 << 16);
   char *p = ff_allocator.realloc(h, NULL, 100); /* realloc(NULL, n) == malloc(n) */
-  FF_T_CHECK(p != NULL && ff_allocator.usable_size(h, p) >= 100);
+  VT_CHECK(p != NULL && ff_allocator.usable_size(h, p) >= 100);
   memset(p, 0x61, 100);
   errno = 0; /* failures leave p intact */
-  FF_T_CHECK(ff_allocator.realloc(h, p, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(ff_allocator.realloc(h, p, SIZE_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  FF_T_CHECK(ff_allocator.realloc(h, p, 1 << 20) == NULL && errno == ENOMEM);
-  FF_T_CHECK(p[0] == 0x61 && p[99] == 0x61 && ff_is_used(ff_block_of(p)));
+  VT_CHECK(ff_allocator.realloc(h, p, 1 << 20) == NULL && errno == ENOMEM);
+  VT_CHECK(p[0] == 0x61 && p[99] == 0x61 && ff_is_used(ff_block_of(p)));
   FF_T_HEAP_OK(h);
   char *m = ff_allocator.realloc(h, p, 0); /* a live minimum block */
-  FF_T_CHECK(m != NULL && ff_allocator.usable_size(h, m) == ff_min_payload());
-  FF_T_CHECK(m[0] == 0x61);
+  VT_CHECK(m != NULL && ff_allocator.usable_size(h, m) == ff_min_payload());
+  VT_CHECK(m[0] == 0x61);
   ff_t_free(h, m);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -110,25 +110,25 @@ static void ff_test_error_hook(void) {
   char *a = ff_t_malloc(h, 64), *b = ff_t_malloc(h, 64), *c = ff_t_malloc(h, 64);
   ff_t_free(h, b);
   ff_t_free(h, b); /* plain double free */
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "free", b));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "free", b));
   ff_t_free(h, c); /* c merges back into b: its header is dead */
   ff_t_free(h, c);
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "free", c));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "free", c));
   int local;
   ff_t_free(h, &local);
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_INVALID_FREE, "free", &local));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_INVALID_FREE, "free", &local));
   ff_t_free(h, a + 16); /* interior, aligned */
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 16));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 16));
   ff_t_free(h, a + 1); /* interior, misaligned */
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 1));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 1));
   size_t live = h->live_blocks;
   errno = 0;
-  FF_T_CHECK(ff_allocator.realloc(h, c, 10) == NULL && errno == EINVAL);
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "realloc", c));
-  FF_T_CHECK(h->live_blocks == live && ff_is_used(ff_block_of(a)));
+  VT_CHECK(ff_allocator.realloc(h, c, 10) == NULL && errno == EINVAL);
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_DOUBLE_FREE, "realloc", c));
+  VT_CHECK(h->live_blocks == live && ff_is_used(ff_block_of(a)));
   FF_T_HEAP_OK(h);
   ff_t_free(h, a);
-  FF_T_CHECK(seen.calls == 0);
+  VT_CHECK(seen.calls == 0);
   ff_allocator.destroy(h);
 }
 
@@ -141,7 +141,7 @@ static void ff_test_fake_header(void) {
   ff_block_t fake = {FF_MAGIC, FF_F_USED, 96, ff_block_of(a), (ff_block_t *)(a + 128)};
   memcpy(a + 32, &fake, sizeof fake);
   ff_t_free(h, a + 64);
-  FF_T_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 64));
+  VT_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 64));
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -149,7 +149,7 @@ static void ff_test_fake_header(void) {
 /* The default hook prints the op, problem and pointer, then aborts. */
 static void ff_test_default_hook_aborts(void) {
   int fds[2];
-  FF_T_CHECK(pipe(fds) == 0);
+  VT_CHECK(pipe(fds) == 0);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 2);
@@ -165,8 +165,8 @@ static void ff_test_default_hook_aborts(void) {
   close(fds[0]);
   int st = 0;
   waitpid(pid, &st, 0);
-  FF_T_CHECK(n > 0 && strstr(buf, "vedalloc: free(): double free") != NULL);
-  FF_T_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+  VT_CHECK(n > 0 && strstr(buf, "vedalloc: free(): double free") != NULL);
+  VT_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 }
 
 /* ---- sources ------------------------------------------------------------- */
@@ -178,28 +178,28 @@ static void ff_test_region(void) {
   o.region = ff_t_region + 8; /* unaligned on purpose */
   o.region_size = sizeof ff_t_region - 8;
   ff_heap_t *h = ff_allocator.create(&o);
-  FF_T_CHECK(h != NULL);
+  VT_CHECK(h != NULL);
   void *p[64];
   int got = 0;
   for (int i = 0; i < 64; i++) got += (p[i] = ff_t_malloc(h, 2000)) != NULL;
-  FF_T_CHECK(got > 20 && got < 64); /* the region runs out, with ENOMEM */
-  FF_T_CHECK((uintptr_t)p[0] >= (uintptr_t)o.region &&
-             (uintptr_t)p[0] < (uintptr_t)o.region + o.region_size);
+  VT_CHECK(got > 20 && got < 64); /* the region runs out, with ENOMEM */
+  VT_CHECK((uintptr_t)p[0] >= (uintptr_t)o.region &&
+           (uintptr_t)p[0] < (uintptr_t)o.region + o.region_size);
   FF_T_HEAP_OK(h);
   /* A fresh create on the same region starts over, without destroy. */
   ff_heap_t *h2 = ff_allocator.create(&o);
-  FF_T_CHECK(h2 == h && ff_block_count(h2) == 1);
+  VT_CHECK(h2 == h && ff_block_count(h2) == 1);
   FF_T_HEAP_OK(h2);
-  FF_T_CHECK(ff_t_malloc(h2, 100) == p[0]);
+  VT_CHECK(ff_t_malloc(h2, 100) == p[0]);
   ff_allocator.destroy(h2);
   o.region_size = 64; /* too small for the heap record */
   errno = 0;
-  FF_T_CHECK(ff_allocator.create(&o) == NULL && errno == ENOMEM);
+  VT_CHECK(ff_allocator.create(&o) == NULL && errno == ENOMEM);
   o.region = NULL;
-  FF_T_CHECK(ff_allocator.create(&o) == NULL && errno == EINVAL);
+  VT_CHECK(ff_allocator.create(&o) == NULL && errno == EINVAL);
   o = va_options_default();
   o.fit = (va_fit_t)7;
-  FF_T_CHECK(ff_allocator.create(&o) == NULL && errno == EINVAL);
+  VT_CHECK(ff_allocator.create(&o) == NULL && errno == EINVAL);
 }
 
 static void ff_test_mmap_independent(void) {
@@ -207,9 +207,9 @@ static void ff_test_mmap_independent(void) {
   ff_heap_t *h2 = ff_t_heap(VA_FIT_FIRST, SIZE_MAX, 0);
   char *a = ff_t_malloc(h1, 50000), *b = ff_t_malloc(h2, 50000);
   char *c = ff_t_malloc(h1, 50000);
-  FF_T_CHECK(ff_segment_count(h1) == 1 && ff_segment_count(h2) == 1);
-  FF_T_CHECK((char *)a - (char *)ff_heap_base(h1) == (char *)b - (char *)ff_heap_base(h2));
-  FF_T_CHECK(c == a + 50000 + FF_HDR);
+  VT_CHECK(ff_segment_count(h1) == 1 && ff_segment_count(h2) == 1);
+  VT_CHECK((char *)a - (char *)ff_heap_base(h1) == (char *)b - (char *)ff_heap_base(h2));
+  VT_CHECK(c == a + 50000 + FF_HDR);
   FF_T_HEAP_OK(h1);
   FF_T_HEAP_OK(h2);
   ff_allocator.destroy(h1);
@@ -217,13 +217,13 @@ static void ff_test_mmap_independent(void) {
 }
 
 int main(void) {
-  FF_T_RUN(ff_test_malloc_edges);
-  FF_T_RUN(ff_test_calloc);
-  FF_T_RUN(ff_test_realloc_edges);
-  FF_T_RUN(ff_test_error_hook);
-  FF_T_RUN(ff_test_fake_header);
-  FF_T_RUN(ff_test_default_hook_aborts);
-  FF_T_RUN(ff_test_region);
-  FF_T_RUN(ff_test_mmap_independent);
-  return ff_t_summary();
+  VT_RUN(ff_test_malloc_edges);
+  VT_RUN(ff_test_calloc);
+  VT_RUN(ff_test_realloc_edges);
+  VT_RUN(ff_test_error_hook);
+  VT_RUN(ff_test_fake_header);
+  VT_RUN(ff_test_default_hook_aborts);
+  VT_RUN(ff_test_region);
+  VT_RUN(ff_test_mmap_independent);
+  return va_check_summary();
 }

@@ -30,8 +30,8 @@ static void ff_t_expect(ff_heap_t *h, const char *want, const void *addr) {
   if (!named)
     fprintf(stderr, "  expected %s, got %s (%s)\n", want,
             ok ? "clean" : r.invariant, ok ? "" : r.detail);
-  FF_T_CHECK(named);
-  if (named && addr) FF_T_CHECK(r.addr == addr);
+  VT_CHECK(named);
+  if (named && addr) VT_CHECK(r.addr == addr);
 }
 
 /* Repaired: clean again; then destroy. */
@@ -47,7 +47,7 @@ FF_META unsigned char ff_t_peek(const void *p) { return *(const volatile unsigne
 static void ff_test_clean(void) {
   ff_t_fix_t f = ff_t_fixture();
   FF_T_HEAP_OK(f.h);
-  FF_T_CHECK(ff_is_used(f.a) && ff_is_free(f.b) && ff_is_used(f.c) && ff_is_free(f.t));
+  VT_CHECK(ff_is_used(f.a) && ff_is_free(f.b) && ff_is_used(f.c) && ff_is_free(f.t));
   ff_t_done(&f);
 }
 
@@ -174,7 +174,7 @@ static void ff_test_rover(void) {
 static void ff_test_hint(void) {
   ff_t_fix_t f = ff_t_fixture();
   ff_block_t *low = f.h->low;
-  FF_T_CHECK(low == f.b); /* free(b) brought the hint down to b */
+  VT_CHECK(low == f.b); /* free(b) brought the hint down to b */
   f.h->low = f.c;         /* b is free and below: first fit would miss it */
   ff_t_expect(f.h, "ff.hint", f.b);
   f.h->low = f.t;
@@ -201,32 +201,32 @@ static void ff_test_counts(void) {
 static void ff_test_empty_and_trim(void) {
   ff_t_fix_t f = ff_t_fixture();
   va_report_t r;
-  FF_T_CHECK(!ff_check_empty(f.h, &r) && strcmp(r.invariant, "ff.empty") == 0);
+  VT_CHECK(!ff_check_empty(f.h, &r) && strcmp(r.invariant, "ff.empty") == 0);
   ff_t_free(f.h, ff_payload(f.a));
   ff_t_free(f.h, ff_payload(f.c));
-  FF_T_CHECK(ff_check_empty(f.h, &r));
+  VT_CHECK(ff_check_empty(f.h, &r));
   ff_t_free(f.h, ff_t_malloc(f.h, 100000)); /* never trimmed (SIZE_MAX) */
-  FF_T_CHECK(ff_check_empty(f.h, &r));
+  VT_CHECK(ff_check_empty(f.h, &r));
   f.h->opts.trim_threshold = 8192; /* now the tail should have gone back */
-  FF_T_CHECK(!ff_check_empty(f.h, &r) && strcmp(r.invariant, "ff.trim") == 0);
+  VT_CHECK(!ff_check_empty(f.h, &r) && strcmp(r.invariant, "ff.trim") == 0);
   f.h->opts.trim_threshold = SIZE_MAX;
   ff_t_done(&f);
 }
 
 int main(void) {
-  FF_T_RUN(ff_test_clean);
-  FF_T_RUN(ff_test_magic);
-  FF_T_RUN(ff_test_flags);
-  FF_T_RUN(ff_test_links);
-  FF_T_RUN(ff_test_size_align);
-  FF_T_RUN(ff_test_size_min);
-  FF_T_RUN(ff_test_tiling);
-  FF_T_RUN(ff_test_bounds);
-  FF_T_RUN(ff_test_adjacent_free);
-  FF_T_RUN(ff_test_poison);
-  FF_T_RUN(ff_test_rover);
-  FF_T_RUN(ff_test_hint);
-  FF_T_RUN(ff_test_counts);
-  FF_T_RUN(ff_test_empty_and_trim);
-  return ff_t_summary();
+  VT_RUN(ff_test_clean);
+  VT_RUN(ff_test_magic);
+  VT_RUN(ff_test_flags);
+  VT_RUN(ff_test_links);
+  VT_RUN(ff_test_size_align);
+  VT_RUN(ff_test_size_min);
+  VT_RUN(ff_test_tiling);
+  VT_RUN(ff_test_bounds);
+  VT_RUN(ff_test_adjacent_free);
+  VT_RUN(ff_test_poison);
+  VT_RUN(ff_test_rover);
+  VT_RUN(ff_test_hint);
+  VT_RUN(ff_test_counts);
+  VT_RUN(ff_test_empty_and_trim);
+  return va_check_summary();
 }

@@ -14,17 +14,17 @@ static ff_block_t *ff_t_next_of(void *p) { return ff_next(ff_block_of(p)); }
 static void ff_test_split(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, FF_T_NOTRIM, 0);
   char *p = ff_t_malloc(h, 100);
-  FF_T_CHECK(p == (char *)ff_heap_base(h) + FF_HDR);
-  FF_T_CHECK(ff_allocator.usable_size(h, p) == 112);
+  VT_CHECK(p == (char *)ff_heap_base(h) + FF_HDR);
+  VT_CHECK(ff_allocator.usable_size(h, p) == 112);
   ff_block_t *rest = ff_t_next_of(p);
-  FF_T_CHECK((char *)rest == p + 112 && ff_is_free(rest));
-  FF_T_CHECK(ff_block_count(h) == 2);
+  VT_CHECK((char *)rest == p + 112 && ff_is_free(rest));
+  VT_CHECK(ff_block_count(h) == 2);
   /* A hole too small to split is handed out whole. */
   char *a = ff_t_malloc(h, 100), *b = ff_t_malloc(h, 100);
   (void)b;
   ff_t_free(h, a);
   char *c = ff_t_malloc(h, 96); /* needs 128 of 144: remainder 16 < 48 */
-  FF_T_CHECK(c == a && ff_allocator.usable_size(h, c) == 112);
+  VT_CHECK(c == a && ff_allocator.usable_size(h, c) == 112);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -36,19 +36,19 @@ static void ff_test_coalesce(void) {
   size_t n0 = ff_block_count(h);
   ff_t_free(h, c);
   ff_t_free(h, b); /* forward: b takes c */
-  FF_T_CHECK(ff_block_count(h) == n0 - 1);
-  FF_T_CHECK(ff_is_free(ff_block_of(b)) && ff_psize(ff_block_of(b)) == 64 + 32 + 64);
-  FF_T_CHECK(ff_magic(ff_block_of(c)) == FF_MAGIC_DEAD);
+  VT_CHECK(ff_block_count(h) == n0 - 1);
+  VT_CHECK(ff_is_free(ff_block_of(b)) && ff_psize(ff_block_of(b)) == 64 + 32 + 64);
+  VT_CHECK(ff_magic(ff_block_of(c)) == FF_MAGIC_DEAD);
   ff_t_free(h, d); /* backward: b takes d */
-  FF_T_CHECK(ff_block_count(h) == n0 - 2);
-  FF_T_CHECK(ff_psize(ff_block_of(b)) == 3 * 64 + 2 * 32);
+  VT_CHECK(ff_block_count(h) == n0 - 2);
+  VT_CHECK(ff_psize(ff_block_of(b)) == 3 * 64 + 2 * 32);
   FF_T_HEAP_OK(h);
   ff_t_free(h, e); /* both ways: b takes e and the free tail */
-  FF_T_CHECK(ff_block_count(h) == 2);
+  VT_CHECK(ff_block_count(h) == 2);
   ff_t_free(h, a);
-  FF_T_CHECK(ff_block_count(h) == 1);
+  VT_CHECK(ff_block_count(h) == 1);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -56,23 +56,23 @@ static void ff_test_growth_and_reuse(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, FF_T_NOTRIM, 0);
   va_stats_t s0, s1;
   ff_stats(h, &s0);
-  FF_T_CHECK(s0.footprint == FF_PAGE && s0.pages == 1);
+  VT_CHECK(s0.footprint == FF_PAGE && s0.pages == 1);
   char *p = ff_t_malloc(h, 100000);
-  FF_T_CHECK(p != NULL);
+  VT_CHECK(p != NULL);
   memset(p, 0x11, 100000);
   ff_stats(h, &s1);
-  FF_T_CHECK(s1.footprint > 100000 && s1.footprint % FF_PAGE == 0);
-  FF_T_CHECK(ff_segment_count(h) == 1);
+  VT_CHECK(s1.footprint > 100000 && s1.footprint % FF_PAGE == 0);
+  VT_CHECK(ff_segment_count(h) == 1);
   ff_t_free(h, p);
   char *q = ff_t_malloc(h, 100000); /* reuse, no growth */
   va_stats_t s2;
   ff_stats(h, &s2);
-  FF_T_CHECK(q == p && s2.footprint == s1.footprint);
+  VT_CHECK(q == p && s2.footprint == s1.footprint);
   ff_t_free(h, q);
   char *x = ff_t_malloc(h, 200), *y;
   ff_t_free(h, x);
   y = ff_t_malloc(h, 150); /* a smaller request reuses the same place */
-  FF_T_CHECK(y == x);
+  VT_CHECK(y == x);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -86,11 +86,11 @@ static void ff_test_trim(void) {
   memset(a, 0x22, 100);
   char *big = ff_t_malloc(h, 200000);
   ff_stats(h, &s);
-  FF_T_CHECK(s.footprint > 200000 && s.peak_footprint == s.footprint);
+  VT_CHECK(s.footprint > 200000 && s.peak_footprint == s.footprint);
   ff_t_free(h, big);
   ff_stats(h, &s);
-  FF_T_CHECK(s.footprint == f0 && s.peak_footprint > 200000);
-  FF_T_CHECK(a[0] == 0x22 && a[99] == 0x22);
+  VT_CHECK(s.footprint == f0 && s.peak_footprint > 200000);
+  VT_CHECK(a[0] == 0x22 && a[99] == 0x22);
   FF_T_HEAP_OK(h);
   /* Below the threshold nothing is given back. */
   char *mid = ff_t_malloc(h, 6000);
@@ -98,17 +98,17 @@ static void ff_test_trim(void) {
   size_t f1 = s.footprint;
   ff_t_free(h, mid);
   ff_stats(h, &s);
-  FF_T_CHECK(s.footprint == f1 && f1 > f0);
+  VT_CHECK(s.footprint == f1 && f1 > f0);
   ff_t_free(h, a);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
   /* Never trim with SIZE_MAX. */
   h = ff_t_heap(VA_FIT_FIRST, FF_T_NOTRIM, 0);
   ff_t_free(h, ff_t_malloc(h, 200000));
   ff_stats(h, &s);
-  FF_T_CHECK(s.footprint > 200000);
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(s.footprint > 200000);
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -130,9 +130,9 @@ static ff_heap_t *ff_t_layout(va_fit_t fit, ff_t_layout_t *l) {
 static void ff_test_fit_first(void) {
   ff_t_layout_t l;
   ff_heap_t *h = ff_t_layout(VA_FIT_FIRST, &l);
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.a);
-  FF_T_CHECK(ff_t_malloc(h, 100) == l.a + 96); /* rest of A: 256 - 96 - 32 */
-  FF_T_CHECK(ff_t_malloc(h, 128) == l.b);
+  VT_CHECK(ff_t_malloc(h, 64) == l.a);
+  VT_CHECK(ff_t_malloc(h, 100) == l.a + 96); /* rest of A: 256 - 96 - 32 */
+  VT_CHECK(ff_t_malloc(h, 128) == l.b);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -140,10 +140,10 @@ static void ff_test_fit_first(void) {
 static void ff_test_fit_best(void) {
   ff_t_layout_t l;
   ff_heap_t *h = ff_t_layout(VA_FIT_BEST, &l);
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.c);  /* exact */
-  FF_T_CHECK(ff_t_malloc(h, 100) == l.b); /* B and D tie: lowest */
-  FF_T_CHECK(ff_t_malloc(h, 100) == l.d);
-  FF_T_CHECK(ff_t_malloc(h, 200) == l.a);
+  VT_CHECK(ff_t_malloc(h, 64) == l.c);  /* exact */
+  VT_CHECK(ff_t_malloc(h, 100) == l.b); /* B and D tie: lowest */
+  VT_CHECK(ff_t_malloc(h, 100) == l.d);
+  VT_CHECK(ff_t_malloc(h, 200) == l.a);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -153,22 +153,22 @@ static void ff_test_fit_next(void) {
   ff_heap_t *h = ff_t_layout(VA_FIT_NEXT, &l);
   /* The rover sits on the wilderness after s4: passed over, the search
    * wraps and A serves (plain next fit took the wilderness). */
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.a);
+  VT_CHECK(ff_t_malloc(h, 64) == l.a);
   h->rover = ff_block_of(l.b); /* hand-placed rover */
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.b);
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.c); /* B's rest (32) is too small */
-  FF_T_CHECK(ff_t_malloc(h, 100) == l.d);
+  VT_CHECK(ff_t_malloc(h, 64) == l.b);
+  VT_CHECK(ff_t_malloc(h, 64) == l.c); /* B's rest (32) is too small */
+  VT_CHECK(ff_t_malloc(h, 100) == l.d);
   h->rover = h->tail; /* nothing after it: wrap to the head */
-  FF_T_CHECK(ff_t_malloc(h, 100) == l.a + 96); /* A's rest */
+  VT_CHECK(ff_t_malloc(h, 100) == l.a + 96); /* A's rest */
   /* No hole fits 200: the wilderness serves last, without growing. */
   va_stats_t s0, s1;
   ff_stats(h, &s0);
   char *w = ff_t_malloc(h, 200);
   ff_stats(h, &s1);
-  FF_T_CHECK(w == l.s[3] + 48 && s1.footprint == s0.footprint);
+  VT_CHECK(w == l.s[3] + 48 && s1.footprint == s0.footprint);
   /* Its rest is now the rover: passed over again, the next hole is found. */
   ff_t_free(h, l.c);
-  FF_T_CHECK(ff_t_malloc(h, 64) == l.c);
+  VT_CHECK(ff_t_malloc(h, 64) == l.c);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -179,26 +179,26 @@ static void ff_test_realloc_in_place(void) {
   memset(a, 0x33, 64);
   ff_t_free(h, b);
   char *a2 = ff_allocator.realloc(h, a, 100); /* into free neighbour b */
-  FF_T_CHECK(a2 == a && a2[63] == 0x33 && ff_allocator.usable_size(h, a2) >= 100);
+  VT_CHECK(a2 == a && a2[63] == 0x33 && ff_allocator.usable_size(h, a2) >= 100);
   FF_T_HEAP_OK(h);
   char *a3 = ff_allocator.realloc(h, a2, 20); /* shrink: rest freed */
-  FF_T_CHECK(a3 == a && a3[19] == 0x33 && ff_allocator.usable_size(h, a3) == 32);
-  FF_T_CHECK(ff_is_free(ff_t_next_of(a3)));
+  VT_CHECK(a3 == a && a3[19] == 0x33 && ff_allocator.usable_size(h, a3) == 32);
+  VT_CHECK(ff_is_free(ff_t_next_of(a3)));
   FF_T_HEAP_OK(h);
   /* The last block grows into the heap end, moving the break. */
   char *z = ff_t_malloc(h, 1000); /* fits no hole: the last block */
-  FF_T_CHECK(ff_t_next_of(z) == ff_prev(h->tail));
+  VT_CHECK(ff_t_next_of(z) == ff_prev(h->tail));
   memset(z, 0x44, 64);
   char *z2 = ff_allocator.realloc(h, z, 300000);
-  FF_T_CHECK(z2 == z && z2[63] == 0x44);
+  VT_CHECK(z2 == z && z2[63] == 0x44);
   memset(z2, 0x45, 300000);
   FF_T_HEAP_OK(h);
   /* Blocked on both sides: it moves, keeping the contents. */
   char *c2 = ff_allocator.realloc(h, c, 4000);
-  FF_T_CHECK(c2 != c && c2 != NULL);
+  VT_CHECK(c2 != c && c2 != NULL);
   ff_t_free(h, z2), ff_t_free(h, c2), ff_t_free(h, a3);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -206,13 +206,13 @@ static void ff_test_realloc_in_place(void) {
 static void ff_test_no_aliasing(void) {
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, FF_T_NOTRIM, 0);
   char *p = ff_t_malloc(h, 4040), *q = ff_t_malloc(h, 8);
-  FF_T_CHECK(p && q && p != q && !ff_t_overlap(h, p, q));
+  VT_CHECK(p && q && p != q && !ff_t_overlap(h, p, q));
   void *live[64];
   for (int i = 0; i < 64; i++) live[i] = ff_t_malloc(h, i % 2 ? 8 : 4040);
   int overlaps = 0;
   for (int i = 0; i < 64; i++)
     for (int j = i + 1; j < 64; j++) overlaps += ff_t_overlap(h, live[i], live[j]);
-  FF_T_CHECK(overlaps == 0);
+  VT_CHECK(overlaps == 0);
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
 }
@@ -222,21 +222,21 @@ static void ff_test_memalign(void) {
   void *keep = ff_t_malloc(h, 24);
   for (size_t al = 1; al <= 65536; al *= 2) {
     char *p = ff_allocator.memalign(h, al, 100);
-    FF_T_CHECK(p && (uintptr_t)p % (al < 16 ? 16 : al) == 0);
-    FF_T_CHECK(ff_allocator.usable_size(h, p) >= 100);
+    VT_CHECK(p && (uintptr_t)p % (al < 16 ? 16 : al) == 0);
+    VT_CHECK(ff_allocator.usable_size(h, p) >= 100);
     memset(p, 0x55, 100);
     FF_T_HEAP_OK(h);
     char *p2 = ff_allocator.realloc(h, p, 300);
-    FF_T_CHECK(p2 && p2[99] == 0x55);
+    VT_CHECK(p2 && p2[99] == 0x55);
     ff_t_free(h, p2);
   }
   errno = 0;
-  FF_T_CHECK(ff_allocator.memalign(h, 48, 10) == NULL && errno == EINVAL);
+  VT_CHECK(ff_allocator.memalign(h, 48, 10) == NULL && errno == EINVAL);
   errno = 0;
-  FF_T_CHECK(ff_allocator.memalign(h, 64, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(ff_allocator.memalign(h, 64, SIZE_MAX) == NULL && errno == ENOMEM);
   ff_t_free(h, keep);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -251,17 +251,17 @@ static void ff_test_stats_walk_frag(void) {
   ff_heap_t *h = ff_t_layout(VA_FIT_FIRST, &l);
   va_stats_t s;
   ff_stats(h, &s);
-  FF_T_CHECK(s.live_blocks == 4 && s.live_bytes == 4 * 16);
-  FF_T_CHECK(s.free_blocks == 5);
+  VT_CHECK(s.live_blocks == 4 && s.live_bytes == 4 * 16);
+  VT_CHECK(s.free_blocks == 5);
   size_t tail = s.free_bytes - (256 + 128 + 64 + 128);
-  FF_T_CHECK(s.largest_free == tail);
+  VT_CHECK(s.largest_free == tail);
   size_t c[2] = {0, 0};
   ff_walk(h, ff_t_count_cb, c);
-  FF_T_CHECK(c[0] == s.live_bytes && c[1] == s.free_bytes);
+  VT_CHECK(c[0] == s.live_bytes && c[1] == s.free_bytes);
   double want = 100.0 * (1.0 - (double)tail / (double)s.free_bytes);
   double got = ff_fragmentation(h);
-  FF_T_CHECK(got > want - 1e-9 && got < want + 1e-9);
-  FF_T_CHECK(ff_min_payload() == 16 && ff_header_size() == 32);
+  VT_CHECK(got > want - 1e-9 && got < want + 1e-9);
+  VT_CHECK(ff_min_payload() == 16 && ff_header_size() == 32);
   ff_allocator.destroy(h);
 }
 
@@ -300,10 +300,10 @@ static void ff_t_random(va_fit_t fit, unsigned seed) {
       bad += !ff_check(h, &r);
     }
   }
-  FF_T_CHECK(bad == 0 && fails == 0);
+  VT_CHECK(bad == 0 && fails == 0);
   for (int s = 0; s < SLOTS; s++) ff_t_free(h, p[s]);
   va_report_t r;
-  FF_T_CHECK(ff_check_empty(h, &r));
+  VT_CHECK(ff_check_empty(h, &r));
   ff_allocator.destroy(h);
 }
 
@@ -350,34 +350,34 @@ static void ff_test_asan_poison(void) {
 #ifdef VA_ASAN
   ff_heap_t *h = ff_t_heap(VA_FIT_FIRST, SIZE_MAX, 0);
   char *p = ff_t_malloc(h, 100), *q = ff_t_malloc(h, 100);
-  FF_T_CHECK(!__asan_region_is_poisoned(p, ff_allocator.usable_size(h, p)));
-  FF_T_CHECK(__asan_address_is_poisoned(p - 1) && __asan_address_is_poisoned(p - FF_HDR));
-  FF_T_CHECK(__asan_address_is_poisoned(p + 112)); /* q's header */
+  VT_CHECK(!__asan_region_is_poisoned(p, ff_allocator.usable_size(h, p)));
+  VT_CHECK(__asan_address_is_poisoned(p - 1) && __asan_address_is_poisoned(p - FF_HDR));
+  VT_CHECK(__asan_address_is_poisoned(p + 112)); /* q's header */
   ff_t_free(h, p);
-  FF_T_CHECK(__asan_address_is_poisoned(p) && __asan_address_is_poisoned(p + 99));
+  VT_CHECK(__asan_address_is_poisoned(p) && __asan_address_is_poisoned(p + 99));
   char *r = ff_allocator.realloc(h, q, 20); /* the shrunk tail is poisoned */
-  FF_T_CHECK(r == q && !__asan_address_is_poisoned(q + 31) && __asan_address_is_poisoned(q + 32));
+  VT_CHECK(r == q && !__asan_address_is_poisoned(q + 31) && __asan_address_is_poisoned(q + 32));
   ff_t_free(h, r);
   ff_allocator.destroy(h);
 #else
-  FF_T_CHECK(1); /* nothing to see without ASan */
+  VT_CHECK(1); /* nothing to see without ASan */
 #endif
 }
 
 int main(void) {
-  FF_T_RUN(ff_test_asan_poison);
-  FF_T_RUN(ff_test_split);
-  FF_T_RUN(ff_test_coalesce);
-  FF_T_RUN(ff_test_growth_and_reuse);
-  FF_T_RUN(ff_test_trim);
-  FF_T_RUN(ff_test_fit_first);
-  FF_T_RUN(ff_test_fit_best);
-  FF_T_RUN(ff_test_fit_next);
-  FF_T_RUN(ff_test_realloc_in_place);
-  FF_T_RUN(ff_test_no_aliasing);
-  FF_T_RUN(ff_test_memalign);
-  FF_T_RUN(ff_test_stats_walk_frag);
-  FF_T_RUN(ff_test_random);
-  FF_T_RUN(ff_test_stress_fragmentation);
-  return ff_t_summary();
+  VT_RUN(ff_test_asan_poison);
+  VT_RUN(ff_test_split);
+  VT_RUN(ff_test_coalesce);
+  VT_RUN(ff_test_growth_and_reuse);
+  VT_RUN(ff_test_trim);
+  VT_RUN(ff_test_fit_first);
+  VT_RUN(ff_test_fit_best);
+  VT_RUN(ff_test_fit_next);
+  VT_RUN(ff_test_realloc_in_place);
+  VT_RUN(ff_test_no_aliasing);
+  VT_RUN(ff_test_memalign);
+  VT_RUN(ff_test_stats_walk_frag);
+  VT_RUN(ff_test_random);
+  VT_RUN(ff_test_stress_fragmentation);
+  return va_check_summary();
 }

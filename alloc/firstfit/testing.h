@@ -1,9 +1,9 @@
-/* vedalloc V1 — a tiny test harness for the tests in alloc/firstfit.
+/* vedalloc V1 — fixtures for the tests in alloc/firstfit.
  *
- * FF_T_CHECK(e) records a pass or prints file:line and the expression;
- * ff_t_run() runs one test function by name; ff_t_summary() prints
- * "N passed, N failed" and gives the exit status. Helpers build heaps on
- * private sources so tests are independent of each other and of sbrk.
+ * The checks and the summary come from alloc/testing/check.h; here are
+ * what only V1 tests need: FF_T_HEAP_OK runs the heap checker as one
+ * check, and helpers build heaps on private sources so tests are
+ * independent of each other and of sbrk.
  */
 #ifndef VEDALLOC_FIRSTFIT_TESTING_H
 #define VEDALLOC_FIRSTFIT_TESTING_H
@@ -14,40 +14,17 @@
 
 #include "alloc/firstfit/firstfit.h"
 #include "alloc/firstfit/internal.h"
+#include "alloc/testing/check.h"
 
-static int ff_t_passed, ff_t_failed;
+/* The allocator's own checker must pass: one check, with the checker's
+ * report as the message when it does not. */
+#define FF_T_HEAP_OK(h) ff_t_heap_ok((h), __FILE__, __LINE__, "ff_check(" #h ")")
 
-#define FF_T_CHECK(e)                                                          \
-  do {                                                                         \
-    if (e) {                                                                   \
-      ff_t_passed++;                                                           \
-    } else {                                                                   \
-      ff_t_failed++;                                                           \
-      fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #e);          \
-    }                                                                          \
-  } while (0)
-
-/* The allocator's own checker must pass (prints the report if not). */
-#define FF_T_HEAP_OK(h)                                                        \
-  do {                                                                         \
-    va_report_t r_;                                                            \
-    bool ok_ = ff_check((h), &r_);                                             \
-    if (!ok_)                                                                  \
-      fprintf(stderr, "%s:%d: check: %s at %p: %s\n", __FILE__, __LINE__,      \
-              r_.invariant, r_.addr, r_.detail);                               \
-    FF_T_CHECK(ok_);                                                           \
-  } while (0)
-
-#define FF_T_RUN(fn)                                                           \
-  do {                                                                         \
-    int before_ = ff_t_failed;                                                 \
-    fn();                                                                      \
-    fprintf(stderr, "%-40s %s\n", #fn, ff_t_failed == before_ ? "ok" : "FAIL"); \
-  } while (0)
-
-static inline int ff_t_summary(void) {
-  printf("%d passed, %d failed\n", ff_t_passed, ff_t_failed);
-  return ff_t_failed != 0 || ff_t_passed == 0;
+static inline void ff_t_heap_ok(ff_heap_t *h, const char *file, int line, const char *expr) {
+  va_report_t r = {0};
+  bool ok = ff_check(h, &r);
+  va_check_atf(ok, file, line, expr, "%s at %p: %s", r.invariant ? r.invariant : "?", r.addr,
+               r.detail);
 }
 
 /* A heap on a private MMAP reservation of `bytes` (0: 1 GiB). */

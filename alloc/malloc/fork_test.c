@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "alloc/malloc/testing/vm_check.h"
 #include "alloc/malloc/vedalloc.h"
+#include "alloc/testing/check.h"
 
 /* TSan cannot start threads in the child of a multi-threaded fork. */
 #if defined(__has_feature)
@@ -99,12 +99,12 @@ static void *vm_t_forker(void *arg) {
 int main(void) {
   pthread_t churners[3], forker;
   for (int i = 0; i < 3; i++)
-    VM_CHECK(pthread_create(&churners[i], NULL, vm_t_churn, (void *)(uintptr_t)(i + 1)) == 0);
+    VT_CHECK(pthread_create(&churners[i], NULL, vm_t_churn, (void *)(uintptr_t)(i + 1)) == 0);
   int failures = 0;
-  VM_CHECK(pthread_create(&forker, NULL, vm_t_forker, &failures) == 0);
+  VT_CHECK(pthread_create(&forker, NULL, vm_t_forker, &failures) == 0);
   pthread_join(forker, NULL);
   atomic_store(&vm_t_stop, true);
   for (int i = 0; i < 3; i++) pthread_join(churners[i], NULL);
-  VM_CHECK(failures == 0);
-  return vm_t_summary();
+  VT_CHECK(failures == 0);
+  return va_check_summary();
 }

@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "alloc/malloc/testing/vm_check.h"
 #include "alloc/malloc/vedalloc.h"
+#include "alloc/testing/check.h"
 
 static void vm_t_double_free(void) {
   char *p = vm_malloc(40);
@@ -49,7 +49,7 @@ static void vm_t_interior(void) {
 /* Run fn in a child; check it aborted and stderr holds `expect`. */
 static void vm_t_expect_abort(const char *name, void (*fn)(void), const char *expect) {
   int fd[2];
-  if (pipe(fd) != 0) { VM_CHECK(!"pipe"); return; }
+  if (pipe(fd) != 0) { VT_CHECK(!"pipe"); return; }
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fd[1], 2);
@@ -70,8 +70,8 @@ static void vm_t_expect_abort(const char *name, void (*fn)(void), const char *ex
   bool aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
   bool said = strstr(buf, expect) != NULL;
   printf("%-22s %s, stderr: %s", name, aborted ? "aborted" : "DID NOT ABORT", got ? buf : "(empty)\n");
-  VM_CHECK(aborted);
-  VM_CHECK(said);
+  VT_CHECK(aborted);
+  VT_CHECK(said);
 }
 
 int main(void) {
@@ -81,5 +81,5 @@ int main(void) {
   vm_t_expect_abort("double free (remote)", vm_t_double_free_remote,
                     "vedalloc: free(): double free of 0x");
   vm_t_expect_abort("interior pointer", vm_t_interior, "vedalloc: free(): invalid pointer");
-  return vm_t_summary();
+  return va_check_summary();
 }

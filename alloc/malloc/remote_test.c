@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "alloc/malloc/testing/vm_check.h"
 #include "alloc/malloc/vedalloc.h"
+#include "alloc/testing/check.h"
 
 #define VM_T_QUEUE 64      /* batches in flight */
 #define VM_T_BATCH 256     /* blocks per batch */
@@ -110,17 +110,17 @@ static void *vm_t_consumer(void *arg) {
 
 static void test_producer_consumer(void) {
   pthread_t prod, cons;
-  VM_CHECK(pthread_create(&cons, NULL, vm_t_consumer, NULL) == 0);
-  VM_CHECK(pthread_create(&prod, NULL, vm_t_producer, NULL) == 0);
+  VT_CHECK(pthread_create(&cons, NULL, vm_t_consumer, NULL) == 0);
+  VT_CHECK(pthread_create(&prod, NULL, vm_t_producer, NULL) == 0);
   pthread_join(prod, NULL);
   pthread_join(cons, NULL);
   size_t warm = atomic_load(&vm_t_mapped_warm), end = atomic_load(&vm_t_mapped_end);
   printf("producer -> consumer: mapped %zu KiB after warm-up, %zu KiB at the end\n",
          warm >> 10, end >> 10);
-  VM_CHECK(atomic_load(&vm_t_bad) == 0);
+  VT_CHECK(atomic_load(&vm_t_bad) == 0);
   /* The queue holds at most 64 batches (~25 MiB); growth beyond the warm
    * point must stay well below what one more fifth of the run allocates. */
-  VM_CHECK(end <= warm + (48u << 20));
+  VT_CHECK(end <= warm + (48u << 20));
 }
 
 /* ---- thread exit ------------------------------------------------------- */
@@ -182,9 +182,9 @@ static void test_thread_exit(void) {
          "wave %d, %zu KiB at the end\n",
          VM_T_WAVES * (VM_T_WIDTH + 1), heaps, mapped_mid >> 10,
          VM_T_WAVES / 4, mapped_end >> 10);
-  VM_CHECK(atomic_load(&vm_t_bad) == 0);
-  VM_CHECK(heaps <= VM_T_WIDTH + 2); /* adopted, not one per thread */
-  VM_CHECK(mapped_end <= mapped_mid + (8u << 20));
+  VT_CHECK(atomic_load(&vm_t_bad) == 0);
+  VT_CHECK(heaps <= VM_T_WIDTH + 2); /* adopted, not one per thread */
+  VT_CHECK(mapped_end <= mapped_mid + (8u << 20));
 }
 
 int main(void) {
@@ -192,5 +192,5 @@ int main(void) {
   test_producer_consumer();
   test_thread_exit();
   printf("backend: %s\n", vm_backend_name());
-  return vm_t_summary();
+  return va_check_summary();
 }

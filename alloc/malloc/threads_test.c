@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "alloc/malloc/testing/vm_check.h"
 #include "alloc/malloc/vedalloc.h"
+#include "alloc/testing/check.h"
 
 #ifndef VM_T_THREADS
 #define VM_T_THREADS 4
@@ -153,7 +153,7 @@ static void vm_t_waves(void) {
         unsigned char *p = out[i][k];
         long bad = 0;
         for (size_t j = 0; j < 100 + (size_t)k * 500; j++) bad += p[j] != k;
-        VM_CHECK(bad == 0);
+        VT_CHECK(bad == 0);
         vm_free(p); /* free of an exited thread's block */
       }
   }
@@ -165,11 +165,11 @@ int main(void) {
   }
   pthread_t t[VM_T_THREADS];
   for (int i = 0; i < VM_T_THREADS; i++)
-    VM_CHECK(pthread_create(&t[i], NULL, vm_t_worker, (void *)(intptr_t)i) == 0);
+    VT_CHECK(pthread_create(&t[i], NULL, vm_t_worker, (void *)(intptr_t)i) == 0);
   for (int i = 0; i < VM_T_THREADS; i++) pthread_join(t[i], NULL);
   for (int i = 0; i < VM_T_THREADS; i++) vm_t_consume(vm_t_take(i)); /* leftovers */
-  VM_CHECK(atomic_load(&vm_t_bad) == 0);
+  VT_CHECK(atomic_load(&vm_t_bad) == 0);
   vm_t_waves();
   printf("backend: %s\n", vm_backend_name());
-  return vm_t_summary();
+  return va_check_summary();
 }

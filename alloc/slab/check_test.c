@@ -8,6 +8,7 @@
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
 #include "alloc/slab/types.h"
+#include "alloc/testing/check.h"
 
 static const va_allocator_t *A = &sl_allocator;
 
@@ -85,7 +86,7 @@ SL_META static void t_world_make(t_world_t *w) {
 static void t_world_free(t_world_t *w) {
   for (size_t i = 0; i < w->nkeep; i++) A->free(w->h, w->keep[i]);
   va_report_t r;
-  T_ASSERT(A->check_empty(w->h, &r));
+  VT_CHECK(A->check_empty(w->h, &r));
   A->destroy(w->h);
   free(w->keep);
 }
@@ -114,32 +115,32 @@ SL_META static void t_freelist_bounds(t_world_t *w) {
   sl_block_t *node = w->part->free, *saved = node->next;
   node->next = (sl_block_t *)(w->part->blocks +
                               (size_t)w->part->bumped * w->part->block_size);
-  T_ASSERT(t_names(w->h, "sl.freelist_bounds"));
+  VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
   node->next = (sl_block_t *)((uint8_t *)w->part - 4096);
-  T_ASSERT(t_names(w->h, "sl.freelist_bounds"));
+  VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
   node->next = saved;
 }
 
 SL_META static void t_freelist_grid(t_world_t *w) {
   sl_block_t *node = w->part->free, *saved = node->next;
   node->next = (sl_block_t *)((uint8_t *)saved + 16);
-  T_ASSERT(t_names(w->h, "sl.freelist_grid"));
+  VT_CHECK(t_names(w->h, "sl.freelist_grid"));
   node->next = saved;
 }
 
 SL_META static void t_freelist_cycle(t_world_t *w) {
   sl_block_t *node = w->part->free->next, *saved = node->next;
   node->next = w->part->free; /* back to the head */
-  T_ASSERT(t_names(w->h, "sl.freelist_cycle"));
+  VT_CHECK(t_names(w->h, "sl.freelist_cycle"));
   node->next = saved;
 }
 
 SL_META static void t_capacity(t_world_t *w) {
   w->part->used++;
-  T_ASSERT(t_names(w->h, "sl.capacity"));
+  VT_CHECK(t_names(w->h, "sl.capacity"));
   w->part->used--;
   w->part->bumped--; /* a sliced free block silently dropped */
-  T_ASSERT(!t_clean(w->h));
+  VT_CHECK(!t_clean(w->h));
   w->part->bumped++;
 }
 
@@ -147,79 +148,79 @@ SL_META static void t_bitmap(t_world_t *w) {
   size_t i = (size_t)((uint8_t *)w->part->free - w->part->blocks) / 64;
   uint64_t bit = (uint64_t)1 << (i % 64);
   w->part->bitmap[i / 64] |= bit; /* a free block marked live */
-  T_ASSERT(t_names(w->h, "sl.bitmap"));
+  VT_CHECK(t_names(w->h, "sl.bitmap"));
   w->part->bitmap[i / 64] &= ~bit;
   w->full->bitmap[0] &= ~(uint64_t)1; /* a live block marked free */
-  T_ASSERT(t_names(w->h, "sl.bitmap"));
+  VT_CHECK(t_names(w->h, "sl.bitmap"));
   w->full->bitmap[0] |= 1;
 }
 
 SL_META static void t_avail_list(t_world_t *w) {
   w->part->list = SL_LIST_FULL; /* has free blocks but claims full */
-  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  VT_CHECK(t_names(w->h, "sl.avail_list"));
   w->part->list = SL_LIST_AVAIL;
   w->full->list = SL_LIST_AVAIL; /* full page marked avail, not linked */
-  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  VT_CHECK(t_names(w->h, "sl.avail_list"));
   w->full->list = SL_LIST_FULL;
   sl_heap_t *h = w->h;
   size_t c = w->part->class_idx;
   h->avail[c] = SL_NONE; /* unlinked from its class */
-  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  VT_CHECK(t_names(w->h, "sl.avail_list"));
   h->avail[c] = w->part;
   h->direct[8] = SL_NONE; /* the by-size copy out of step */
-  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  VT_CHECK(t_names(w->h, "sl.avail_list"));
   h->direct[8] = w->part;
   w->part->keep ^= 1; /* the cached "may stay empty" flag out of step */
-  T_ASSERT(t_names(w->h, "sl.avail_list"));
+  VT_CHECK(t_names(w->h, "sl.avail_list"));
   w->part->keep ^= 1;
 }
 
 SL_META static void t_page_class(t_world_t *w) {
   w->part->block_size = 48;
-  T_ASSERT(t_names(w->h, "sl.page_class"));
+  VT_CHECK(t_names(w->h, "sl.page_class"));
   w->part->block_size = 64;
   void *owner = w->part->heap;
   w->part->heap = NULL;
-  T_ASSERT(t_names(w->h, "sl.page_class"));
+  VT_CHECK(t_names(w->h, "sl.page_class"));
   w->part->heap = owner;
 }
 
 SL_META static void t_empty_list(t_world_t *w) {
   sl_heap_t *h = w->h;
   size_t c = w->idle->class_idx;
-  T_ASSERT(w->idle->list == SL_LIST_EMPTY && h->cls[c].empty_count == 1);
+  VT_CHECK(w->idle->list == SL_LIST_EMPTY && h->cls[c].empty_count == 1);
   h->cls[c].empty_count++;
-  T_ASSERT(t_names(w->h, "sl.empty_list"));
+  VT_CHECK(t_names(w->h, "sl.empty_list"));
   h->cls[c].empty_count--;
   w->idle->list = SL_LIST_AVAIL; /* on the empty list, marked otherwise */
-  T_ASSERT(t_names(w->h, "sl.empty_list"));
+  VT_CHECK(t_names(w->h, "sl.empty_list"));
   w->idle->list = SL_LIST_EMPTY;
 }
 
 SL_META static void t_large(t_world_t *w) {
   w->live->state = SL_LARGE_CACHED;
-  T_ASSERT(t_names(w->h, "sl.large"));
+  VT_CHECK(t_names(w->h, "sl.large"));
   w->live->state = SL_LARGE_LIVE;
   sl_heap_t *h = w->h;
   h->cache_bytes += SL_CHUNK;
-  T_ASSERT(t_names(w->h, "sl.large"));
+  VT_CHECK(t_names(w->h, "sl.large"));
   h->cache_bytes -= SL_CHUNK;
   uint8_t *saved = w->cached->payload;
   w->cached->payload = (uint8_t *)w->cached + 8; /* inside the header */
-  T_ASSERT(t_names(w->h, "sl.large"));
+  VT_CHECK(t_names(w->h, "sl.large"));
   w->cached->payload = saved;
 }
 
 SL_META static void t_counts(t_world_t *w) {
   sl_heap_t *h = w->h;
   h->footprint += 4096;
-  T_ASSERT(t_names(w->h, "sl.counts"));
+  VT_CHECK(t_names(w->h, "sl.counts"));
   h->footprint -= 4096;
   h->cls[w->part->class_idx].pages++;
-  T_ASSERT(t_names(w->h, "sl.counts"));
+  VT_CHECK(t_names(w->h, "sl.counts"));
   h->cls[w->part->class_idx].pages--;
   h->page_count++;
-  T_ASSERT(t_names(w->h, "sl.counts"));
+  VT_CHECK(t_names(w->h, "sl.counts"));
   h->page_count--;
   /* metadata: a page's map entry on a leaf page not counted, and the
    * count out of step with the touched-page bits */
@@ -230,13 +231,13 @@ SL_META static void t_counts(t_world_t *w) {
   h->leaf_touched[i][bit / 64] ^= (uint64_t)1 << (bit % 64);
   h->meta_bytes -= SL_OS_PAGE;
   h->footprint -= SL_OS_PAGE;
-  T_ASSERT(t_names(w->h, "sl.counts"));
+  VT_CHECK(t_names(w->h, "sl.counts"));
   h->leaf_touched[i][bit / 64] ^= (uint64_t)1 << (bit % 64);
   h->meta_bytes += SL_OS_PAGE;
   h->footprint += SL_OS_PAGE;
   h->meta_bytes += SL_OS_PAGE;
   h->footprint += SL_OS_PAGE;
-  T_ASSERT(t_names(w->h, "sl.counts"));
+  VT_CHECK(t_names(w->h, "sl.counts"));
   h->meta_bytes -= SL_OS_PAGE;
   h->footprint -= SL_OS_PAGE;
 }
@@ -244,16 +245,16 @@ SL_META static void t_counts(t_world_t *w) {
 SL_META static void t_idle(t_world_t *w) {
   sl_heap_t *h = w->h;
   h->idle_bytes += SL_SMALL_PAGE;
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   h->idle_bytes -= SL_SMALL_PAGE;
   h->idle_count++;
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   h->idle_count--;
   h->idle_tail[0] = NULL;
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   h->idle_tail[0] = w->pooled;
   w->pooled->prev = w->pooled;
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   w->pooled->prev = NULL;
   /* a pooled page with a live block (bit, count and free list agreeing) */
   sl_block_t *b = w->pooled->free;
@@ -261,7 +262,7 @@ SL_META static void t_idle(t_world_t *w) {
   w->pooled->free = b->next;
   w->pooled->used++;
   w->pooled->bitmap[i / 64] |= (uint64_t)1 << (i % 64);
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   w->pooled->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
   w->pooled->used--;
   w->pooled->free = b;
@@ -270,14 +271,14 @@ SL_META static void t_idle(t_world_t *w) {
   uint64_t decay = h->idle_decay, clock = h->idle_clock;
   h->opts.page_reserve = 0;
   h->idle_decay = 0; /* no decay: the budget is a hard limit */
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   h->idle_decay = decay; /* decay: over budget once the tail aged out */
   h->idle_clock = w->pooled->idle_since + decay;
-  T_ASSERT(t_names(w->h, "sl.idle"));
+  VT_CHECK(t_names(w->h, "sl.idle"));
   h->idle_clock = clock;
   h->opts.page_reserve = saved;
   w->pooled->idle_since += 1; /* newer than the page before it: none here */
-  T_ASSERT(t_clean(w->h));
+  VT_CHECK(t_clean(w->h));
   w->pooled->idle_since -= 1;
 }
 
@@ -287,9 +288,9 @@ static void t_run(const char *name, t_corrupt_fn fn) {
   t_world_t w;
   t_world_make(&w);
   if (!t_clean(w.h)) fprintf(stderr, "%s: world not clean\n", name);
-  T_ASSERT(t_clean(w.h));
+  VT_CHECK(t_clean(w.h));
   fn(&w);
-  T_ASSERT(t_clean(w.h)); /* repaired exactly */
+  VT_CHECK(t_clean(w.h)); /* repaired exactly */
   t_world_free(&w);
 }
 
@@ -297,12 +298,12 @@ static void test_check_empty(void) {
   t_world_t w;
   t_world_make(&w);
   va_report_t r;
-  T_ASSERT(!A->check_empty(w.h, &r) && strcmp(r.invariant, "sl.empty") == 0);
-  T_ASSERT(A->check(w.h, &r) && r.invariant == NULL);
+  VT_CHECK(!A->check_empty(w.h, &r) && strcmp(r.invariant, "sl.empty") == 0);
+  VT_CHECK(A->check(w.h, &r) && r.invariant == NULL);
   va_stats_t s;
   A->stats(w.h, &s);
-  T_ASSERT(s.live_blocks == w.nkeep && s.large_mappings == 1);
-  T_ASSERT(s.pages == 7 && s.free_blocks > 0 && s.largest_free >= 100000);
+  VT_CHECK(s.live_blocks == w.nkeep && s.large_mappings == 1);
+  VT_CHECK(s.pages == 7 && s.free_blocks > 0 && s.largest_free >= 100000);
   t_world_free(&w);
 }
 
@@ -319,5 +320,5 @@ int main(void) {
   t_run("counts", t_counts);
   t_run("idle", t_idle);
   test_check_empty();
-  return sl_t_summary();
+  return va_check_summary();
 }

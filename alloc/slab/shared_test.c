@@ -7,6 +7,7 @@
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
 #include "alloc/slab/types.h"
+#include "alloc/testing/check.h"
 
 static const va_allocator_t *A = &sl_allocator;
 
@@ -17,13 +18,6 @@ static void *t_heap(sl_t_hook_t *hook, void *ctx) {
   void *h = A->create(&o);
   if (!h || !sl_heap_share(h, ctx)) abort();
   return h;
-}
-
-static bool t_checks(void *h) {
-  va_report_t r;
-  bool ok = A->check(h, &r);
-  if (!ok) fprintf(stderr, "check: %s at %p: %s\n", r.invariant, r.addr, r.detail);
-  return ok;
 }
 
 /* Every kind of block is found from outside with its heap's tag and size. */
@@ -45,15 +39,15 @@ static void test_owner_lookup(void) {
       A->free(h, p);
     }
   }
-  T_ASSERT(found);
-  T_ASSERT(sized);
-  T_ASSERT(interior);
+  VT_CHECK(found);
+  VT_CHECK(sized);
+  VT_CHECK(interior);
   static char not_heap[64];
   size_t u = 7;
-  T_ASSERT(sl_shared_owner(not_heap, &u) == NULL);
-  T_ASSERT(sl_shared_owner((void *)~(uintptr_t)0, NULL) == NULL);
-  T_ASSERT(t_checks(h1) && t_checks(h2));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(sl_shared_owner(not_heap, &u) == NULL);
+  VT_CHECK(sl_shared_owner((void *)~(uintptr_t)0, NULL) == NULL);
+  VT_CHECK(sl_t_checks(h1) && sl_t_checks(h2));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h1);
   A->destroy(h2);
 }
@@ -65,13 +59,13 @@ static void test_free_local(void) {
   void *h1 = t_heap(&hook, &tag1), *h2 = t_heap(&hook, &tag2);
   char *a = A->malloc(h1, 64), *b = A->malloc(h2, 64), *big = A->malloc(h2, 100000);
   memset(b, 5, 64);
-  T_ASSERT(!sl_free_local(h1, b) && b[0] == 5 && hook.calls == 0);
-  T_ASSERT(!sl_free_local(h1, big) && hook.calls == 0);
-  T_ASSERT(sl_free_local(h2, b) && sl_free_local(h2, big) && hook.calls == 0);
-  T_ASSERT(sl_free_local(h1, a) && hook.calls == 0);
-  T_ASSERT(sl_free_local(h1, a) && hook.calls == 1 && hook.kind == VA_ERR_DOUBLE_FREE);
-  T_ASSERT(sl_free_local(h2, big) && hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
-  T_ASSERT(t_checks(h1) && t_checks(h2));
+  VT_CHECK(!sl_free_local(h1, b) && b[0] == 5 && hook.calls == 0);
+  VT_CHECK(!sl_free_local(h1, big) && hook.calls == 0);
+  VT_CHECK(sl_free_local(h2, b) && sl_free_local(h2, big) && hook.calls == 0);
+  VT_CHECK(sl_free_local(h1, a) && hook.calls == 0);
+  VT_CHECK(sl_free_local(h1, a) && hook.calls == 1 && hook.kind == VA_ERR_DOUBLE_FREE);
+  VT_CHECK(sl_free_local(h2, big) && hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
+  VT_CHECK(sl_t_checks(h1) && sl_t_checks(h2));
   A->destroy(h1);
   A->destroy(h2);
 }
@@ -90,36 +84,36 @@ SL_META static void test_trim(void) {
   for (size_t i = 0; i < N; i++) ps[i] = A->malloc(h, (i * 37) % 3000 + 1);
   void *big = A->malloc(h, 1 << 20);
   size_t mapped1 = sl_mapped_bytes();
-  T_ASSERT(mapped1 > mapped0);
+  VT_CHECK(mapped1 > mapped0);
   void *keep = ps[0];
   for (size_t i = 1; i < N; i++) A->free(h, ps[i]);
   A->free(h, big);
   A->stats(h, &s1);
-  T_ASSERT(s1.pages > 1 && s1.footprint > s0.footprint + (1 << 20));
-  T_ASSERT(sl_shared_owner(big, NULL) == &tag); /* cached: still mapped */
+  VT_CHECK(s1.pages > 1 && s1.footprint > s0.footprint + (1 << 20));
+  VT_CHECK(sl_shared_owner(big, NULL) == &tag); /* cached: still mapped */
   sl_heap_trim(h);
   A->stats(h, &s2);
-  T_ASSERT(t_checks(h));
-  T_ASSERT(s2.pages == 1 && s2.live_blocks == 1); /* only keep's page */
-  T_ASSERT(s2.footprint < s1.footprint - (1 << 20));
-  T_ASSERT(sl_shared_owner(big, NULL) == NULL);
-  T_ASSERT(sl_mapped_bytes() < mapped1);
-  T_ASSERT(sl_shared_owner(keep, NULL) == &tag);
+  VT_CHECK(sl_t_checks(h));
+  VT_CHECK(s2.pages == 1 && s2.live_blocks == 1); /* only keep's page */
+  VT_CHECK(s2.footprint < s1.footprint - (1 << 20));
+  VT_CHECK(sl_shared_owner(big, NULL) == NULL);
+  VT_CHECK(sl_mapped_bytes() < mapped1);
+  VT_CHECK(sl_shared_owner(keep, NULL) == &tag);
   A->free(h, keep);
   sl_heap_trim(h);
   A->stats(h, &s2);
-  T_ASSERT(s2.pages == 0); /* what is left is metadata: the heap, map leaves */
-  T_ASSERT((s2.footprint - s0.footprint) % SL_OS_PAGE == 0);
-  T_ASSERT(s2.footprint == ((sl_heap_t *)h)->meta_bytes);
-  T_ASSERT(sl_shared_owner(keep, NULL) == NULL);
+  VT_CHECK(s2.pages == 0); /* what is left is metadata: the heap, map leaves */
+  VT_CHECK((s2.footprint - s0.footprint) % SL_OS_PAGE == 0);
+  VT_CHECK(s2.footprint == ((sl_heap_t *)h)->meta_bytes);
+  VT_CHECK(sl_shared_owner(keep, NULL) == NULL);
   va_report_t r;
-  T_ASSERT(A->check_empty(h, &r));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(A->check_empty(h, &r));
+  VT_CHECK(hook.calls == 0);
   /* Sharing is refused once the heap holds memory. */
   void *h2 = A->create(NULL), *p = A->malloc(h2, 10);
   errno = 0;
-  T_ASSERT(!sl_heap_share(h2, &tag) && errno == EINVAL);
-  T_ASSERT(sl_shared_owner(p, NULL) == NULL); /* unshared heaps stay private */
+  VT_CHECK(!sl_heap_share(h2, &tag) && errno == EINVAL);
+  VT_CHECK(sl_shared_owner(p, NULL) == NULL); /* unshared heaps stay private */
   A->destroy(h2);
   A->destroy(h);
 }
@@ -138,12 +132,12 @@ SL_META static void test_check_shared(void) {
   void *h = t_heap(&hook, &tag);
   char *p = A->malloc(h, 48);
   sl_page_t *pg = t_page_of(h, p);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(sl_t_checks(h));
   sl_shared_set(SL_PAGE_BASE(pg), SL_CHUNK, NULL);
   va_report_t r;
-  T_ASSERT(!A->check(h, &r) && r.invariant && strcmp(r.invariant, "sl.shared") == 0);
+  VT_CHECK(!A->check(h, &r) && r.invariant && strcmp(r.invariant, "sl.shared") == 0);
   sl_shared_set(SL_PAGE_BASE(pg), SL_CHUNK, pg);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(sl_t_checks(h));
   A->free(h, p);
   A->destroy(h);
 }
@@ -153,5 +147,5 @@ int main(void) {
   test_free_local();
   test_trim();
   test_check_shared();
-  return sl_t_summary();
+  return va_check_summary();
 }

@@ -9,6 +9,7 @@
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
 #include "alloc/slab/types.h"
+#include "alloc/testing/check.h"
 
 static const va_allocator_t *A = &sl_allocator;
 
@@ -19,13 +20,6 @@ static void *t_heap(sl_t_hook_t *hook, size_t reserve, size_t cache) {
   void *h = A->create(&o);
   if (!h) abort();
   return h;
-}
-
-static bool t_checks(void *h) {
-  va_report_t r;
-  bool ok = A->check(h, &r);
-  if (!ok) fprintf(stderr, "check: %s at %p: %s\n", r.invariant, r.addr, r.detail);
-  return ok;
 }
 
 static bool t_empty(void *h) {
@@ -49,8 +43,8 @@ SL_META static size_t t_cache_bytes(void *h) {
 /* ------------------------------------------------------------------------ */
 static void test_size_classes(void) {
   size_t count = sl_class_count(), max = sl_max_small();
-  T_ASSERT(count == SL_CLASS_COUNT && max == sl_class_size(count - 1));
-  T_ASSERT(sl_class_size(0) == 8 && sl_class_size(count) == 0);
+  VT_CHECK(count == SL_CLASS_COUNT && max == sl_class_size(count - 1));
+  VT_CHECK(sl_class_size(0) == 8 && sl_class_size(count) == 0);
   bool smallest = true, monotonic = true, aligned = true, waste = true;
   for (size_t n = 0; n <= max; n++) {
     size_t c = sl_size_class(n), s = sl_class_size(c);
@@ -61,10 +55,10 @@ static void test_size_classes(void) {
   for (size_t c = 1; c < count; c++)
     if (sl_class_size(c) % 16 || sl_class_size(c) <= sl_class_size(c - 1))
       aligned = false;
-  T_ASSERT(smallest);
-  T_ASSERT(monotonic);
-  T_ASSERT(aligned);
-  T_ASSERT(waste);
+  VT_CHECK(smallest);
+  VT_CHECK(monotonic);
+  VT_CHECK(aligned);
+  VT_CHECK(waste);
 }
 
 static void test_alignment(void) {
@@ -80,11 +74,11 @@ static void test_alignment(void) {
       ok = false;
     if (ps[i]) memset(ps[i], 0xAB, n);
   }
-  T_ASSERT(ok);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(ok);
+  VT_CHECK(sl_t_checks(h));
   for (size_t i = 0; i < 3000; i++) A->free(h, ps[i]);
-  T_ASSERT(t_empty(h));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(t_empty(h));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h);
 }
 
@@ -100,20 +94,20 @@ SL_META static void test_page_refill_and_reuse(void) {
     memset(ps[i], (int)i, 64);
     if (i && ps[i] == ps[i - 1]) distinct = false;
   }
-  T_ASSERT(distinct);
+  VT_CHECK(distinct);
   va_stats_t s = t_stats(h);
-  T_ASSERT(s.pages == 3 && s.live_blocks == n && s.live_bytes == n * 64);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(s.pages == 3 && s.live_blocks == n && s.live_bytes == n * 64);
+  VT_CHECK(sl_t_checks(h));
   /* Free one block from the first (full) page: the next malloc reuses it. */
   A->free(h, ps[0]);
   void *again = A->malloc(h, 64);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(sl_t_checks(h));
   A->free(h, again);
   for (size_t i = 1; i < n; i++) A->free(h, ps[i]);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   s = t_stats(h); /* the reserve (2) and the idle pool (the third) */
-  T_ASSERT(s.pages == 3 && ((sl_heap_t *)h)->idle_count == 1);
-  T_ASSERT(s.live_blocks == 0);
+  VT_CHECK(s.pages == 3 && ((sl_heap_t *)h)->idle_count == 1);
+  VT_CHECK(s.live_blocks == 0);
   free(ps);
   A->destroy(h);
 }
@@ -123,14 +117,14 @@ static void test_lifo_reuse(void) {
   void *h = t_heap(&hook, 2, 0);
   void *a = A->malloc(h, 40), *b = A->malloc(h, 40);
   A->free(h, a);
-  T_ASSERT(A->malloc(h, 33) == a); /* same class: the block just freed */
+  VT_CHECK(A->malloc(h, 33) == a); /* same class: the block just freed */
   A->free(h, a);
   A->free(h, b);
-  T_ASSERT(A->malloc(h, 48) == b);
-  T_ASSERT(A->malloc(h, 48) == a);
+  VT_CHECK(A->malloc(h, 48) == b);
+  VT_CHECK(A->malloc(h, 48) == a);
   A->free(h, a);
   A->free(h, b);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   A->destroy(h);
 }
 
@@ -146,22 +140,22 @@ SL_META static void test_page_release(void) {
     size_t n = 5 * (SL_SMALL_PAGE / 128);
     void **ps = calloc(n, sizeof *ps);
     for (size_t i = 0; i < n; i++) ps[i] = A->malloc(h, 128);
-    T_ASSERT(t_stats(h).pages >= 5);
+    VT_CHECK(t_stats(h).pages >= 5);
     for (size_t i = 0; i < n; i++) A->free(h, ps[i]);
     va_stats_t s = t_stats(h);
-    T_ASSERT(sh->idle_bytes <= reserve * SL_IDLE_PER_RESERVE);
-    T_ASSERT(s.pages <= reserve + sh->idle_count);
-    T_ASSERT(s.footprint - before <=
+    VT_CHECK(sh->idle_bytes <= reserve * SL_IDLE_PER_RESERVE);
+    VT_CHECK(s.pages <= reserve + sh->idle_count);
+    VT_CHECK(s.footprint - before <=
              reserve * SL_SMALL_PAGE + sh->idle_bytes + SL_LEAF_BYTES);
-    T_ASSERT(reserve == 0 || sh->idle_count > 0); /* 5 pages > reserve */
-    T_ASSERT(t_empty(h));
+    VT_CHECK(reserve == 0 || sh->idle_count > 0); /* 5 pages > reserve */
+    VT_CHECK(t_empty(h));
     sl_heap_trim(h);
-    T_ASSERT(t_stats(h).pages == 0 && sh->idle_count == 0);
+    VT_CHECK(t_stats(h).pages == 0 && sh->idle_count == 0);
     /* The ping-pong of one block keeps (reserve > 0) or drops the page. */
     void *p = A->malloc(h, 128);
     A->free(h, p);
-    T_ASSERT(t_stats(h).pages == (reserve ? 1 : 0));
-    T_ASSERT(t_empty(h));
+    VT_CHECK(t_stats(h).pages == (reserve ? 1 : 0));
+    VT_CHECK(t_empty(h));
     free(ps);
     A->destroy(h);
   }
@@ -181,16 +175,16 @@ SL_META static void test_idle_pool(void) {
     for (size_t i = 0; i < N; i++) ps[i] = A->malloc(h, 1024);
     for (size_t i = N; i-- > 0;) A->free(h, ps[i]);
     if (round == 1) mapped = sl_mapped_bytes();
-    if (round > 1) T_ASSERT(sl_mapped_bytes() == mapped);
+    if (round > 1) VT_CHECK(sl_mapped_bytes() == mapped);
   }
-  T_ASSERT(sh->idle_count >= 10 && t_checks(h));
+  VT_CHECK(sh->idle_count >= 10 && sl_t_checks(h));
   /* Another class of 64 KiB pages takes them (reformatted), maps nothing. */
   size_t pages = t_stats(h).pages, pooled = sh->idle_count;
   for (size_t i = 0; i < N; i++) ps[i] = A->malloc(h, 200);
-  T_ASSERT(t_stats(h).pages == pages && sh->idle_count < pooled);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(t_stats(h).pages == pages && sh->idle_count < pooled);
+  VT_CHECK(sl_t_checks(h));
   for (size_t i = 0; i < N; i++) A->free(h, ps[i]);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   A->destroy(h);
   /* Budget 1 MiB: 3 MiB of pages emptied leave at most 1 MiB pooled, and
    * every release took the pool to half its budget. */
@@ -202,10 +196,10 @@ SL_META static void test_idle_pool(void) {
   for (size_t i = 0; i < m; i++) qs[i] = A->malloc(h, 64);
   for (size_t i = 0; i < m; i++) {
     A->free(h, qs[i]);
-    T_ASSERT(sh->idle_bytes <= SL_IDLE_PER_RESERVE);
+    VT_CHECK(sh->idle_bytes <= SL_IDLE_PER_RESERVE);
   }
-  T_ASSERT(sh->idle_bytes >= SL_IDLE_PER_RESERVE / 2 - SL_SMALL_PAGE);
-  T_ASSERT(t_empty(h) && hook.calls == 0);
+  VT_CHECK(sh->idle_bytes >= SL_IDLE_PER_RESERVE / 2 - SL_SMALL_PAGE);
+  VT_CHECK(t_empty(h) && hook.calls == 0);
   /* With a decay, young pages stay over the budget; once they are older
    * than the decay the next page event releases them. (Decays here are
    * far from the loops' durations, so slow builds cannot flake.) */
@@ -213,15 +207,15 @@ SL_META static void test_idle_pool(void) {
   sl_heap_trim(h);
   for (size_t i = 0; i < m; i++) qs[i] = A->malloc(h, 64);
   for (size_t i = 0; i < m; i++) A->free(h, qs[i]);
-  T_ASSERT(sh->idle_bytes > SL_IDLE_PER_RESERVE && t_empty(h));
+  VT_CHECK(sh->idle_bytes > SL_IDLE_PER_RESERVE && t_empty(h));
   sh->idle_decay = 1000000; /* 1 ms, and no pass has seen anything age */
   sh->idle_clock = 0;
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   struct timespec nap = {0, 20000000};
   nanosleep(&nap, NULL);
   for (size_t i = 0; i < m / 8; i++) qs[i] = A->malloc(h, 64);
   for (size_t i = 0; i < m / 8; i++) A->free(h, qs[i]);
-  T_ASSERT(sh->idle_bytes <= SL_IDLE_PER_RESERVE && t_empty(h));
+  VT_CHECK(sh->idle_bytes <= SL_IDLE_PER_RESERVE && t_empty(h));
   free(qs);
   A->destroy(h);
 }
@@ -231,13 +225,13 @@ SL_META static void test_idle_pool(void) {
 SL_META static void test_small_footprint(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 0);
-  T_ASSERT(t_stats(h).footprint <= 2 * SL_OS_PAGE); /* the heap struct */
+  VT_CHECK(t_stats(h).footprint <= 2 * SL_OS_PAGE); /* the heap struct */
   void *p = A->malloc(h, 32);
   va_stats_t s = t_stats(h);
-  T_ASSERT(s.footprint <= SL_SMALL_PAGE + 4 * SL_OS_PAGE);
-  T_ASSERT(s.footprint == SL_SMALL_PAGE + ((sl_heap_t *)h)->meta_bytes);
+  VT_CHECK(s.footprint <= SL_SMALL_PAGE + 4 * SL_OS_PAGE);
+  VT_CHECK(s.footprint == SL_SMALL_PAGE + ((sl_heap_t *)h)->meta_bytes);
   A->free(h, p);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   A->destroy(h);
 }
 
@@ -247,43 +241,43 @@ SL_META static void test_large_and_cache(void) {
   size_t base = t_stats(h).footprint;
   size_t n = sl_max_small() + 1;
   uint8_t *p = A->malloc(h, n);
-  T_ASSERT(p && (uintptr_t)p % 64 == 0 && A->usable_size(h, p) >= n);
+  VT_CHECK(p && (uintptr_t)p % 64 == 0 && A->usable_size(h, p) >= n);
   memset(p, 0x5A, A->usable_size(h, p));
   va_stats_t s = t_stats(h);
-  T_ASSERT(s.large_mappings == 1 && s.live_blocks == 1);
+  VT_CHECK(s.large_mappings == 1 && s.live_blocks == 1);
   size_t info_class = 0;
-  T_ASSERT(sl_block_info(h, p, &info_class, NULL) && info_class == SIZE_MAX);
+  VT_CHECK(sl_block_info(h, p, &info_class, NULL) && info_class == SIZE_MAX);
   A->free(h, p);
-  T_ASSERT(t_stats(h).large_mappings == 0);
-  T_ASSERT(t_empty(h)); /* a cached mapping is fine */
+  VT_CHECK(t_stats(h).large_mappings == 0);
+  VT_CHECK(t_empty(h)); /* a cached mapping is fine */
   /* Reused from the cache, and calloc zeroes the reused memory. */
   uint8_t *q = A->calloc(h, 1, n);
-  T_ASSERT(q == p);
+  VT_CHECK(q == p);
   bool zero = true;
   for (size_t i = 0; i < n; i++) zero &= q[i] == 0;
-  T_ASSERT(zero);
+  VT_CHECK(zero);
   A->free(h, q);
   /* Over the budget: unmapped on free, footprint back to the start. */
   void *big = A->malloc(h, 2u << 20);
-  T_ASSERT(big != NULL);
+  VT_CHECK(big != NULL);
   A->free(h, big);
-  T_ASSERT(t_stats(h).footprint ==
+  VT_CHECK(t_stats(h).footprint ==
            ((sl_heap_t *)h)->meta_bytes + 64 * 1024); /* one cached */
   /* Eviction keeps the cache within budget. */
   void *ls[20];
   for (int i = 0; i < 20; i++) ls[i] = A->malloc(h, 100000);
   for (int i = 0; i < 20; i++) A->free(h, ls[i]);
-  T_ASSERT(t_cache_bytes(h) <= (1u << 20));
-  T_ASSERT(t_checks(h));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(t_cache_bytes(h) <= (1u << 20));
+  VT_CHECK(sl_t_checks(h));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h);
   /* With no cache, footprint returns exactly. */
   h = t_heap(&hook, 2, 0);
   base = t_stats(h).footprint;
   p = A->malloc(h, 1 << 20);
   A->free(h, p);
-  T_ASSERT(t_stats(h).footprint == ((sl_heap_t *)h)->meta_bytes);
-  T_ASSERT(((sl_heap_t *)h)->meta_bytes <= base + 2 * SL_OS_PAGE);
+  VT_CHECK(t_stats(h).footprint == ((sl_heap_t *)h)->meta_bytes);
+  VT_CHECK(((sl_heap_t *)h)->meta_bytes <= base + 2 * SL_OS_PAGE);
   A->destroy(h);
 }
 
@@ -292,33 +286,33 @@ static void test_realloc(void) {
   void *h = t_heap(&hook, 2, 1 << 20);
   uint8_t *p = A->malloc(h, 100);
   for (int i = 0; i < 100; i++) p[i] = (uint8_t)i;
-  T_ASSERT(A->realloc(h, p, 112) == p); /* same class (112) */
-  T_ASSERT(A->realloc(h, p, 97) == p);
+  VT_CHECK(A->realloc(h, p, 112) == p); /* same class (112) */
+  VT_CHECK(A->realloc(h, p, 97) == p);
   uint8_t *q = A->realloc(h, p, 1000); /* moves */
   bool kept = q && q != p;
   for (int i = 0; q && i < 100; i++) kept &= q[i] == (uint8_t)i;
-  T_ASSERT(kept);
+  VT_CHECK(kept);
   /* small -> large -> grow -> shrink -> small */
   uint8_t *l = A->realloc(h, q, 200000);
   kept = l != NULL;
   for (int i = 0; l && i < 100; i++) kept &= l[i] == (uint8_t)i;
-  T_ASSERT(kept);
+  VT_CHECK(kept);
   memset(l + 100, 0x77, 200000 - 100);
   uint8_t *l2 = A->realloc(h, l, 3000000);
   kept = l2 != NULL && l2[199999] == 0x77 && l2[5] == 5;
-  T_ASSERT(kept);
-  T_ASSERT(A->usable_size(h, l2) >= 3000000);
+  VT_CHECK(kept);
+  VT_CHECK(A->usable_size(h, l2) >= 3000000);
   uint8_t *l3 = A->realloc(h, l2, 100000); /* shrinks in place, trims */
-  T_ASSERT(l3 == l2 && l3[99999] == 0x77 && A->usable_size(h, l3) >= 100000);
-  T_ASSERT(t_checks(h));
+  VT_CHECK(l3 == l2 && l3[99999] == 0x77 && A->usable_size(h, l3) >= 100000);
+  VT_CHECK(sl_t_checks(h));
   uint8_t *s = A->realloc(h, l3, 50);
   kept = s != NULL && s != l3;
   for (int i = 0; s && i < 50; i++) kept &= s[i] == (uint8_t)i;
-  T_ASSERT(kept);
-  T_ASSERT(t_stats(h).large_mappings == 0);
+  VT_CHECK(kept);
+  VT_CHECK(t_stats(h).large_mappings == 0);
   A->free(h, s);
-  T_ASSERT(t_empty(h));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(t_empty(h));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h);
 }
 
@@ -326,59 +320,59 @@ static void test_api_edges(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 1 << 20);
   void *z1 = A->malloc(h, 0), *z2 = A->malloc(h, 0);
-  T_ASSERT(z1 && z2 && z1 != z2);
+  VT_CHECK(z1 && z2 && z1 != z2);
   A->free(h, z1);
   A->free(h, z2);
   errno = 0;
-  T_ASSERT(A->malloc(h, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(A->malloc(h, SIZE_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->malloc(h, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
+  VT_CHECK(A->malloc(h, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->malloc(h, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(A->malloc(h, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
+  VT_CHECK(A->calloc(h, SIZE_MAX, 2) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->calloc(h, 2, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(A->calloc(h, 2, SIZE_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL &&
+  VT_CHECK(A->calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL &&
            errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->memalign(h, 64, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(A->memalign(h, 64, SIZE_MAX) == NULL && errno == ENOMEM);
   /* calloc zeroes a reused block */
   uint8_t *p = A->malloc(h, 200);
   memset(p, 0xFF, 200);
   A->free(h, p);
   uint8_t *c = A->calloc(h, 10, 20);
-  T_ASSERT(c == p);
+  VT_CHECK(c == p);
   bool zero = true;
   for (int i = 0; i < 200; i++) zero &= c[i] == 0;
-  T_ASSERT(zero);
+  VT_CHECK(zero);
   A->free(h, c);
   /* realloc(NULL, n) is malloc; realloc(p, 0) gives a minimum block */
   void *r = A->realloc(h, NULL, 24);
-  T_ASSERT(r && A->usable_size(h, r) >= 24);
+  VT_CHECK(r && A->usable_size(h, r) >= 24);
   void *r0 = A->realloc(h, r, 0);
-  T_ASSERT(r0 != NULL && A->usable_size(h, r0) == sl_class_size(0));
+  VT_CHECK(r0 != NULL && A->usable_size(h, r0) == sl_class_size(0));
   A->free(h, r0);
   A->free(h, NULL);
   /* a failed realloc leaves the block intact */
   uint8_t *k = A->malloc(h, 64);
   memset(k, 0x3C, 64);
   errno = 0;
-  T_ASSERT(A->realloc(h, k, SIZE_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(A->realloc(h, k, SIZE_MAX) == NULL && errno == ENOMEM);
   errno = 0;
-  T_ASSERT(A->realloc(h, k, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
-  T_ASSERT(k[0] == 0x3C && k[63] == 0x3C);
-  T_ASSERT(sl_block_info(h, k, NULL, NULL));
+  VT_CHECK(A->realloc(h, k, (size_t)PTRDIFF_MAX) == NULL && errno == ENOMEM);
+  VT_CHECK(k[0] == 0x3C && k[63] == 0x3C);
+  VT_CHECK(sl_block_info(h, k, NULL, NULL));
   uint8_t *big = A->malloc(h, 100000);
   errno = 0;
-  T_ASSERT(A->realloc(h, big, (size_t)PTRDIFF_MAX - 10) == NULL &&
+  VT_CHECK(A->realloc(h, big, (size_t)PTRDIFF_MAX - 10) == NULL &&
            errno == ENOMEM);
-  T_ASSERT(sl_block_info(h, big, NULL, NULL));
+  VT_CHECK(sl_block_info(h, big, NULL, NULL));
   A->free(h, big);
   A->free(h, k);
-  T_ASSERT(t_empty(h));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(t_empty(h));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h);
 }
 
@@ -401,7 +395,7 @@ SL_META static void test_foreign_fake_page(void *h, sl_t_hook_t *hook) {
   size_t grid = (size_t)(((sl_page_t *)page)->blocks - SL_PAGE_BASE((sl_page_t *)page));
   int before = hook->calls;
   A->free(h, fake + grid);
-  T_ASSERT(hook->calls == before + 1 && hook->kind == VA_ERR_INVALID_FREE &&
+  VT_CHECK(hook->calls == before + 1 && hook->kind == VA_ERR_INVALID_FREE &&
            hook->ptr == fake + grid);
   munmap(raw, sz);
   A->free(h, real);
@@ -413,46 +407,46 @@ static void test_error_hook(void) {
   int local = 0;
   /* foreign: the stack, the process heap, our own fake page */
   A->free(h, &local);
-  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_INVALID_FREE &&
+  VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_INVALID_FREE &&
            hook.ptr == &local && strcmp(hook.op, "free") == 0);
   void *sys = malloc(64);
   A->free(h, sys);
-  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_INVALID_FREE);
+  VT_CHECK(hook.calls == 2 && hook.kind == VA_ERR_INVALID_FREE);
   free(sys);
   test_foreign_fake_page(h, &hook);
   /* interior pointer, pointer into the page header */
   uint8_t *p = A->malloc(h, 64);
   hook.calls = 0;
   A->free(h, p + 8);
-  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
   void *page = NULL;
   sl_block_info(h, p, NULL, &page);
   A->free(h, page);
-  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_NOT_A_BLOCK);
-  T_ASSERT(sl_block_info(h, p, NULL, NULL)); /* still live */
+  VT_CHECK(hook.calls == 2 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  VT_CHECK(sl_block_info(h, p, NULL, NULL)); /* still live */
   /* double free: reported, and the block is not handed out twice */
   A->free(h, p);
   A->free(h, p);
-  T_ASSERT(hook.calls == 3 && hook.kind == VA_ERR_DOUBLE_FREE && hook.ptr == p);
+  VT_CHECK(hook.calls == 3 && hook.kind == VA_ERR_DOUBLE_FREE && hook.ptr == p);
   void *a = A->malloc(h, 64), *b = A->malloc(h, 64);
-  T_ASSERT(a != b);
+  VT_CHECK(a != b);
   /* realloc and usable_size of bad pointers */
   hook.calls = 0;
   errno = 0;
-  T_ASSERT(A->realloc(h, (uint8_t *)a + 8, 10) == NULL && errno == EINVAL &&
+  VT_CHECK(A->realloc(h, (uint8_t *)a + 8, 10) == NULL && errno == EINVAL &&
            hook.calls == 1 && strcmp(hook.op, "realloc") == 0);
-  T_ASSERT(A->usable_size(h, (uint8_t *)a + 8) == 0 && hook.calls == 2);
+  VT_CHECK(A->usable_size(h, (uint8_t *)a + 8) == 0 && hook.calls == 2);
   A->free(h, a);
   A->free(h, b);
   /* large: interior pointer, double free of a cached mapping */
   uint8_t *l = A->malloc(h, 100000);
   hook.calls = 0;
   A->free(h, l + 70000);
-  T_ASSERT(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
+  VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_NOT_A_BLOCK);
   A->free(h, l);
   A->free(h, l);
-  T_ASSERT(hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
+  VT_CHECK(t_empty(h));
   A->destroy(h);
 }
 
@@ -463,18 +457,18 @@ static void test_magic_spoof(void) {
   void *h = t_heap(&hook, 2, 1 << 20);
   uint64_t *a = A->malloc(h, 64);
   void *b = A->malloc(h, 64);
-  T_ASSERT((uint8_t *)b == (uint8_t *)a + 64 || (uint8_t *)a == (uint8_t *)b + 64);
+  VT_CHECK((uint8_t *)b == (uint8_t *)a + 64 || (uint8_t *)a == (uint8_t *)b + 64);
   uint64_t *lo = (uint8_t *)a < (uint8_t *)b ? a : b;
   void *hi = lo == a ? b : (void *)a;
   for (int i = 0; i < 8; i++) lo[i] = i % 2 ? 4096 : 0xDEADBEEFCAFEBABEull;
   lo[6] = SL_KIND_LARGE; /* and our own large kind */
   A->free(h, hi);
-  T_ASSERT(hook.calls == 0 && !sl_block_info(h, hi, NULL, NULL));
-  T_ASSERT(A->malloc(h, 64) == hi); /* reused normally, not leaked */
-  T_ASSERT(t_checks(h));
+  VT_CHECK(hook.calls == 0 && !sl_block_info(h, hi, NULL, NULL));
+  VT_CHECK(A->malloc(h, 64) == hi); /* reused normally, not leaked */
+  VT_CHECK(sl_t_checks(h));
   A->free(h, hi);
   A->free(h, lo);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(t_empty(h));
   A->destroy(h);
 }
 
@@ -493,11 +487,11 @@ static void test_memalign(void) {
       A->free(h, p);
     }
   }
-  T_ASSERT(ok);
+  VT_CHECK(ok);
   errno = 0;
-  T_ASSERT(A->memalign(h, 24, 10) == NULL && errno == EINVAL);
-  T_ASSERT(hook.calls == 0);
-  T_ASSERT(t_empty(h));
+  VT_CHECK(A->memalign(h, 24, 10) == NULL && errno == EINVAL);
+  VT_CHECK(hook.calls == 0);
+  VT_CHECK(t_empty(h));
   A->destroy(h);
 }
 
@@ -528,19 +522,19 @@ static void test_churn(void) {
       us[k] = A->usable_size(h, ps[k]);
     }
     if (sl_last_touched(h) > 3) touched = false;
-    if (i % 5000 == 0) ok &= t_checks(h);
+    if (i % 5000 == 0) ok &= sl_t_checks(h);
   }
   size_t live = 0, bytes = 0;
   for (int k = 0; k < SLOTS; k++)
     if (ps[k]) live++, bytes += us[k];
   va_stats_t s = t_stats(h);
-  T_ASSERT(ok);
-  T_ASSERT(touched);
-  T_ASSERT(s.live_blocks == live && s.live_bytes == bytes);
-  T_ASSERT(s.peak_footprint >= s.footprint);
+  VT_CHECK(ok);
+  VT_CHECK(touched);
+  VT_CHECK(s.live_blocks == live && s.live_bytes == bytes);
+  VT_CHECK(s.peak_footprint >= s.footprint);
   for (int k = 0; k < SLOTS; k++) A->free(h, ps[k]);
-  T_ASSERT(t_empty(h));
-  T_ASSERT(hook.calls == 0);
+  VT_CHECK(t_empty(h));
+  VT_CHECK(hook.calls == 0);
   A->destroy(h);
 }
 
@@ -548,9 +542,9 @@ static void test_create_options(void) {
   va_options_t o = va_options_default();
   o.source = VA_SOURCE_SBRK;
   errno = 0;
-  T_ASSERT(A->create(&o) == NULL && errno == EINVAL);
+  VT_CHECK(A->create(&o) == NULL && errno == EINVAL);
   void *h = A->create(NULL);
-  T_ASSERT(h != NULL && strcmp(A->name, "slab") == 0);
+  VT_CHECK(h != NULL && strcmp(A->name, "slab") == 0);
   A->free(h, A->malloc(h, 10));
   A->destroy(h);
 }
@@ -571,5 +565,5 @@ int main(void) {
   test_memalign();
   test_churn();
   test_create_options();
-  return sl_t_summary();
+  return va_check_summary();
 }

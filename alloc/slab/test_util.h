@@ -1,29 +1,12 @@
-/* vedalloc V2 — a tiny test harness shared by the slab unit tests. */
+/* vedalloc V2 — fixtures shared by the slab unit tests (the checks and the
+ * summary come from alloc/testing/check.h). */
 #ifndef VEDALLOC_SLAB_TEST_UTIL_H
 #define VEDALLOC_SLAB_TEST_UTIL_H
 
 #include <stdio.h>
 
 #include "alloc/allocator.h"
-
-static int sl_t_passed, sl_t_failed;
-
-/* Record one check; on failure print where and keep going. */
-#define T_ASSERT(e)                                                            \
-  do {                                                                         \
-    if (e) {                                                                   \
-      sl_t_passed++;                                                           \
-    } else {                                                                   \
-      sl_t_failed++;                                                           \
-      fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #e);          \
-    }                                                                          \
-  } while (0)
-
-/* Print the summary line and give the exit status. */
-static inline int sl_t_summary(void) {
-  printf("%d passed, %d failed\n", sl_t_passed, sl_t_failed);
-  return sl_t_failed ? 1 : 0;
-}
+#include "alloc/slab/slab.h"
 
 /* An error hook that records what it saw instead of aborting. */
 typedef struct sl_t_hook {
@@ -49,6 +32,14 @@ static inline va_options_t sl_t_options(sl_t_hook_t *hook) {
   o.on_error = sl_t_on_error;
   o.error_ctx = hook;
   return o;
+}
+
+/* Run V2's heap checker; print its report when it objects. */
+static inline bool sl_t_checks(void *h) {
+  va_report_t r;
+  bool ok = sl_allocator.check(h, &r);
+  if (!ok) fprintf(stderr, "check: %s at %p: %s\n", r.invariant, r.addr, r.detail);
+  return ok;
 }
 
 #endif
