@@ -214,6 +214,8 @@ bool bench_write_json(const char *path, const bench_session_t *s);
 bool bench_write_csv(const char *path, const bench_session_t *s);
 bool bench_write_svg(const char *path, const bench_session_t *s);
 bool bench_write_markdown(const char *path, const bench_session_t *s);
+/* Rewrite the results section between the README's bench markers. */
+bool bench_update_readme(const char *path, const bench_session_t *s);
 
 /* The issues' targets, checked against this session's numbers (targets.c):
  * one line each, met / missed by how much / no data. Markdown: a list. */

@@ -613,6 +613,10 @@ static void bench_save(const bench_session_t *s, const bench_flags_t *f) {
     snprintf(buf, sizeof buf, "%s/bench/results/latest.svg", ws);
     ok &= bench_write_svg(buf, s);
     fprintf(stderr, "saved %s/bench/results/latest.{json,md,svg}\n", ws);
+    if (!f->alloc_filter && !f->workload_filter) { /* only a complete run speaks for the README */
+      snprintf(buf, sizeof buf, "%s/README.md", ws);
+      if (bench_update_readme(buf, s)) fprintf(stderr, "updated the results in %s\n", buf);
+    }
   }
   if (!ok) fprintf(stderr, "compare: some output files could not be written\n");
 }

@@ -8,6 +8,7 @@
  * log-scale chart of peak footprint, one bar per allocator per workload.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
@@ -523,4 +524,66 @@ bool bench_write_markdown(const char *path, const bench_session_t *s) {
   if (s->nnotes) fprintf(f, "\n## Notes\n\n");
   for (size_t i = 0; i < s->nnotes; i++) fprintf(f, "- %s\n", s->notes[i]);
   return fclose(f) == 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The root README's results section: machine, time ratios, targets, chart.
+ * It lives between two marker lines, so a full run keeps the README true.
+ * ------------------------------------------------------------------------- */
+#define BENCH_README_BEGIN "<!-- bench:begin (written by bazel run //bench:compare) -->"
+#define BENCH_README_END "<!-- bench:end -->"
+
+static void bench_md_summary(FILE *f, const bench_session_t *s) {
+  const char *wl[64];
+  size_t nw = bench_workload_order(s, wl, 64);
+  fprintf(f, "\nLatest `bazel run //bench:compare` (%s mode) on %s. Time as a ratio to "
+             "glibc in the same run (lower is faster), median of the repeats. Memory, "
+             "fragmentation and the fast path: [bench/results/latest.md]"
+             "(bench/results/latest.md).\n\n",
+          s->mode, s->machine ? s->machine : "an unknown machine");
+  bench_md_grid(f, s, wl, nw, bench_md_time);
+  fprintf(f, "\n![time and memory relative to glibc](bench/results/latest.svg)\n");
+  bench_report_targets(f, s, true);
+  fprintf(f, "\n");
+}
+
+/* Read all of path into a NUL-terminated heap buffer (NULL on failure). */
+static char *bench_slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (n + 1 < cap) continue;
+    char *grown = realloc(buf, cap *= 2);
+    if (!grown) free(buf);
+    buf = grown;
+  }
+  fclose(f);
+  if (buf) buf[n] = '\0';
+  return buf;
+}
+
+bool bench_update_readme(const char *path, const bench_session_t *s) {
+  char *text = bench_slurp(path);
+  char *begin = text ? strstr(text, BENCH_README_BEGIN) : NULL;
+  char *end = begin ? strstr(begin, BENCH_README_END) : NULL;
+  if (!end) {
+    fprintf(stderr, "compare: %s has no bench markers; README not updated\n", path);
+    free(text);
+    return false;
+  }
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  bool ok = f != NULL;
+  if (ok) {
+    fwrite(text, 1, (size_t)(begin - text) + strlen(BENCH_README_BEGIN), f);
+    bench_md_summary(f, s);
+    fputs(end, f);
+    ok = fclose(f) == 0 && rename(tmp, path) == 0;
+  }
+  free(text);
+  return ok;
 }
