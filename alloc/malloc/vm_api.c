@@ -79,7 +79,7 @@ void *vm_realloc(void *ptr, size_t size) {
 void *vm_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (VA_UNLIKELY(!va_mul_ok(count, size, &total))) return va_enomem();
-  return vm_realloc(ptr, total);
+  return vm_realloc_local(ptr, total); /* direct, not through the PLT */
 }
 
 int vm_posix_memalign(void **memptr, size_t alignment, size_t size) {
@@ -118,6 +118,22 @@ void *vm_pvalloc(size_t size) {
 size_t vm_malloc_usable_size(const void *ptr) {
   return ptr ? vm_be_usable_size(ptr) : 0;
 }
+
+/* The hidden twins the standard names call (vm_backend.h). */
+#define VM_LOCAL_DEF(name) \
+  extern __typeof(name) name##_local __attribute__((alias(#name)));
+VM_LOCAL_DEF(vm_malloc)
+VM_LOCAL_DEF(vm_free)
+VM_LOCAL_DEF(vm_calloc)
+VM_LOCAL_DEF(vm_realloc)
+VM_LOCAL_DEF(vm_reallocarray)
+VM_LOCAL_DEF(vm_posix_memalign)
+VM_LOCAL_DEF(vm_aligned_alloc)
+VM_LOCAL_DEF(vm_memalign)
+VM_LOCAL_DEF(vm_valloc)
+VM_LOCAL_DEF(vm_pvalloc)
+VM_LOCAL_DEF(vm_malloc_usable_size)
+#undef VM_LOCAL_DEF
 
 const char *vm_backend_name(void) { return vm_be_name; }
 size_t vm_heap_count(void) { return vm_be_heap_count(); }

@@ -27,6 +27,12 @@
 
 #include <stddef.h>
 
+#include "alloc/malloc/vedalloc.h"
+
+/* Everything below binds inside the library: hidden, so a call to it is a
+ * direct call (no PLT slot, no GOT load), even from another file. */
+#pragma GCC visibility push(hidden)
+
 void *vm_be_malloc(size_t n);
 void vm_be_free(void *p);
 void *vm_be_realloc(void *p, size_t n);
@@ -36,5 +42,24 @@ size_t vm_be_usable_size(const void *p);
 extern const char vm_be_name[];
 size_t vm_be_heap_count(void);   /* instances behind the library so far */
 size_t vm_be_mapped_bytes(void); /* bytes they hold from the OS (any thread) */
+
+/* Hidden aliases of the exported vm_ entry points (vm_api.c), for the
+ * standard names (vm_export.c): `malloc` is then one direct jump to the
+ * API layer, not a jump through the PLT to an interposable vm_malloc. */
+#define VM_LOCAL_DECL(name) extern __typeof(name) name##_local;
+VM_LOCAL_DECL(vm_malloc)
+VM_LOCAL_DECL(vm_free)
+VM_LOCAL_DECL(vm_calloc)
+VM_LOCAL_DECL(vm_realloc)
+VM_LOCAL_DECL(vm_reallocarray)
+VM_LOCAL_DECL(vm_posix_memalign)
+VM_LOCAL_DECL(vm_aligned_alloc)
+VM_LOCAL_DECL(vm_memalign)
+VM_LOCAL_DECL(vm_valloc)
+VM_LOCAL_DECL(vm_pvalloc)
+VM_LOCAL_DECL(vm_malloc_usable_size)
+#undef VM_LOCAL_DECL
+
+#pragma GCC visibility pop
 
 #endif

@@ -277,7 +277,9 @@ SL_META static void test_large_and_cache(void) {
   p = A->malloc(h, 1 << 20);
   A->free(h, p);
   VT_CHECK(t_stats(h).footprint == ((sl_heap_t *)h)->meta_bytes);
-  VT_CHECK(((sl_heap_t *)h)->meta_bytes <= base + 2 * SL_OS_PAGE);
+  /* The mapping's 16 map entries may open a top slot's page and straddle two
+   * leaf pages, depending on where the kernel put it: at most 3 new pages. */
+  VT_CHECK(((sl_heap_t *)h)->meta_bytes <= base + 3 * SL_OS_PAGE);
   A->destroy(h);
 }
 
