@@ -8,21 +8,13 @@
 #include "alloc/system/system.h"
 #include "fuzz/exec.h"
 #include "fuzz/faulty.h"
+#include "alloc/testing/check.h"
 #include "fuzz/ops.h"
 
 /* Under --config=asan: impossible requests must return NULL, not report. */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
 
-static int passed, failed;
-#define EXPECT(c)                                                              \
-  do {                                                                         \
-    if (c) passed++;                                                           \
-    else {                                                                     \
-      failed++;                                                                \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #c);         \
-    }                                                                          \
-  } while (0)
 
 /* Parse a program of ';'-separated ops. */
 static size_t fz_prog(const char *text, va_op_t *ops, size_t max) {
@@ -32,8 +24,7 @@ static size_t fz_prog(const char *text, va_op_t *ops, size_t max) {
   for (char *save, *line = strtok_r(buf, ";", &save); line && n < max;
        line = strtok_r(NULL, ";", &save)) {
     if (!va_op_parse(line, &ops[n])) {
-      fprintf(stderr, "bad op in test: %s\n", line);
-      failed++;
+      VT_CHECKF(false, "bad op in test: %s", line);
       return n;
     }
     n++;
@@ -65,8 +56,8 @@ static const char *const fz_clean =
 
 static void test_clean(void) {
   va_failure_t f;
-  EXPECT(fz_run(&sys_allocator, fz_clean, &f) == NULL);
-  EXPECT(fz_run(va_faulty(&sys_allocator, VA_FAULT_NONE), fz_clean, &f) == NULL);
+  VT_CHECK(fz_run(&sys_allocator, fz_clean, &f) == NULL);
+  VT_CHECK(fz_run(va_faulty(&sys_allocator, VA_FAULT_NONE), fz_clean, &f) == NULL);
 }
 
 static void test_faults(void) {
@@ -74,42 +65,41 @@ static void test_faults(void) {
   const char *warm = "alloc 0 100;alloc 1 200;alloc 2 300;";
   char prog[512];
   snprintf(prog, sizeof prog, "%salloc 3 50", warm);
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_OVERLAP), prog, &f), "shadow.overlap"));
-  EXPECT(f.op_index == 3 && f.op.kind == VA_OP_ALLOC && f.op.slot == 3);
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_SAME_TWICE), prog, &f), "shadow.overlap"));
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_OVERLAP), prog, &f), "shadow.overlap"));
+  VT_CHECK(f.op_index == 3 && f.op.kind == VA_OP_ALLOC && f.op.slot == 3);
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_SAME_TWICE), prog, &f), "shadow.overlap"));
   snprintf(prog, sizeof prog, "%salloc 3 50", warm);
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_MISALIGNED), prog, &f), "shadow.align"));
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_MISALIGNED), prog, &f), "shadow.align"));
   snprintf(prog, sizeof prog, "%srealloc 1 5000", warm);
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_REALLOC_LOSES), prog, &f), "shadow.realloc"));
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_REALLOC_LOSES), prog, &f), "shadow.realloc"));
   /* The original V1: alloc(4040) then alloc(8) return the same block. */
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V1_GROW_ALIAS),
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V1_GROW_ALIAS),
                       "alloc 0 4040;alloc 1 8", &f), "shadow.overlap"));
   /* The original V2: a (modelled) double free; the next two allocations alias. */
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V2_DOUBLE_FREE),
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V2_DOUBLE_FREE),
                       "alloc 0 32;alloc 1 32;alloc 2 32;free 1;alloc 3 32;alloc 4 32", &f),
                "shadow.overlap"));
   /* The original V2: the magic in block 0's last 16 bytes spoofs block 1 as large. */
-  EXPECT(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V2_MAGIC_SPOOF),
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V2_MAGIC_SPOOF),
                       "alloc 0 64;alloc 1 64;write 0 48 0xC0FFEE00DEADBEEF;free 1", &f),
                "empty:faulty.live_blocks"));
-  EXPECT(f.op_index == 4);
+  VT_CHECK(f.op_index == 4);
 }
 
 static void test_names(void) {
-  EXPECT(strcmp(va_fault_name(VA_FAULT_V2_MAGIC_SPOOF), "v2_magic_spoof") == 0);
+  VT_CHECK(strcmp(va_fault_name(VA_FAULT_V2_MAGIC_SPOOF), "v2_magic_spoof") == 0);
   va_failure_t f = {.op_index = 12, .op = {.kind = VA_OP_ALLOC, .slot = 3, .size = 4096},
                     .invariant = "shadow.overlap", .detail = "x"};
   char buf[256] = {0};
   FILE *m = fmemopen(buf, sizeof buf, "w");
   va_failure_print(&f, m);
   fclose(m);
-  EXPECT(strcmp(buf, "op #12 (alloc 3 4096): shadow.overlap: x\n") == 0);
+  VT_CHECK(strcmp(buf, "op #12 (alloc 3 4096): shadow.overlap: x\n") == 0);
 }
 
 int main(void) {
   test_clean();
   test_faults();
   test_names();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return va_check_summary();
 }

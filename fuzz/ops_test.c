@@ -3,17 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/testing/check.h"
 #include "fuzz/ops.h"
 
-static int passed, failed;
-#define EXPECT(c)                                                              \
-  do {                                                                         \
-    if (c) passed++;                                                           \
-    else {                                                                     \
-      failed++;                                                                \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #c);         \
-    }                                                                          \
-  } while (0)
 
 static uint64_t rng = 0x12345678abcdefull;
 static uint64_t fz_rand(void) {
@@ -35,14 +27,14 @@ static void test_bytes_round_trip(void) {
   for (int iter = 0; iter < 200; iter++) {
     for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (uint8_t)fz_rand();
     size_t n = va_ops_decode(bytes, sizeof bytes, a, N);
-    EXPECT(n == N); /* the 5 trailing bytes are ignored */
+    VT_CHECK(n == N); /* the 5 trailing bytes are ignored */
     size_t len = va_ops_encode(a, n, again, sizeof again);
-    EXPECT(len == n * VA_OP_RECORD);
+    VT_CHECK(len == n * VA_OP_RECORD);
     size_t m = va_ops_decode(again, len, b, N);
-    EXPECT(m == n);
+    VT_CHECK(m == n);
     for (size_t i = 0; i < n; i++) bad += !fz_op_eq(&a[i], &b[i]);
   }
-  EXPECT(bad == 0);
+  VT_CHECK(bad == 0);
 }
 
 /* Hand-built ops with any size: size survives encode/decode; normalize is
@@ -60,14 +52,14 @@ static void test_ops_round_trip(void) {
     bad += !fz_op_eq(&op, &again);
     uint8_t r[VA_OP_RECORD];
     va_op_t back;
-    EXPECT(va_ops_encode(&op, 1, r, sizeof r) == VA_OP_RECORD);
-    EXPECT(va_ops_decode(r, sizeof r, &back, 1) == 1);
+    VT_CHECK(va_ops_encode(&op, 1, r, sizeof r) == VA_OP_RECORD);
+    VT_CHECK(va_ops_decode(r, sizeof r, &back, 1) == 1);
     bad += !fz_op_eq(&op, &back);
   }
-  EXPECT(bad == 0);
+  VT_CHECK(bad == 0);
   uint8_t small[VA_OP_RECORD - 1];
   va_op_t op = {.kind = VA_OP_ALLOC};
-  EXPECT(va_ops_encode(&op, 1, small, sizeof small) == 0);
+  VT_CHECK(va_ops_encode(&op, 1, small, sizeof small) == 0);
 }
 
 /* parse(format(op)) == op for random normalized ops, and hand-written text. */
@@ -84,22 +76,22 @@ static void test_text_round_trip(void) {
       if (bad++ < 3) fprintf(stderr, "text round trip failed: %s\n", buf);
     }
   }
-  EXPECT(bad == 0);
+  VT_CHECK(bad == 0);
   va_op_t op;
-  EXPECT(va_op_parse("alloc 3 4096", &op) && op.kind == VA_OP_ALLOC &&
+  VT_CHECK(va_op_parse("alloc 3 4096", &op) && op.kind == VA_OP_ALLOC &&
          op.slot == 3 && op.size == 4096);
-  EXPECT(va_op_parse("#12 calloc 2 3 18446744073709551615", &op) &&
+  VT_CHECK(va_op_parse("#12 calloc 2 3 18446744073709551615", &op) &&
          op.kind == VA_OP_CALLOC && op.arg == 3 && op.size == SIZE_MAX);
-  EXPECT(va_op_parse("  memalign 5 64 100  # comment", &op) && op.arg == 64);
-  EXPECT(va_op_parse("write 4 4080 0xdeadbeef", &op) && op.size == 4080 &&
+  VT_CHECK(va_op_parse("  memalign 5 64 100  # comment", &op) && op.arg == 64);
+  VT_CHECK(va_op_parse("write 4 4080 0xdeadbeef", &op) && op.size == 4080 &&
          op.arg == 0xdeadbeef);
-  EXPECT(va_op_parse("check", &op) && op.kind == VA_OP_CHECK);
-  EXPECT(va_op_parse("free 63", &op) && op.slot == 63);
-  EXPECT(!va_op_parse("free 64", &op));
-  EXPECT(!va_op_parse("alloc 1", &op));
-  EXPECT(!va_op_parse("alloc 1 2 3", &op));
-  EXPECT(!va_op_parse("allocate 1 2", &op));
-  EXPECT(!va_op_parse("alloc 1 99999999999999999999999", &op));
+  VT_CHECK(va_op_parse("check", &op) && op.kind == VA_OP_CHECK);
+  VT_CHECK(va_op_parse("free 63", &op) && op.slot == 63);
+  VT_CHECK(!va_op_parse("free 64", &op));
+  VT_CHECK(!va_op_parse("alloc 1", &op));
+  VT_CHECK(!va_op_parse("alloc 1 2 3", &op));
+  VT_CHECK(!va_op_parse("allocate 1 2", &op));
+  VT_CHECK(!va_op_parse("alloc 1 99999999999999999999999", &op));
 }
 
 /* The bands reach the sizes that break allocators. */
@@ -122,7 +114,7 @@ static void test_bands(void) {
     if (op.kind == VA_OP_CALLOC && op.size > 1 && op.arg > 1)
       overflow |= __builtin_mul_overflow(op.arg, op.size, &t);
   }
-  EXPECT(zero && one && huge && above && b4095 && b4097 && mib && overflow);
+  VT_CHECK(zero && one && huge && above && b4095 && b4097 && mib && overflow);
 }
 
 int main(void) {
@@ -130,6 +122,5 @@ int main(void) {
   test_ops_round_trip();
   test_text_round_trip();
   test_bands();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return va_check_summary();
 }
