@@ -3,7 +3,7 @@
  * A backend turns single-threaded va_allocator_t instances into one
  * process-wide, thread-safe heap. Exactly one backend is linked into each
  * library (link-time choice, no indirect call on the fast path):
- *   vm_locked.c   one instance behind one mutex (V1 over sbrk; V2 for now)
+ *   vm_locked.c   one instance behind one mutex (V1 over sbrk)
  *   vm_heaps.c    one V2 instance per thread, remote frees, a heap pool
  *                 (libvedalloc.so; its essay has the design)
  *
