@@ -290,6 +290,11 @@ static bool fz_op_realloc(fz_state_t *st, const va_op_t *op) {
 
 static bool fz_op_write(fz_state_t *st, const va_op_t *op) {
   fz_slot_t *b = &st->slot[op->slot];
+  if (b->ptr && op->size >= VA_WRITE_SPRAY) { /* the whole block becomes the word */
+    b->img.spray = true, b->img.spray_val = (uint64_t)op->arg, b->img.nover = 0;
+    fz_fill(b->ptr, b->usable, &b->img);
+    return true;
+  }
   size_t filled = b->usable < FZ_FILL_EDGE ? b->usable : FZ_FILL_EDGE;
   if (!b->ptr || filled < 8 || b->img.nover >= FZ_MAX_OVERRIDES) return true;
   size_t off = op->size % (filled - 7);

@@ -52,7 +52,8 @@ static const char *const fz_clean =
     "realloc 1 0;memalign 4 64 100;write 2 17 0xdeadbeef;check;"
     "alloc 5 18446744073709551615;alloc 6 9223372036854775808;"
     "calloc 7 2 9223372036854775808;realloc 2 18446744073709551615;"
-    "memalign 8 3 100;free 0;free 0;realloc 9 100;check";
+    "memalign 8 3 100;free 0;free 0;realloc 9 100;check;"
+    "alloc 10 40;write 10 * 0x0123456789abcdef;realloc 10 5000;check;realloc 10 3;check";
 
 static void test_clean(void) {
   va_failure_t f;
@@ -84,6 +85,13 @@ static void test_faults(void) {
                       "alloc 0 64;alloc 1 64;write 0 48 0xC0FFEE00DEADBEEF;free 1", &f),
                "empty:faulty.live_blocks"));
   VT_CHECK(f.op_index == 4);
+  /* A spray needs no exact offset: every word of block 0 is the magic. */
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_V2_MAGIC_SPOOF),
+                      "alloc 0 40;alloc 1 40;write 0 * 0xC0FFEE00DEADBEEF;free 1", &f),
+               "empty:faulty.live_blocks"));
+  /* The sprayed image is what realloc must keep. */
+  snprintf(prog, sizeof prog, "%swrite 1 * 0x1111111111111111;realloc 1 5000", warm);
+  VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_REALLOC_LOSES), prog, &f), "shadow.realloc"));
 }
 
 static void test_names(void) {

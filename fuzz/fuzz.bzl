@@ -110,7 +110,8 @@ def va_fuzz_test(
 
 def va_fuzz_bite_test(name, fault, expect, runs = 300000, seconds = 60, seeds = False, dict = None):
     """Runs the faulty-allocator fuzzer with VA_FAULT=fault (fixed seed,
-    bounded runs; from an empty corpus unless `seeds`) and passes only if it
+    bounded runs; from an empty corpus, or with `seeds` from the compiled
+    fuzz/seeds programs) and passes only if it
     crashes and its output matches the extended regex `expect` (the
     invariant that must be named)."""
     data = ["//fuzz:faulty_bin"]
@@ -125,14 +126,14 @@ def va_fuzz_bite_test(name, fault, expect, runs = 300000, seconds = 60, seeds = 
     if dict:
         data.append(dict)
     if seeds:
-        data.append("//fuzz:faulty_corpus_files")
-        args.append("$(locations //fuzz:faulty_corpus_files)")
+        data.append("//fuzz:seed_inputs")
+        args.append("$(locations //fuzz:seed_inputs)")
     native.sh_test(
         name = name,
         srcs = ["//fuzz:fuzz_bite.sh"],
         args = args,
         data = data,
-        size = "medium",
+        size = "large" if seconds > 240 else "medium",
         tags = ["fuzz", "fuzz_bite"],
         testonly = True,
     )

@@ -12,7 +12,7 @@ mkdir -p "$tmp/corpus" "$tmp/art"
 for f in "$@"; do cp "$f" "$tmp/corpus/"; done
 log=$tmp/log
 VA_FAULT=$fault "$bin" -seed=1 -runs="$runs" -max_total_time="$secs" -max_len=600 \
-  -len_control=0 "${extra[@]}" -artifact_prefix="$tmp/art/" "$tmp/corpus" >"$log" 2>&1
+  -len_control=0 -print_final_stats=1 "${extra[@]}" -artifact_prefix="$tmp/art/" "$tmp/corpus" >"$log" 2>&1
 rc=$?
 grep -v "failed to allocate" "$log" | grep -A30 "vedalloc fuzz failure\|ERROR: AddressSanitizer" | head -40
 fails=0
@@ -25,7 +25,8 @@ elif ! grep -Eq "$expect" "$log"; then
   echo "FAIL: fault '$fault' crashed, but the report does not name /$expect/"; fails=1
   tail -20 "$log"
 else
-  echo "ok: fault '$fault' caught, report names /$expect/ ($(grep -c . "$log") log lines)"
+  found=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$')
+  echo "ok: fault '$fault' caught after ${found:-?} runs (bound $runs), report names /$expect/"
 fi
 echo "$((1 - fails)) passed, $fails failed"
 exit "$fails"

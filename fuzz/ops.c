@@ -98,7 +98,9 @@ void va_op_normalize(va_op_t *op) {
   case VA_OP_MEMALIGN:
     op->arg = va_align_decode(va_arg_encode(va_align_decode, op->arg));
     break;
-  case VA_OP_WRITE: op->size &= 0xffff; break;
+  case VA_OP_WRITE:
+    op->size = op->size >= VA_WRITE_SPRAY ? VA_WRITE_SPRAY : op->size;
+    break;
   }
 }
 
@@ -113,6 +115,7 @@ static void va_op_decode_one(const uint8_t *r, va_op_t *op) {
   case VA_OP_CHECK: op->slot = 0; return;
   case VA_OP_WRITE:
     op->size = (size_t)r[2] | (size_t)r[3] << 8;
+    if (op->size >= VA_WRITE_SPRAY) op->size = VA_WRITE_SPRAY;
     op->arg = (size_t)va_get_u64(r + 4);
     return;
   case VA_OP_FREE: return;
@@ -166,7 +169,10 @@ char *va_op_format(const va_op_t *op, char *buf, size_t cap) {
     snprintf(buf, cap, "%s %u %zu %zu", name, op->slot, op->arg, op->size);
     break;
   case VA_OP_WRITE:
-    snprintf(buf, cap, "write %u %zu 0x%016zx", op->slot, op->size, op->arg);
+    if (op->size >= VA_WRITE_SPRAY)
+      snprintf(buf, cap, "write %u * 0x%016zx", op->slot, op->arg);
+    else
+      snprintf(buf, cap, "write %u %zu 0x%016zx", op->slot, op->size, op->arg);
     break;
   default: snprintf(buf, cap, "%s %u %zu", name, op->slot, op->size); break;
   }
@@ -213,7 +219,9 @@ bool va_op_parse(const char *line, va_op_t *op) {
   if (!va_parse_num(&s, &slot) || slot >= VA_SLOTS) return false;
   op->slot = (uint8_t)slot;
   if (k == VA_OP_FREE) return va_parse_rest_empty(s);
-  if (!va_parse_num(&s, &a)) return false;
+  while (k == VA_OP_WRITE && isspace((unsigned char)*s)) s++;
+  if (k == VA_OP_WRITE && *s == '*') s++, a = VA_WRITE_SPRAY;
+  else if (!va_parse_num(&s, &a)) return false;
   if (k == VA_OP_ALLOC || k == VA_OP_REALLOC) {
     op->size = a;
     return va_parse_rest_empty(s);

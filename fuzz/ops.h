@@ -13,6 +13,11 @@
  *                     off % (usable - 7) of the block (user data that
  *                     imitates metadata, e.g. a large-block magic); the
  *                     shadow remembers it. Slot empty or usable < 8: no-op.
+ *   write(s, *, v)    (off >= VA_WRITE_SPRAY) spray: every 8-byte word of
+ *                     the block becomes v, so whatever a header-less design
+ *                     reads at some offset past the block's start (the
+ *                     word before its neighbour, say) is v, with no exact
+ *                     offset for the fuzzer to guess. Slot empty: no-op.
  *
  * Bytes <-> ops: fixed-size records of VA_OP_RECORD bytes (a trailing
  * partial record is ignored). A record picks a size *band* (0, 1, class
@@ -22,17 +27,18 @@
  * encodes back to a record that decodes to the same op:
  *     decode(encode(ops)) == ops.
  * Exactly: kind, slot and size round-trip for every value (size is stored
- * raw); `arg` round-trips for every value decoding can produce (calloc
+ * raw; a write offset below VA_WRITE_SPRAY, or VA_WRITE_SPRAY itself); `arg` round-trips for every value decoding can produce (calloc
  * count: 0..127, 2^k, 2^k - 1; memalign alignment: 2^k, 0..191; write: any
  * value). A hand-built op is first brought to that form by va_op_normalize
  * (count/alignment rounded down to the nearest representable value, fields
- * an op kind does not use zeroed, write offset kept below 65536).
+ * an op kind does not use zeroed, a write offset >= VA_WRITE_SPRAY made
+ * VA_WRITE_SPRAY).
  *
  * Record layout (12 bytes):
  *     [0] kind (byte % VA_OP_KINDS)   [1] slot (byte % VA_SLOTS)
  *     alloc/free/realloc/calloc/memalign:
  *       [2] size band  [3..10] band payload, u64 LE  [11] arg code
- *     write:  [2..3] offset, u16 LE   [4..11] value, u64 LE
+ *     write:  [2..3] offset, u16 LE (>= 0x8000: spray)   [4..11] value, u64 LE
  *     check:  [2..11] ignored
  * Size bands (byte [2] % VA_BAND_COUNT), p = payload:
  *     0 zero   1 one   2 tiny p%32   3 2^k+d (k 3..16, d -1/0/+1)
@@ -47,6 +53,7 @@
  *     memalign 5 64 100
  *     check
  *     write 4 4080 0x00000000deadbeef
+ *     write 4 * 0x00000000deadbeef            (spray)
  */
 #ifndef VEDALLOC_FUZZ_OPS_H
 #define VEDALLOC_FUZZ_OPS_H
@@ -57,6 +64,7 @@
 
 #define VA_SLOTS 64     /* slots a program can hold blocks in */
 #define VA_OP_RECORD 12 /* bytes per op in the binary form */
+#define VA_WRITE_SPRAY 0x8000 /* write offsets >= this decode to it: spray */
 
 typedef enum va_op_kind {
   VA_OP_ALLOC = 0,

@@ -85,6 +85,13 @@ static void test_text_round_trip(void) {
   VT_CHECK(va_op_parse("  memalign 5 64 100  # comment", &op) && op.arg == 64);
   VT_CHECK(va_op_parse("write 4 4080 0xdeadbeef", &op) && op.size == 4080 &&
          op.arg == 0xdeadbeef);
+  VT_CHECK(va_op_parse("write 4 * 0xdeadbeef", &op) && op.size == VA_WRITE_SPRAY &&
+           op.arg == 0xdeadbeef);
+  char text[96];
+  VT_CHECK(strcmp(va_op_format(&op, text, sizeof text), "write 4 * 0x00000000deadbeef") == 0);
+  const uint8_t spray_rec[VA_OP_RECORD] = {VA_OP_WRITE, 4, 0x34, 0x92, 0xef, 0xbe, 0xad, 0xde};
+  VT_CHECK(va_ops_decode(spray_rec, sizeof spray_rec, &op, 1) == 1 && op.size == VA_WRITE_SPRAY &&
+           op.arg == 0xdeadbeef);
   VT_CHECK(va_op_parse("check", &op) && op.kind == VA_OP_CHECK);
   VT_CHECK(va_op_parse("free 63", &op) && op.slot == 63);
   VT_CHECK(!va_op_parse("free 64", &op));

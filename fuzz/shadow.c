@@ -51,7 +51,7 @@ FZ_HOT static void fz_expect(const fz_image_t *img, size_t off, size_t len, uint
   uint8_t tmp[FZ_CHUNK + 16];
   size_t w0 = off >> 3, w1 = (off + len + 7) >> 3;
   for (size_t w = w0; w < w1; w++) {
-    uint64_t v = fz_word(img->seed, w);
+    uint64_t v = img->spray ? img->spray_val : fz_word(img->seed, w);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     memcpy(tmp + (w - w0) * 8, &v, 8);
 #else

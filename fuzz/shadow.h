@@ -6,6 +6,7 @@
  * so it depends on slot, offset and the op that filled the block, and a
  * block swapped, shifted or copied from a stale generation is caught.
  * A `write` op overrides 8 bytes; overrides are applied after the pattern.
+ * A spraying write replaces the pattern: every word is the sprayed value.
  *
  * Index: live blocks as half-open spans [start, end), sorted by start,
  * pairwise disjoint:   index[i].end <= index[i+1].start   for all i.
@@ -36,6 +37,8 @@ typedef struct fz_override {
 /* What a block should contain: its fill seed and the words written over it. */
 typedef struct fz_image {
   uint64_t seed;                             /* fz_seed(slot, generation) */
+  bool spray;                                /* every word is spray_val, not fz_word */
+  uint64_t spray_val;
   size_t nover;                              /* overrides in use */
   fz_override_t over[FZ_MAX_OVERRIDES];      /* applied in order */
 } fz_image_t;

@@ -163,9 +163,11 @@ void prop_add_word(uint64_t w) {
 /* A user word that may imitate metadata: a dictionary value or random. */
 static void prop_gen_write(uint64_t *s, va_op_t *op) {
   /* Offsets: the start, the last words of a block of a power-of-two size
-   * (where the next block's header or magic would sit), or anywhere. */
-  switch (prop_rng_below(s, 3)) {
+   * (where the next block's header or magic would sit), every word (spray),
+   * or anywhere. */
+  switch (prop_rng_below(s, 4)) {
   case 0: op->size = 0; break;
+  case 3: op->size = VA_WRITE_SPRAY; break;
   case 1:
     op->size = ((size_t)16 << prop_rng_below(s, 8)) - 8 * (1 + prop_rng_below(s, 2));
     break;
@@ -224,13 +226,19 @@ static void *prop_slot_set(prop_slots_t *s, unsigned k, void *p, size_t size,
   return p;
 }
 
-/* write(s, off, v): the word v at off % (usable - 7); no-op if it cannot fit. */
+/* write(s, off, v): the word v at off % (usable - 7); no-op if it cannot fit.
+ * write(s, *, v): v in every word of the block. */
 static void prop_write_word(const va_allocator_t *a, void *heap, void *p,
                             const va_op_t *op) {
   if (!p) return;
   size_t usable = a->usable_size(heap, p);
-  if (usable < 8) return;
   uint64_t v = op->arg;
+  if (op->size >= VA_WRITE_SPRAY) { /* every aligned word; the tail gets a prefix */
+    for (size_t off = 0; off < usable; off += 8)
+      memcpy((char *)p + off, &v, usable - off < 8 ? usable - off : 8);
+    return;
+  }
+  if (usable < 8) return;
   memcpy((char *)p + op->size % (usable - 7), &v, sizeof v);
 }
 
