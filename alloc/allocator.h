@@ -73,6 +73,9 @@ typedef struct va_options {
   size_t trim_threshold;   /* V1: free tail above this many bytes goes back (SIZE_MAX: never) */
   size_t page_reserve;     /* V2: empty pages kept per size class before unmapping */
   size_t large_cache;      /* V2: bytes of freed large mappings kept for reuse */
+  size_t large_resident;   /* V2: bytes of cached mappings' pages kept resident in
+                              all; the rest are discarded (MADV_DONTNEED), a
+                              header page each kept (SIZE_MAX: keep all) */
   va_error_fn on_error;    /* NULL: print and abort (va_error_default) */
   void *error_ctx;         /* passed to on_error */
 } va_options_t;

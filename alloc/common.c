@@ -11,6 +11,7 @@ va_options_t va_options_default(void) {
   o.trim_threshold = 128 * 1024; /* like glibc's M_TRIM_THRESHOLD */
   o.page_reserve = 2;            /* empty pages kept per class */
   o.large_cache = 64u << 20;     /* freed large mappings kept for reuse */
+  o.large_resident = SIZE_MAX;   /* ... with all their pages */
   o.on_error = NULL;
   return o;
 }

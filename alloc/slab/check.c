@@ -265,7 +265,7 @@ SL_META static bool sl_check_large_one(sl_heap_t *h, sl_large_t *lg,
 
 SL_META static bool sl_check_large(sl_heap_t *h, size_t *bytes,
                                    va_report_t *r) {
-  size_t n = 0, cached = 0, cbytes = 0;
+  size_t n = 0, cached = 0, cbytes = 0, cres = 0;
   for (sl_large_t *lg = h->large_live; lg; lg = lg->next) {
     if (++n > h->large_count || !sl_check_large_one(h, lg, SL_LARGE_LIVE, r))
       return n > h->large_count
@@ -283,10 +283,11 @@ SL_META static bool sl_check_large(sl_heap_t *h, size_t *bytes,
                            h->cache_count)
                  : false;
     cbytes += lg->map_size;
+    cres += lg->resident;
   }
   *bytes += cbytes;
   if (n != h->large_count || cached != h->cache_count ||
-      cbytes != h->cache_bytes || last != h->large_cache_tail ||
+      cbytes != h->cache_bytes || cres != h->cache_resident || last != h->large_cache_tail ||
       cbytes > h->opts.large_cache || cached > SL_LARGE_CACHE_MAX)
     return va_fail(r, "sl.large", h,
                    "%zu live (count %zu), %zu cached of %zu bytes (count %zu, "

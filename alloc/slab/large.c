@@ -8,6 +8,9 @@
  * served from it when a cached mapping is at least as large and at most
  * twice as large (no munmap/mmap and no page faults: on this VM they are
  * what makes large blocks slow). The oldest entries are unmapped first.
+ * With opts.large_resident set, the cache keeps at most that many bytes of
+ * pages in all (plus a header page per entry); the rest are discarded, so
+ * a big cache costs address space, not memory (the drop-in's setting).
  *
  * realloc: shrinking stays in place (the tail goes back when it is at least
  * half the mapping); growing tries mremap in place, else moves. A large
@@ -75,6 +78,7 @@ SL_META static void sl_cache_remove(sl_heap_t *h, sl_large_t *lg) {
   sl_large_unlink(&h->large_cache, lg);
   h->cache_count--;
   h->cache_bytes -= lg->map_size;
+  h->cache_resident -= lg->resident;
 }
 
 /* A cached mapping of size in [size, 2 * size], newest first, or NULL. */
@@ -86,6 +90,16 @@ SL_META static sl_large_t *sl_cache_take(sl_heap_t *h, size_t size) {
     }
   }
   return NULL;
+}
+
+/* Keep only the first `keep` bytes of a cached mapping's pages (keep >= the
+ * header page: MADV_DONTNEED reads back zeros). One madvise, cheaper than
+ * munmap + mmap + map writes; the next user faults in what it touches. */
+SL_META static void sl_cache_shed(sl_heap_t *h, sl_large_t *lg, size_t keep) {
+  if (lg->resident <= keep) return;
+  sl_os_discard((uint8_t *)lg + keep, lg->resident - keep);
+  h->cache_resident -= lg->resident - keep;
+  lg->resident = keep;
 }
 
 SL_META static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
@@ -101,6 +115,21 @@ SL_META static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
     sl_cache_remove(h, old);
     sl_large_unmap(h, old);
   }
+  /* The range is what saves the next mmap and page-map update; its pages
+   * are what costs memory. Over the resident budget, the oldest entries
+   * shed their pages first (newest is reused first), then this one. */
+  size_t keep = lg->map_size, resident = h->opts.large_resident;
+  for (sl_large_t *o = h->large_cache_tail;
+       o && resident != SIZE_MAX && h->cache_resident + keep > resident; o = o->prev)
+    sl_cache_shed(h, o, SL_OS_PAGE);
+  if (resident != SIZE_MAX && h->cache_resident + keep > resident) {
+    size_t room = resident > h->cache_resident ? resident - h->cache_resident : 0;
+    keep = VA_ALIGN_UP(room > SL_LARGE_HDR ? room : SL_LARGE_HDR, SL_OS_PAGE);
+    if (keep < lg->map_size) sl_os_discard((uint8_t *)lg + keep, lg->map_size - keep);
+    else keep = lg->map_size;
+  }
+  lg->resident = keep;
+  h->cache_resident += keep;
   lg->state = SL_LARGE_CACHED;
   sl_large_link(&h->large_cache, lg);
   if (h->large_cache_tail == NULL) h->large_cache_tail = lg;

@@ -60,6 +60,10 @@ bool sl_os_grow(void *p, size_t old_size, size_t new_size) {
   return true;
 }
 
+void sl_os_discard(void *p, size_t size) {
+  madvise(p, size, MADV_DONTNEED); /* advice: a failure loses nothing */
+}
+
 void sl_os_trim(void *p, size_t old_size, size_t new_size) {
   sl_os_unmap((uint8_t *)p + new_size, old_size - new_size);
 }

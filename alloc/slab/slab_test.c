@@ -318,6 +318,52 @@ static void test_realloc(void) {
   A->destroy(h);
 }
 
+SL_META static size_t t_cache_resident(void *h) {
+  return ((sl_heap_t *)h)->cache_resident;
+}
+
+/* Resident pages of [p, p + n) (mincore). */
+static size_t t_resident_pages(void *p, size_t n) {
+  size_t pages = (n + 4095) / 4096, count = 0;
+  unsigned char *v = calloc(pages, 1);
+  if (v == NULL || mincore(p, n, v) != 0) abort();
+  for (size_t i = 0; i < pages; i++) count += v[i] & 1;
+  free(v);
+  return count;
+}
+
+/* large_resident: the cache keeps the ranges but at most that many bytes
+ * of their pages; a reused range works (the kernel zero-fills). */
+static void test_large_resident(void) {
+  sl_t_hook_t hook = {0};
+  va_options_t o = sl_t_options(&hook);
+  o.large_cache = 8u << 20;
+  o.large_resident = 64u << 10;
+  void *h = A->create(&o);
+  enum { N = 4, SIZE = 256 << 10 };
+  uint8_t *p[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = A->malloc(h, SIZE);
+    memset(p[i], 0x5a, SIZE);
+  }
+  uint8_t *last = p[N - 1];
+  for (int i = 0; i < N; i++) A->free(h, p[i]);
+  VT_CHECK(t_cache_bytes(h) >= (size_t)N * SIZE);
+  /* The newest keeps 64 KiB (less the older ones' header pages), the
+   * older ones shed all but their header page. */
+  VT_CHECK(t_cache_resident(h) == (64u << 10));
+  VT_CHECK(t_resident_pages(p[0] - SL_LARGE_HDR, SIZE) == 1);
+  VT_CHECK(t_resident_pages(last - SL_LARGE_HDR, SIZE) == 16 - (N - 1));
+  VT_CHECK(sl_t_checks(h));
+  uint8_t *q = A->malloc(h, SIZE); /* from the cache, the newest */
+  VT_CHECK(q == last && t_cache_resident(h) == (N - 1) * 4096u);
+  memset(q, 0x33, SIZE);
+  VT_CHECK(q[SIZE - 1] == 0x33 && sl_t_checks(h));
+  A->free(h, q);
+  VT_CHECK(t_empty(h) && hook.calls == 0);
+  A->destroy(h);
+}
+
 static void test_api_edges(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 1 << 20);
@@ -561,6 +607,7 @@ int main(void) {
   test_small_footprint();
   test_large_and_cache();
   test_realloc();
+  test_large_resident();
   test_api_edges();
   test_error_hook();
   test_magic_spoof();

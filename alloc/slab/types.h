@@ -106,7 +106,8 @@
  *   Live mappings are on heap->large_live; freed ones go to the cache
  *   (heap->large_cache, most recent first) while
  *       cache_bytes <= opts.large_cache  and  |cache| <= SL_LARGE_CACHE_MAX,
- *   the oldest being unmapped first. A cached mapping keeps its map entries
+ *   the oldest being unmapped first;  cache_resident == sum of resident
+ *   (pages past `resident` were discarded on the way in). A cached mapping keeps its map entries
  *   (state SL_LARGE_CACHED) so freeing its pointer again is a double free.
  *                                                              "sl.large"
  * Heap counters (sl.counts):
@@ -272,7 +273,8 @@ typedef struct sl_large {
   struct sl_large *next;  /* live list or cache list (cache: toward older) */
   struct sl_large *prev;
   struct sl_heap *heap;   /* owner */
-  uint64_t pad[2];        /* header is SL_LARGE_HDR bytes */
+  size_t resident;        /* cached: bytes from the start whose pages were kept */
+  uint64_t pad[1];        /* header is SL_LARGE_HDR bytes */
 } sl_large_t;
 
 /* Per-class bookkeeping other than the hot avail head. */
@@ -299,6 +301,7 @@ typedef struct sl_heap {
   sl_large_t *large_cache_tail;     /* oldest cached (evicted first) */
   size_t cache_count;               /* |large_cache| */
   size_t cache_bytes;               /* sum of cached map_size */
+  size_t cache_resident;            /* sum of cached resident */
   size_t footprint;                 /* bytes mapped, metadata included */
   size_t peak_footprint;            /* max footprint so far */
   size_t meta_bytes;                /* touched pages of the heap mapping and
@@ -415,6 +418,7 @@ void *sl_os_map(size_t size, size_t align); /* align: power of two; NULL on fail
 void sl_os_unmap(void *p, size_t size);
 bool sl_os_grow(void *p, size_t old_size, size_t new_size); /* in place or false */
 void sl_os_trim(void *p, size_t old_size, size_t new_size); /* give back the tail */
+void sl_os_discard(void *p, size_t size); /* drop the pages, keep the range */
 
 /* Large mappings (large.c). */
 void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh);
