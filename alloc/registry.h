@@ -22,7 +22,8 @@ extern const size_t va_registry_len;
 /* The entry named `name`, or NULL. */
 const va_entry_t *va_registry_find(const char *name);
 
-/* Default options specialised for this entry (its placement policy). */
+/* Default options specialised for this entry: its placement policy; for
+ * v2-shared, the drop-in heap's cache settings. */
 va_options_t va_entry_options(const va_entry_t *e);
 
 #endif
