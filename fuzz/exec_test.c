@@ -10,6 +10,7 @@
 #include "fuzz/faulty.h"
 #include "alloc/testing/check.h"
 #include "fuzz/ops.h"
+#include "fuzz/shadow.h"
 
 /* Under --config=asan: impossible requests must return NULL, not report. */
 const char *__asan_default_options(void);
@@ -94,6 +95,27 @@ static void test_faults(void) {
   VT_CHECK(fz_is(fz_run(va_faulty(&sys_allocator, VA_FAULT_REALLOC_LOSES), prog, &f), "shadow.realloc"));
 }
 
+/* The fill pattern catches a block shifted by a word or by 4 KiB, a stale
+ * generation, and a spray that is not the one remembered. */
+static void test_pattern(void) {
+  static uint8_t buf[3 * 4096 + 64];
+  size_t n = 2 * 4096 + 40, off;
+  uint8_t got, want;
+  fz_image_t img = {.seed = fz_seed(3, 7)}, old = {.seed = fz_seed(3, 6)};
+  fz_fill(buf, n + 4096, &img);
+  VT_CHECK(fz_verify(buf, n, n, &img, &off, &got, &want));
+  VT_CHECK(!fz_verify(buf + 8, n, n, &img, &off, &got, &want) && off == 0);
+  VT_CHECK(!fz_verify(buf + 4096, n, n, &img, &off, &got, &want) && off == 0);
+  VT_CHECK(!fz_verify(buf, n, n, &old, &off, &got, &want) && off == 0);
+  buf[4096 + 17] ^= 1; /* one flipped bit in the second 4 KiB */
+  VT_CHECK(!fz_verify(buf, n, n, &img, &off, &got, &want) && off == 4096 + 17);
+  fz_image_t spray = {.spray = true, .spray_val = 0x1122334455667788ull};
+  fz_fill(buf, n, &spray);
+  VT_CHECK(fz_verify(buf, n, n, &spray, &off, &got, &want));
+  spray.spray_val ^= 1;
+  VT_CHECK(!fz_verify(buf, n, n, &spray, &off, &got, &want) && off == 0);
+}
+
 static void test_names(void) {
   VT_CHECK(strcmp(va_fault_name(VA_FAULT_V2_MAGIC_SPOOF), "v2_magic_spoof") == 0);
   va_failure_t f = {.op_index = 12, .op = {.kind = VA_OP_ALLOC, .slot = 3, .size = 4096},
@@ -108,6 +130,7 @@ static void test_names(void) {
 int main(void) {
   test_clean();
   test_faults();
+  test_pattern();
   test_names();
   return va_check_summary();
 }

@@ -42,23 +42,41 @@ size_t fz_ranges(size_t usable, size_t range[2][2]) {
   return 2;
 }
 
+/* Word w of the pattern is  fz_table[w % FZ_TW] ^ fz_word(seed, w / FZ_TW):
+ * a fixed table of random words, keyed once per 4 KiB by the block's seed.
+ * Any shift (within or across 4 KiB), swap or stale generation still
+ * changes every word, and the inner loop is one XOR (it vectorises), so
+ * filling and verifying cost about what memcpy and memcmp cost. */
+#define FZ_TW (FZ_CHUNK / 8)
+static uint64_t fz_table[FZ_TW];
+
+FZ_HOT static const uint64_t *fz_pattern_table(void) {
+  if (fz_table[0] == 0)
+    for (size_t i = FZ_TW; i-- > 0;) fz_table[i] = fz_word(0x5EEDull, i) | (i == 0);
+  return fz_table;
+}
+
 /* Expected bytes of [off, off + len) (len <= FZ_CHUNK) into out. */
 FZ_HOT static void fz_expect(const fz_image_t *img, size_t off, size_t len, uint8_t *out) {
   if (!img) {
     memset(out, 0, len);
     return;
   }
-  uint8_t tmp[FZ_CHUNK + 16];
+  uint64_t tmp[FZ_TW + 2];
   size_t w0 = off >> 3, w1 = (off + len + 7) >> 3;
-  for (size_t w = w0; w < w1; w++) {
-    uint64_t v = img->spray ? img->spray_val : fz_word(img->seed, w);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(tmp + (w - w0) * 8, &v, 8);
-#else
-    for (int b = 0; b < 8; b++) tmp[(w - w0) * 8 + b] = (uint8_t)(v >> (8 * b));
-#endif
+  const uint64_t *tbl = fz_pattern_table();
+  for (size_t w = w0; w < w1;) {
+    size_t end = (w / FZ_TW + 1) * FZ_TW < w1 ? (w / FZ_TW + 1) * FZ_TW : w1;
+    uint64_t key = img->spray ? 0 : fz_word(img->seed, w / FZ_TW);
+    if (img->spray)
+      for (; w < end; w++) tmp[w - w0] = img->spray_val;
+    else
+      for (; w < end; w++) tmp[w - w0] = tbl[w % FZ_TW] ^ key;
   }
-  memcpy(out, tmp + (off & 7), len);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+  for (size_t w = 0; w < w1 - w0; w++) tmp[w] = __builtin_bswap64(tmp[w]);
+#endif
+  memcpy(out, (uint8_t *)tmp + (off & 7), len);
   for (size_t k = 0; k < img->nover; k++) {
     const fz_override_t *o = &img->over[k];
     for (int b = 0; b < 8; b++) {

@@ -2,7 +2,8 @@
  * address index. Used by exec.c only.
  *
  * Pattern: byte o of a block with seed s is byte (o & 7) (little-endian) of
- *     fz_word(s, o >> 3),   s = fz_seed(slot, generation)
+ *     T[w % 512] ^ fz_word(s, w / 512),   w = o >> 3,   s = fz_seed(slot, generation)
+ * where T is a fixed table of 512 random words (shadow.c)
  * so it depends on slot, offset and the op that filled the block, and a
  * block swapped, shifted or copied from a stale generation is caught.
  * A `write` op overrides 8 bytes; overrides are applied after the pattern.
