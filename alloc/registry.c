@@ -27,13 +27,12 @@ const va_entry_t *va_registry_find(const char *name) {
 
 va_options_t va_entry_options(const va_entry_t *e) {
   va_options_t o = va_options_default();
-  o.fit = e->fit;
   if (e->alloc == &sl_shared_allocator) {
-    /* The drop-in's per-thread heap settings (vm_heaps.c), with a small
-     * resident budget so short programs reach the page-shedding path. */
-    o.page_reserve = 1;
-    o.large_cache = 32u << 20;
+    /* The drop-in's per-thread heap, with a small resident budget so
+     * short programs reach the page-shedding path. */
+    o = sl_thread_heap_options();
     o.large_resident = 64u << 10;
   }
+  o.fit = e->fit;
   return o;
 }

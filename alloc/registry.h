@@ -23,7 +23,7 @@ extern const size_t va_registry_len;
 const va_entry_t *va_registry_find(const char *name);
 
 /* Default options specialised for this entry: its placement policy; for
- * v2-shared, the drop-in heap's cache settings. */
+ * v2-shared, the drop-in heap's (sl_thread_heap_options). */
 va_options_t va_entry_options(const va_entry_t *e);
 
 #endif

@@ -49,10 +49,13 @@ size_t fz_ranges(size_t usable, size_t range[2][2]) {
  * filling and verifying cost about what memcpy and memcmp cost. */
 #define FZ_TW (FZ_CHUNK / 8)
 static uint64_t fz_table[FZ_TW];
+static bool fz_table_ready;
 
 FZ_HOT static const uint64_t *fz_pattern_table(void) {
-  if (fz_table[0] == 0)
-    for (size_t i = FZ_TW; i-- > 0;) fz_table[i] = fz_word(0x5EEDull, i) | (i == 0);
+  if (!fz_table_ready) {
+    for (size_t i = 0; i < FZ_TW; i++) fz_table[i] = fz_word(0x5EEDull, i);
+    fz_table_ready = true;
+  }
   return fz_table;
 }
 
@@ -65,14 +68,14 @@ FZ_HOT static void fz_expect(const fz_image_t *img, size_t off, size_t len, uint
   uint64_t tmp[FZ_TW + 2];
   size_t w0 = off >> 3, w1 = (off + len + 7) >> 3;
   const uint64_t *tbl = fz_pattern_table();
-  for (size_t w = w0; w < w1;) {
-    size_t end = (w / FZ_TW + 1) * FZ_TW < w1 ? (w / FZ_TW + 1) * FZ_TW : w1;
-    uint64_t key = img->spray ? 0 : fz_word(img->seed, w / FZ_TW);
-    if (img->spray)
-      for (; w < end; w++) tmp[w - w0] = img->spray_val;
-    else
+  if (img->spray)
+    for (size_t w = w0; w < w1; w++) tmp[w - w0] = img->spray_val;
+  else
+    for (size_t w = w0; w < w1;) { /* one key per 4 KiB run */
+      size_t end = (w / FZ_TW + 1) * FZ_TW < w1 ? (w / FZ_TW + 1) * FZ_TW : w1;
+      uint64_t key = fz_word(img->seed, w / FZ_TW);
       for (; w < end; w++) tmp[w - w0] = tbl[w % FZ_TW] ^ key;
-  }
+    }
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
   for (size_t w = 0; w < w1 - w0; w++) tmp[w] = __builtin_bswap64(tmp[w]);
 #endif

@@ -57,16 +57,6 @@
 
 const char vm_be_name[] = "v2-slab/thread-heaps";
 
-/* Drop-in options: footprint over speed for idle memory. With these, peak
- * RSS of python3 testing/workload.py is 1.09x glibc's (75.6 vs 69.3 MiB);
- * the instance defaults (2 pages, 64 MiB cache) are sized for one heap. */
-#define VM_PAGE_RESERVE 1             /* empty pages kept per class */
-#define VM_LARGE_CACHE (32u << 20)    /* freed large mappings kept, per heap... */
-#define VM_LARGE_RESIDENT (1u << 20)  /* ...with at most this much resident in all.
-                                       A 1 MiB cache alone (the earlier setting)
-                                       made bench size-mix 1.81x glibc's time;
-                                       with the ranges kept and their pages
-                                       shed it is 0.86x, RSS 0.95x glibc */
 #define VM_POOL_CHUNK (64u << 10)     /* heaps are carved from mappings this big */
 
 enum { VM_HEAP_OWNED = 1, VM_HEAP_ABANDONED, VM_HEAP_BUSY, VM_HEAP_LOST };
@@ -169,10 +159,7 @@ static vm_heap_t *vm_heap_create(void) {
     vm_carve = m;
     vm_carve_end = vm_carve + VM_POOL_CHUNK / sizeof(vm_heap_t);
   }
-  va_options_t o = va_options_default();
-  o.page_reserve = VM_PAGE_RESERVE;
-  o.large_cache = VM_LARGE_CACHE;
-  o.large_resident = VM_LARGE_RESIDENT;
+  va_options_t o = sl_thread_heap_options();
   vm_heap_t *vh = vm_carve;
   vh->sl = sl_allocator.create(&o);
   if (vh->sl == NULL) return NULL;

@@ -43,6 +43,10 @@ size_t sl_last_touched(void *heap);
  * allocation; false (EINVAL) if it already holds memory. */
 bool sl_heap_share(void *heap, void *ctx);
 
+/* Options of a heap that is one of many (the drop-in's per-thread heaps):
+ * footprint over speed for idle memory (values and measurements in shared.c). */
+va_options_t sl_thread_heap_options(void);
+
 /* ctx of the shared heap whose chunk holds p, or NULL when none does. When
  * usable is not NULL it receives p's block size, read from fields that do
  * not change while the block is live (so without the holder's cooperation),
