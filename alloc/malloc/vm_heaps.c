@@ -38,7 +38,7 @@
  * and then simply use the new heap).
  *
  * Costs: malloc = TLS load + remote-list test + V2's fast path inlined
- * (alloc/slab/slab_fast.h); free of an own block = TLS load + V2's free
+ * (alloc/slab/fast.h); free of an own block = TLS load + V2's free
  * fast path, inlined the same way (the exported malloc reaches this file
  * by two direct jumps: malloc -> vm_malloc -> vm_be_malloc); a
  * remote free = shared-map lookup (2 loads) + header reads + one CAS.
@@ -52,8 +52,8 @@
 
 #include "alloc/internal.h"
 #include "alloc/malloc/vm_backend.h"
+#include "alloc/slab/fast.h"
 #include "alloc/slab/slab.h"
-#include "alloc/slab/slab_fast.h"
 
 const char vm_be_name[] = "v2-slab/thread-heaps";
 
@@ -75,6 +75,9 @@ static __thread vm_heap_t *vm_tls __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t vm_pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(vm_heap_t *) vm_pool;      /* every heap, newest first */
+static sl_shared_map_t vm_map[1];         /* chunk -> header, every heap
+                                             (.bss: untouched but for the
+                                             slots of leaves in use) */
 static atomic_size_t vm_pool_count;       /* |vm_pool| */
 static vm_heap_t *vm_carve, *vm_carve_end; /* unused slots (under the mutex) */
 static pthread_key_t vm_key;              /* its destructor releases a heap */
@@ -100,7 +103,7 @@ static void vm_heap_drain(vm_heap_t *vh) {
   void *b = atomic_exchange_explicit(&vh->remote, NULL, memory_order_acquire);
   while (b) {
     void *next = vm_remote_next(b); /* read before V2 reuses the word */
-    sl_allocator.free(vh->sl, b);
+    sl_free_fast(vh->sl, b); /* a block of vh's: its chunk is vh's */
     b = next;
   }
 }
@@ -163,7 +166,7 @@ static vm_heap_t *vm_heap_create(void) {
   vm_heap_t *vh = vm_carve;
   vh->sl = sl_allocator.create(&o);
   if (vh->sl == NULL) return NULL;
-  sl_heap_share(vh->sl, vh); /* cannot fail: the heap is empty */
+  sl_heap_share(vh->sl, vm_map, vh); /* cannot fail: the heap is empty */
   vm_carve++;
   atomic_store_explicit(&vh->state, VM_HEAP_OWNED, memory_order_relaxed);
   vh->next = atomic_load_explicit(&vm_pool, memory_order_relaxed);
@@ -242,7 +245,7 @@ static inline vm_heap_t *vm_heap_mine(void) {
 static __attribute__((noinline)) void *vm_be_malloc_slow(size_t n) {
   vm_heap_t *vh = vm_heap_mine();
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  return sl_malloc(vh->sl, n);
+  return sl_malloc_fast(vh->sl, n);
 }
 
 /* One TLS load, one test of the remote list, V2's inlined fast path. */
@@ -269,30 +272,25 @@ void *vm_be_memalign(size_t alignment, size_t n) {
 /* Not in this thread's heap: another heap's block, or misuse. */
 static __attribute__((noinline)) void vm_free_foreign(vm_heap_t *mine, void *p) {
   size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(p, &usable);
+  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
   if (owner == NULL) vm_raise(VA_ERR_INVALID_FREE, "free", p);
   else if (usable == 0) vm_raise(VA_ERR_NOT_A_BLOCK, "free", p);
-  else if (owner == mine) sl_allocator.free(mine->sl, p); /* cannot happen */
+  else if (owner == mine) sl_free_fast(mine->sl, p); /* cannot happen */
   else vm_remote_free(owner, p);
 }
 
-/* free off the fast path: V2's own slow paths, or another heap's block. */
-static __attribute__((noinline)) void vm_be_free_slow(vm_heap_t *vh, void *p) {
-  if (VA_LIKELY(vh != NULL) && sl_free_local(vh->sl, p)) return;
-  vm_free_foreign(vh, p);
-}
-
+/* V2's fast path (its slow paths in tail position), or another heap's. */
 void vm_be_free(void *p) {
   vm_heap_t *vh = vm_tls; /* no heap needed to free: exiting threads free too */
-  if (VA_LIKELY(vh != NULL) && VA_LIKELY(sl_free_try_fast(vh->sl, p))) return;
-  vm_be_free_slow(vh, p);
+  if (VA_LIKELY(vh != NULL) && VA_LIKELY(sl_free_fast(vh->sl, p))) return;
+  vm_free_foreign(vh, p);
 }
 
 void *vm_be_realloc(void *p, size_t n) {
   vm_heap_t *vh = vm_heap_mine();
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(p, &usable);
+  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
   if (owner == vh) return sl_realloc(vh->sl, p, n);
   if (owner == NULL || usable == 0) {
     vm_raise(owner ? VA_ERR_NOT_A_BLOCK : VA_ERR_INVALID_FREE, "realloc", p);
@@ -302,7 +300,7 @@ void *vm_be_realloc(void *p, size_t n) {
   /* Another heap's block: keep it when the size still fits it snugly
    * (nothing of the owner's changes), else move it into ours. */
   if (n <= usable && n >= usable / 2) return p;
-  void *q = sl_malloc(vh->sl, n);
+  void *q = sl_malloc_fast(vh->sl, n);
   if (q == NULL) return NULL;
   memcpy(q, p, n < usable ? n : usable);
   vm_remote_free(owner, p);
@@ -311,7 +309,7 @@ void *vm_be_realloc(void *p, size_t n) {
 
 size_t vm_be_usable_size(const void *p) {
   size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(p, &usable);
+  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
   vm_heap_t *vh = vm_tls;
   if (owner != NULL && owner == vh) return sl_allocator.usable_size(vh->sl, p);
   if (owner == NULL) vm_raise(VA_ERR_INVALID_FREE, "usable_size", p);

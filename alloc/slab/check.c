@@ -4,19 +4,43 @@
  * list, then the large mappings, then the counters, and reports the first
  * violated invariant by the stable names defined in types.h. Each walk is
  * bounded by the counts the heap claims, so a corrupted link ends in a
- * report, not a hang. Cost: O(pages * capacity + large chunks).
+ * report, not a hang. Headers are read as copies through the metadata
+ * accessors, so the checker is instrumented like the rest of V2.
+ * Cost: O(pages * capacity + large chunks).
  */
+#include "alloc/slab/class.h"
+#include "alloc/slab/map.h"
 #include "alloc/slab/types.h"
 
 /* Blocks a page can hold at most (64 KiB of 8-byte blocks). */
 #define SL_CHECK_MAX_CAP (SL_SMALL_PAGE / 8)
 
+static sl_page_t sl_check_load_page(const sl_page_t *pg) {
+  sl_page_t t;
+  sl_meta_copy(&t, pg, sizeof t);
+  return t;
+}
+
+static sl_large_t sl_check_load_large(const sl_large_t *lg) {
+  sl_large_t t;
+  sl_meta_copy(&t, lg, sizeof t);
+  return t;
+}
+
+static bool sl_check_bit(const uint64_t *bits, size_t i) {
+  return (bits[i / 64] >> (i % 64)) & 1;
+}
+
 /* ---------------------------------------------------------------------------
  * Metadata accounting (types.h, "sl.counts")
  * ------------------------------------------------------------------------- */
+static size_t sl_check_tracked(const sl_heap_t *h) {
+  return h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
+}
+
 /* meta_bytes as the touched-page bits say it should be. */
-SL_META static size_t sl_check_meta_bytes(sl_heap_t *h) {
-  size_t pages = 0, tracked = h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
+static size_t sl_check_meta_bytes(const sl_heap_t *h) {
+  size_t pages = 0, tracked = sl_check_tracked(h);
   for (size_t w = 0; w < SL_HEAP_TOUCH_WORDS; w++)
     pages += (size_t)__builtin_popcountll(h->heap_touched[w]);
   for (size_t i = 0; i < tracked; i++)
@@ -26,127 +50,123 @@ SL_META static size_t sl_check_meta_bytes(sl_heap_t *h) {
 }
 
 /* Is the OS page holding p's map entry counted as touched? */
-SL_META static bool sl_check_entry_counted(sl_heap_t *h, const void *p) {
-  uintptr_t a = (uintptr_t)p, key = a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
-  size_t tracked = h->leaves < SL_LEAF_TRACK ? h->leaves : SL_LEAF_TRACK;
-  size_t slot = (size_t)((uint8_t *)&h->map[key] - (uint8_t *)h) / SL_OS_PAGE;
-  if (!(h->heap_touched[slot / 64] & ((uint64_t)1 << (slot % 64))))
-    return false;
-  for (size_t i = 0; i < tracked; i++) {
-    if (h->leaf_keys[i] != key) continue;
-    size_t e = (a >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1);
-    size_t pg = e * sizeof(void *) / SL_OS_PAGE;
-    return h->leaf_touched[i][pg / 64] & ((uint64_t)1 << (pg % 64));
-  }
+static bool sl_check_entry_counted(const sl_heap_t *h, const void *p) {
+  uintptr_t a = (uintptr_t)p, key = sl_map_top(a);
+  size_t slot = (size_t)((const uint8_t *)&h->map[key] - (const uint8_t *)h) / SL_OS_PAGE;
+  if (!sl_check_bit(h->heap_touched, slot)) return false;
+  for (size_t i = 0; i < sl_check_tracked(h); i++)
+    if (h->leaf_keys[i] == key)
+      return sl_check_bit(h->leaf_touched[i], sl_map_slot(a) * sizeof(void *) / SL_OS_PAGE);
   return true; /* an untracked leaf is counted whole */
 }
 
-/* ---------------------------------------------------------------------------
- * One page
- * ------------------------------------------------------------------------- */
-SL_META static bool sl_check_geometry(sl_heap_t *h, sl_page_t *pg,
-                                      va_report_t *r) {
-  if (pg->kind != SL_KIND_PAGE || pg->class_idx >= SL_CLASS_COUNT)
-    return va_fail(r, "sl.page_class", pg, "bad kind %#x or class %u",
-                   pg->kind, pg->class_idx);
-  size_t c = pg->class_idx, bs = sl_class_sizes[c];
-  if (pg->block_size != bs || pg->page_size != sl_class_page_size(c) ||
-      pg->heap != h)
-    return va_fail(r, "sl.page_class", pg,
-                   "class %zu: block size %u, page size %u, heap %p", c,
-                   pg->block_size, pg->page_size, (void *)pg->heap);
-  uint8_t *base = SL_PAGE_BASE(pg);
-  if (pg->color >= SL_COLORS || pg->capacity == 0 || pg->capacity > SL_CHECK_MAX_CAP ||
-      pg->grid_bytes != (size_t)pg->capacity * bs || pg->blocks <= (uint8_t *)pg ||
-      pg->blocks + pg->grid_bytes > base + pg->page_size ||
-      pg->bumped > pg->capacity ||
-      pg->div_magic != (((uint64_t)1 << 32) + bs - 1) / bs)
-    return va_fail(r, "sl.page_class", pg, "grid of %u blocks inconsistent",
-                   pg->capacity);
-  for (size_t off = 0; off < pg->page_size; off += SL_CHUNK)
-    if (sl_map_get(h, base + off) != pg)
-      return va_fail(r, "sl.page_class", base + off,
-                     "page map entry does not name this page");
-    else if (h->shared && sl_shared_get(base + off) != pg)
+/* Every chunk of [base, base + size) maps to hdr, in the heap's map and the
+ * shared one, on a counted page of metadata. `inv` names a wrong entry. */
+static bool sl_check_entries(const sl_heap_t *h, uint8_t *base, size_t size,
+                             const void *hdr, const char *inv, va_report_t *r) {
+  for (size_t off = 0; off < size; off += SL_CHUNK)
+    if (sl_map_get(h, base + off) != hdr)
+      return va_fail(r, inv, base + off, "page map entry does not name %p", hdr);
+    else if (h->shared && sl_shared_get(h->shared, base + off) != hdr)
       return va_fail(r, "sl.shared", base + off,
-                     "shared map entry does not name this page");
+                     "shared map entry does not name %p", hdr);
     else if (!sl_check_entry_counted(h, base + off))
       return va_fail(r, "sl.counts", base + off,
                      "map entry on a page not counted in meta_bytes");
   return true;
 }
 
+/* ---------------------------------------------------------------------------
+ * One page (p: a copy of pg's header)
+ * ------------------------------------------------------------------------- */
+static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
+                              const sl_page_t *p, va_report_t *r) {
+  if (p->kind != SL_KIND_PAGE || p->class_idx >= SL_CLASS_COUNT)
+    return va_fail(r, "sl.page_class", pg, "bad kind %#x or class %u",
+                   p->kind, p->class_idx);
+  size_t c = p->class_idx, bs = sl_class_sizes[c];
+  if (p->block_size != bs || p->page_size != sl_class_page_size(c) ||
+      p->heap != h)
+    return va_fail(r, "sl.page_class", pg,
+                   "class %zu: block size %u, page size %u, heap %p", c,
+                   p->block_size, p->page_size, (void *)p->heap);
+  uint8_t *base = (uint8_t *)pg - (size_t)p->color * 64;
+  if (p->color >= SL_COLORS || p->capacity == 0 || p->capacity > SL_CHECK_MAX_CAP ||
+      p->grid_bytes != (size_t)p->capacity * bs || p->blocks <= (const uint8_t *)pg ||
+      p->blocks + p->grid_bytes > base + p->page_size || p->bumped > p->capacity ||
+      p->div_magic != (((uint64_t)1 << 32) + bs - 1) / bs)
+    return va_fail(r, "sl.page_class", pg, "grid of %u blocks inconsistent",
+                   p->capacity);
+  return sl_check_entries(h, base, p->page_size, pg, "sl.page_class", r);
+}
+
 /* Walk the free list: bounds, grid, repeats, bits. Counts it in *n. */
-SL_META static bool sl_check_freelist(sl_page_t *pg, size_t *n,
-                                      va_report_t *r) {
+static bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
+                              size_t *n, va_report_t *r) {
   uint64_t seen[SL_CHECK_MAX_CAP / 64] = {0};
   size_t count = 0;
-  uint8_t *sliced_end = pg->blocks + (size_t)pg->bumped * pg->block_size;
-  for (sl_block_t *b = pg->free; b; b = b->next) {
+  uint8_t *sliced_end = p->blocks + (size_t)p->bumped * p->block_size;
+  for (sl_block_t *b = p->freelist; b; b = sl_block_next(b)) {
     uint8_t *a = (uint8_t *)b;
-    if (a < pg->blocks || a >= sliced_end)
+    if (a < p->blocks || a >= sliced_end)
       return va_fail(r, "sl.freelist_bounds", b,
-                     "free node outside the sliced grid of page %p",
-                     (void *)pg);
-    size_t off = (size_t)(a - pg->blocks), i = off / pg->block_size;
-    if (off % pg->block_size)
+                     "free node outside the sliced grid of page %p", (void *)pg);
+    size_t off = (size_t)(a - p->blocks), i = off / p->block_size;
+    if (off % p->block_size)
       return va_fail(r, "sl.freelist_grid", b,
-                     "free node %zu bytes into block %zu", off % pg->block_size, i);
-    if (seen[i / 64] & ((uint64_t)1 << (i % 64)) || ++count > pg->capacity)
-      return va_fail(r, "sl.freelist_cycle", b,
-                     "free block %zu reached twice", i);
+                     "free node %zu bytes into block %zu", off % p->block_size, i);
+    if (sl_check_bit(seen, i) || ++count > p->capacity)
+      return va_fail(r, "sl.freelist_cycle", b, "free block %zu reached twice", i);
     seen[i / 64] |= (uint64_t)1 << (i % 64);
-    if (pg->bitmap[i / 64] & ((uint64_t)1 << (i % 64)))
+    if (sl_page_live(pg, i))
       return va_fail(r, "sl.bitmap", b, "free block %zu marked live", i);
   }
   *n = count;
   return true;
 }
 
-SL_META static bool sl_check_bitmap(sl_page_t *pg, va_report_t *r) {
-  size_t live = 0, words = (pg->capacity + 63) / 64;
+static bool sl_check_bitmap(const sl_page_t *pg, const sl_page_t *p,
+                            va_report_t *r) {
+  size_t live = 0, words = (p->capacity + 63) / 64;
   for (size_t w = 0; w < words; w++) {
-    uint64_t bits = pg->bitmap[w];
+    uint64_t word = sl_bits_get(pg, w), bits = word;
     size_t lo = w * 64;
-    if (lo + 64 > pg->bumped) /* bits at or beyond bumped must be clear */
-      bits &= lo >= pg->bumped ? 0 : (((uint64_t)1 << (pg->bumped - lo)) - 1);
-    if (bits != pg->bitmap[w])
-      return va_fail(r, "sl.bitmap", pg, "unsliced block marked live");
+    if (lo + 64 > p->bumped) /* bits at or beyond bumped must be clear */
+      bits &= lo >= p->bumped ? 0 : (((uint64_t)1 << (p->bumped - lo)) - 1);
+    if (bits != word) return va_fail(r, "sl.bitmap", pg, "unsliced block marked live");
     live += (size_t)__builtin_popcountll(bits);
   }
-  if (live != pg->used)
-    return va_fail(r, "sl.bitmap", pg, "%zu live bits, used %u", live,
-                   pg->used);
+  if (live != p->used)
+    return va_fail(r, "sl.bitmap", pg, "%zu live bits, used %u", live, p->used);
   return true;
 }
 
-SL_META static bool sl_check_page(sl_heap_t *h, sl_page_t *pg,
-                                  va_report_t *r) {
-  if (!sl_check_geometry(h, pg, r)) return false;
+static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg,
+                          va_report_t *r) {
+  sl_page_t p = sl_check_load_page(pg);
+  if (!sl_check_geometry(h, pg, &p, r)) return false;
   size_t nfree;
-  if (!sl_check_freelist(pg, &nfree, r)) return false;
-  size_t unsliced = pg->capacity - pg->bumped;
-  if (pg->used + nfree + unsliced != pg->capacity)
+  if (!sl_check_freelist(pg, &p, &nfree, r)) return false;
+  size_t unsliced = p.capacity - p.bumped;
+  if (p.used + nfree + unsliced != p.capacity)
     return va_fail(r, "sl.capacity", pg,
-                   "used %u + free %zu + unsliced %zu != capacity %u",
-                   pg->used, nfree, unsliced, pg->capacity);
-  if (!sl_check_bitmap(pg, r)) return false;
+                   "used %u + free %zu + unsliced %zu != capacity %u", p.used,
+                   nfree, unsliced, p.capacity);
+  if (!sl_check_bitmap(pg, &p, r)) return false;
   bool has_free = nfree + unsliced > 0;
-  if ((pg->list == SL_LIST_FULL) == has_free ||
-      (pg->list != SL_LIST_FULL && pg->list != SL_LIST_AVAIL &&
-       pg->list != SL_LIST_EMPTY && pg->list != SL_LIST_IDLE) ||
+  if ((p.list == SL_LIST_FULL) == has_free ||
+      (p.list != SL_LIST_FULL && p.list != SL_LIST_AVAIL &&
+       p.list != SL_LIST_RESERVE && p.list != SL_LIST_IDLE) ||
       (has_free && nfree == 0))
     return va_fail(r, "sl.avail_list", pg,
                    "page with %zu free + %zu unsliced listed as %u", nfree,
-                   unsliced, pg->list);
-  if (pg->keep && pg->list != SL_LIST_AVAIL)
-    return va_fail(r, "sl.avail_list", pg, "keep flag on an unlisted page");
-  if (pg->list == SL_LIST_EMPTY && pg->used != 0)
-    return va_fail(r, "sl.empty_list", pg, "idle page has %u live blocks",
-                   pg->used);
-  if (pg->list == SL_LIST_IDLE && pg->used != 0)
-    return va_fail(r, "sl.idle", pg, "pooled page has %u live blocks",
-                   pg->used);
+                   unsliced, p.list);
+  if (p.keep_empty && p.list != SL_LIST_AVAIL)
+    return va_fail(r, "sl.avail_list", pg, "keep_empty on an unlisted page");
+  if (p.list == SL_LIST_RESERVE && p.used != 0)
+    return va_fail(r, "sl.reserve", pg, "reserve page has %u live blocks", p.used);
+  if (p.list == SL_LIST_IDLE && p.used != 0)
+    return va_fail(r, "sl.idle", pg, "pooled page has %u live blocks", p.used);
   return true;
 }
 
@@ -154,28 +174,26 @@ SL_META static bool sl_check_page(sl_heap_t *h, sl_page_t *pg,
  * Class lists
  * ------------------------------------------------------------------------- */
 typedef struct sl_tally {
-  size_t pages[SL_CLASS_COUNT]; /* pages per class on the all-list */
-  size_t avail[SL_CLASS_COUNT]; /* of which marked SL_LIST_AVAIL */
-  size_t empty[SL_CLASS_COUNT]; /* of which marked SL_LIST_EMPTY */
-  size_t idle;                  /* pages marked SL_LIST_IDLE (no class) */
-  size_t idle_bytes;            /* their bytes */
+  size_t pages[SL_CLASS_COUNT];   /* pages per class on the all-list */
+  size_t avail[SL_CLASS_COUNT];   /* of which marked SL_LIST_AVAIL */
+  size_t reserve[SL_CLASS_COUNT]; /* of which marked SL_LIST_RESERVE */
+  size_t idle;                    /* pages marked SL_LIST_IDLE (no class) */
+  size_t idle_bytes;              /* their bytes */
 } sl_tally_t;
 
-SL_META static bool sl_check_avail(sl_heap_t *h, size_t c, size_t expect,
-                                   va_report_t *r) {
+static bool sl_check_avail(const sl_heap_t *h, size_t c, size_t expect,
+                           va_report_t *r) {
   sl_page_t *head = h->avail[c], *prev = NULL;
   size_t n = 0;
-  for (sl_page_t *pg = head == SL_NONE ? NULL : head; pg; pg = pg->next) {
-    if (++n > expect || pg->list != SL_LIST_AVAIL || pg->class_idx != c ||
-        pg->prev != prev)
+  for (sl_page_t *pg = head == SL_NONE ? NULL : head; pg; pg = sl_page_next(pg)) {
+    sl_page_t p = sl_check_load_page(pg);
+    if (++n > expect || p.list != SL_LIST_AVAIL || p.class_idx != c || p.prev != prev)
       return va_fail(r, "sl.avail_list", pg,
                      "class %zu avail list broken at its page %zu", c, n);
-    if (pg->keep != (pg == head && h->cls[c].empty_count <
-                                       h->opts.page_reserve))
-      return va_fail(r, "sl.avail_list", pg, "keep flag %u wrong", pg->keep);
-    if (pg != head && pg->used == 0)
-      return va_fail(r, "sl.empty_list", pg,
-                     "empty page behind the head of class %zu", c);
+    if (p.keep_empty != (pg == head && h->cls[c].reserve_count < h->opts.page_reserve))
+      return va_fail(r, "sl.avail_list", pg, "keep_empty %u wrong", p.keep_empty);
+    if (pg != head && p.used == 0)
+      return va_fail(r, "sl.reserve", pg, "empty page behind the head of class %zu", c);
     prev = pg;
   }
   for (size_t k = 0; k < SL_DIRECT; k++)
@@ -184,54 +202,52 @@ SL_META static bool sl_check_avail(sl_heap_t *h, size_t c, size_t expect,
                      "direct[%zu] is not the avail head of class %zu", k, c);
   if (n != expect || h->cls[c].avail_tail != prev)
     return va_fail(r, "sl.avail_list", head,
-                   "class %zu: %zu pages listed, %zu marked avail", c, n,
-                   expect);
+                   "class %zu: %zu pages listed, %zu marked avail", c, n, expect);
   return true;
 }
 
-SL_META static bool sl_check_empty_list(sl_heap_t *h, size_t c, size_t expect,
-                                        va_report_t *r) {
-  sl_class_t *k = &h->cls[c];
+static bool sl_check_reserve(const sl_heap_t *h, size_t c, size_t expect,
+                             va_report_t *r) {
+  const sl_class_t *k = &h->cls[c];
   size_t n = 0;
-  for (sl_page_t *pg = k->empty; pg; pg = pg->next)
-    if (++n > expect || pg->list != SL_LIST_EMPTY || pg->class_idx != c)
-      return va_fail(r, "sl.empty_list", pg,
-                     "class %zu empty list broken at its page %zu", c, n);
+  for (sl_page_t *pg = k->reserve; pg; pg = sl_page_next(pg))
+    if (++n > expect || sl_page_list(pg) != SL_LIST_RESERVE ||
+        sl_page_class_idx(pg) != c)
+      return va_fail(r, "sl.reserve", pg,
+                     "class %zu reserve list broken at its page %zu", c, n);
   sl_page_t *head = h->avail[c];
-  size_t held = n + (head != SL_NONE && head->used == 0);
-  if (n != expect || n != k->empty_count ||
-      held > h->opts.page_reserve)
-    return va_fail(r, "sl.empty_list", k->empty,
-                   "class %zu: %zu idle pages listed, %zu marked, count %u, "
-                   "reserve %zu", c, n, expect, k->empty_count,
+  size_t held = n + (head != SL_NONE && sl_page_used(head) == 0);
+  if (n != expect || n != k->reserve_count || held > h->opts.page_reserve)
+    return va_fail(r, "sl.reserve", k->reserve,
+                   "class %zu: %zu reserve pages listed, %zu marked, count %u, "
+                   "limit %zu", c, n, expect, k->reserve_count,
                    h->opts.page_reserve);
   return true;
 }
 
 /* The idle pools: linked both ways, pages of their size, counts, budget. */
-SL_META static bool sl_check_idle(sl_heap_t *h, const sl_tally_t *t,
-                                  va_report_t *r) {
+static bool sl_check_idle(const sl_heap_t *h, const sl_tally_t *t,
+                          va_report_t *r) {
   size_t n = 0, bytes = 0;
   for (size_t k = 0; k < 2; k++) {
     sl_page_t *prev = NULL;
-    for (sl_page_t *pg = h->idle[k]; pg; prev = pg, pg = pg->next) {
-      if (++n > t->idle || pg->list != SL_LIST_IDLE || pg->prev != prev ||
-          (pg->page_size == SL_MEDIUM_PAGE) != k ||
-          (prev && prev->idle_since < pg->idle_since))
-        return va_fail(r, "sl.idle", pg, "idle pool %zu broken at page %zu",
-                       k, n);
-      bytes += pg->page_size;
+    for (sl_page_t *pg = h->idle[k]; pg; prev = pg, pg = sl_page_next(pg)) {
+      sl_page_t p = sl_check_load_page(pg);
+      if (++n > t->idle || p.list != SL_LIST_IDLE || p.prev != prev ||
+          (p.page_size == SL_MEDIUM_PAGE) != k ||
+          (prev && sl_page_idle_since(prev) < p.idle_since))
+        return va_fail(r, "sl.idle", pg, "idle pool %zu broken at page %zu", k, n);
+      bytes += p.page_size;
     }
     if (h->idle_tail[k] != prev)
       return va_fail(r, "sl.idle", h, "idle pool %zu: wrong tail", k);
     /* over the budget, the last release pass stopped at a young page */
     if (prev && h->idle_bytes > sl_idle_budget(h) &&
-        prev->idle_since + h->idle_decay <= h->idle_clock)
+        sl_page_idle_since(prev) + h->idle_decay <= h->idle_clock)
       return va_fail(r, "sl.idle", prev, "pool over budget, page aged out");
   }
   if (n != t->idle || n != h->idle_count || bytes != h->idle_bytes ||
-      bytes != t->idle_bytes ||
-      (bytes > sl_idle_budget(h) && h->idle_decay == 0))
+      bytes != t->idle_bytes || (bytes > sl_idle_budget(h) && h->idle_decay == 0))
     return va_fail(r, "sl.idle", h,
                    "%zu pooled pages of %zu bytes; %zu marked; count %zu, "
                    "bytes %zu, budget %zu", n, bytes, t->idle, h->idle_count,
@@ -242,53 +258,39 @@ SL_META static bool sl_check_idle(sl_heap_t *h, const sl_tally_t *t,
 /* ---------------------------------------------------------------------------
  * Large mappings
  * ------------------------------------------------------------------------- */
-SL_META static bool sl_check_large_one(sl_heap_t *h, sl_large_t *lg,
-                                       uint32_t state, va_report_t *r) {
+static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
+                               uint32_t state, va_report_t *r) {
+  sl_large_t l = sl_check_load_large(lg);
   uint8_t *base = (uint8_t *)lg;
-  if (lg->kind != SL_KIND_LARGE || lg->state != state || lg->heap != h ||
-      lg->map_size % SL_CHUNK || lg->payload < base + SL_LARGE_HDR ||
-      lg->payload >= base + lg->map_size ||
-      (uintptr_t)lg->payload % VA_ALIGNMENT)
+  if (l.kind != SL_KIND_LARGE || l.state != state || l.heap != h ||
+      l.map_size % SL_CHUNK || l.payload < base + SL_LARGE_HDR ||
+      l.payload >= base + l.map_size || (uintptr_t)l.payload % VA_ALIGNMENT)
     return va_fail(r, "sl.large", lg, "large mapping header inconsistent");
-  for (size_t off = 0; off < lg->map_size; off += SL_CHUNK)
-    if (sl_map_get(h, base + off) != lg)
-      return va_fail(r, "sl.large", base + off,
-                     "page map entry does not name this mapping");
-    else if (h->shared && sl_shared_get(base + off) != lg)
-      return va_fail(r, "sl.shared", base + off,
-                     "shared map entry does not name this mapping");
-    else if (!sl_check_entry_counted(h, base + off))
-      return va_fail(r, "sl.counts", base + off,
-                     "map entry on a page not counted in meta_bytes");
-  return true;
+  return sl_check_entries(h, base, l.map_size, lg, "sl.large", r);
 }
 
-SL_META static bool sl_check_large(sl_heap_t *h, size_t *bytes,
-                                   va_report_t *r) {
+static bool sl_check_large(const sl_heap_t *h, size_t *bytes, va_report_t *r) {
   size_t n = 0, cached = 0, cbytes = 0, cres = 0;
-  for (sl_large_t *lg = h->large_live; lg; lg = lg->next) {
-    if (++n > h->large_count || !sl_check_large_one(h, lg, SL_LARGE_LIVE, r))
-      return n > h->large_count
-                 ? va_fail(r, "sl.large", lg, "more live mappings than %zu",
-                           h->large_count)
-                 : false;
-    *bytes += lg->map_size;
+  for (sl_large_t *lg = h->large_live; lg; lg = sl_large_next(lg)) {
+    if (++n > h->large_count)
+      return va_fail(r, "sl.large", lg, "more live mappings than %zu", h->large_count);
+    if (!sl_check_large_one(h, lg, SL_LARGE_LIVE, r)) return false;
+    *bytes += sl_large_map_size(lg);
   }
   sl_large_t *last = NULL;
-  for (sl_large_t *lg = h->large_cache; lg; last = lg, lg = lg->next) {
-    if (++cached > h->cache_count ||
-        !sl_check_large_one(h, lg, SL_LARGE_CACHED, r))
-      return cached > h->cache_count
-                 ? va_fail(r, "sl.large", lg, "more cached mappings than %zu",
-                           h->cache_count)
-                 : false;
-    cbytes += lg->map_size;
-    cres += lg->resident;
+  for (sl_large_t *lg = h->large_cache; lg; last = lg, lg = sl_large_next(lg)) {
+    if (++cached > h->cache_count)
+      return va_fail(r, "sl.large", lg, "more cached mappings than %zu",
+                     h->cache_count);
+    if (!sl_check_large_one(h, lg, SL_LARGE_CACHED, r)) return false;
+    cbytes += sl_large_map_size(lg);
+    cres += sl_large_resident(lg);
   }
   *bytes += cbytes;
   if (n != h->large_count || cached != h->cache_count ||
-      cbytes != h->cache_bytes || cres != h->cache_resident || last != h->large_cache_tail ||
-      cbytes > h->opts.large_cache || cached > SL_LARGE_CACHE_MAX)
+      cbytes != h->cache_bytes || cres != h->cache_resident ||
+      last != h->large_cache_tail || cbytes > h->opts.large_cache ||
+      cached > SL_LARGE_CACHE_MAX)
     return va_fail(r, "sl.large", h,
                    "%zu live (count %zu), %zu cached of %zu bytes (count %zu, "
                    "%zu bytes)", n, h->large_count, cached, cbytes,
@@ -299,40 +301,40 @@ SL_META static bool sl_check_large(sl_heap_t *h, size_t *bytes,
 /* ---------------------------------------------------------------------------
  * Whole heap
  * ------------------------------------------------------------------------- */
-SL_META static bool sl_check_pages(sl_heap_t *h, sl_tally_t *t, size_t *bytes,
-                                   va_report_t *r) {
+static bool sl_check_pages(const sl_heap_t *h, sl_tally_t *t, size_t *bytes,
+                           va_report_t *r) {
   size_t n = 0;
   sl_page_t *prev = NULL;
-  for (sl_page_t *pg = h->all; pg; prev = pg, pg = pg->all_next) {
-    if (++n > h->page_count || pg->all_prev != prev)
-      return va_fail(r, "sl.counts", pg, "page list longer than %zu or "
-                     "mislinked", h->page_count);
+  for (sl_page_t *pg = h->all; pg; prev = pg, pg = sl_page_all_next(pg)) {
+    if (++n > h->page_count || sl_page_all_prev(pg) != prev)
+      return va_fail(r, "sl.counts", pg, "page list longer than %zu or mislinked",
+                     h->page_count);
     if (!sl_check_page(h, pg, r)) return false;
-    size_t c = pg->class_idx;
-    *bytes += pg->page_size;
-    if (pg->list == SL_LIST_IDLE) {
+    size_t c = sl_page_class_idx(pg), size = sl_page_page_size(pg);
+    uint8_t list = sl_page_list(pg);
+    *bytes += size;
+    if (list == SL_LIST_IDLE) {
       t->idle++;
-      t->idle_bytes += pg->page_size;
+      t->idle_bytes += size;
       continue;
     }
     t->pages[c]++;
-    t->avail[c] += pg->list == SL_LIST_AVAIL;
-    t->empty[c] += pg->list == SL_LIST_EMPTY;
+    t->avail[c] += list == SL_LIST_AVAIL;
+    t->reserve[c] += list == SL_LIST_RESERVE;
   }
   if (n != h->page_count)
-    return va_fail(r, "sl.counts", h, "%zu pages listed, count %zu", n,
-                   h->page_count);
+    return va_fail(r, "sl.counts", h, "%zu pages listed, count %zu", n, h->page_count);
   return true;
 }
 
-SL_META bool sl_check(void *heap, va_report_t *r) {
-  sl_heap_t *h = heap;
+bool sl_check(void *heap, va_report_t *r) {
+  const sl_heap_t *h = heap;
   sl_tally_t t = {{0}, {0}, {0}, 0, 0};
   size_t page_bytes = 0, large_bytes = 0;
   if (!sl_check_pages(h, &t, &page_bytes, r)) return false;
   if (!sl_check_idle(h, &t, r)) return false;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
-    if (!sl_check_empty_list(h, c, t.empty[c], r)) return false;
+    if (!sl_check_reserve(h, c, t.reserve[c], r)) return false;
     if (!sl_check_avail(h, c, t.avail[c], r)) return false;
     if (t.pages[c] != h->cls[c].pages)
       return va_fail(r, "sl.counts", h, "class %zu: %zu pages, count %u", c,
@@ -340,57 +342,54 @@ SL_META bool sl_check(void *heap, va_report_t *r) {
   }
   if (!sl_check_large(h, &large_bytes, r)) return false;
   if (h->hot_leaf && h->map[h->hot_key] != h->hot_leaf)
-    return va_fail(r, "sl.counts", h, "hot leaf is not map[%zu]",
-                   (size_t)h->hot_key);
+    return va_fail(r, "sl.counts", h, "hot leaf is not map[%zu]", (size_t)h->hot_key);
   size_t expect = h->meta_bytes + page_bytes + large_bytes;
   if (h->footprint != expect || h->peak_footprint < h->footprint ||
       h->meta_bytes != sl_check_meta_bytes(h))
-    return va_fail(r, "sl.counts", h,
-                   "footprint %zu, expected %zu (peak %zu)", h->footprint,
-                   expect, h->peak_footprint);
+    return va_fail(r, "sl.counts", h, "footprint %zu, expected %zu (peak %zu)",
+                   h->footprint, expect, h->peak_footprint);
   return va_pass(r);
 }
 
-SL_META bool sl_check_empty(void *heap, va_report_t *r) {
-  sl_heap_t *h = heap;
-  if (!sl_check(h, r)) return false;
-  for (sl_page_t *pg = h->all; pg; pg = pg->all_next)
-    if (pg->used)
-      return va_fail(r, "sl.empty", pg, "page holds %u live blocks",
-                     pg->used);
+bool sl_check_empty(void *heap, va_report_t *r) {
+  const sl_heap_t *h = heap;
+  if (!sl_check(heap, r)) return false;
+  for (sl_page_t *pg = h->all; pg; pg = sl_page_all_next(pg))
+    if (sl_page_used(pg))
+      return va_fail(r, "sl.empty", pg, "page holds %u live blocks", sl_page_used(pg));
   if (h->large_count)
     return va_fail(r, "sl.empty", h->large_live, "%zu large blocks live",
                    h->large_count);
   for (size_t c = 0; c < SL_CLASS_COUNT; c++)
     if (h->cls[c].pages > h->opts.page_reserve)
-      return va_fail(r, "sl.empty", h, "class %zu holds %u pages, reserve %zu",
-                     c, h->cls[c].pages, h->opts.page_reserve);
+      return va_fail(r, "sl.empty", h, "class %zu holds %u pages, reserve %zu", c,
+                     h->cls[c].pages, h->opts.page_reserve);
   return va_pass(r);
 }
 
 /* ---------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------- */
-SL_META void sl_stats(void *heap, va_stats_t *st) {
-  sl_heap_t *h = heap;
+void sl_stats(void *heap, va_stats_t *st) {
+  const sl_heap_t *h = heap;
   va_stats_t s = {0};
   s.footprint = h->footprint;
   s.peak_footprint = h->peak_footprint;
-  for (sl_page_t *pg = h->all; pg; pg = pg->all_next) {
-    size_t slots = pg->capacity - pg->used;
-    s.live_blocks += pg->used;
-    s.live_bytes += (size_t)pg->used * pg->block_size;
+  for (sl_page_t *pg = h->all; pg; pg = sl_page_all_next(pg)) {
+    sl_page_t p = sl_check_load_page(pg);
+    size_t slots = p.capacity - p.used;
+    s.live_blocks += p.used;
+    s.live_bytes += (size_t)p.used * p.block_size;
     s.free_blocks += slots;
-    s.free_bytes += slots * pg->block_size;
-    if (slots && pg->block_size > s.largest_free)
-      s.largest_free = pg->block_size;
+    s.free_bytes += slots * p.block_size;
+    if (slots && p.block_size > s.largest_free) s.largest_free = p.block_size;
   }
-  for (sl_large_t *lg = h->large_live; lg; lg = lg->next) {
+  for (sl_large_t *lg = h->large_live; lg; lg = sl_large_next(lg)) {
     s.live_blocks++;
     s.live_bytes += sl_large_usable(lg);
   }
-  for (sl_large_t *lg = h->large_cache; lg; lg = lg->next) {
-    size_t u = lg->map_size - SL_LARGE_HDR; /* reused at the default offset */
+  for (sl_large_t *lg = h->large_cache; lg; lg = sl_large_next(lg)) {
+    size_t u = sl_large_map_size(lg) - SL_LARGE_HDR; /* reused at the default offset */
     s.free_bytes += u;
     if (u > s.largest_free) s.largest_free = u;
   }

@@ -32,7 +32,7 @@ static sl_page_t *t_page_of(void *h, void *p) {
   return pg;
 }
 
-SL_META static void t_world_make(t_world_t *w) {
+SL_T_META static void t_world_make(t_world_t *w) {
   static sl_t_hook_t hook;
   va_options_t o = sl_t_options(&hook);
   o.page_reserve = 2;
@@ -111,8 +111,8 @@ static bool t_clean(void *h) {
 }
 
 /* Each corruption: break, name, repair. */
-SL_META static void t_freelist_bounds(t_world_t *w) {
-  sl_block_t *node = w->part->free, *saved = node->next;
+SL_T_META static void t_freelist_bounds(t_world_t *w) {
+  sl_block_t *node = w->part->freelist, *saved = node->next;
   node->next = (sl_block_t *)(w->part->blocks +
                               (size_t)w->part->bumped * w->part->block_size);
   VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
@@ -121,21 +121,21 @@ SL_META static void t_freelist_bounds(t_world_t *w) {
   node->next = saved;
 }
 
-SL_META static void t_freelist_grid(t_world_t *w) {
-  sl_block_t *node = w->part->free, *saved = node->next;
+SL_T_META static void t_freelist_grid(t_world_t *w) {
+  sl_block_t *node = w->part->freelist, *saved = node->next;
   node->next = (sl_block_t *)((uint8_t *)saved + 16);
   VT_CHECK(t_names(w->h, "sl.freelist_grid"));
   node->next = saved;
 }
 
-SL_META static void t_freelist_cycle(t_world_t *w) {
-  sl_block_t *node = w->part->free->next, *saved = node->next;
-  node->next = w->part->free; /* back to the head */
+SL_T_META static void t_freelist_cycle(t_world_t *w) {
+  sl_block_t *node = w->part->freelist->next, *saved = node->next;
+  node->next = w->part->freelist; /* back to the head */
   VT_CHECK(t_names(w->h, "sl.freelist_cycle"));
   node->next = saved;
 }
 
-SL_META static void t_capacity(t_world_t *w) {
+SL_T_META static void t_capacity(t_world_t *w) {
   w->part->used++;
   VT_CHECK(t_names(w->h, "sl.capacity"));
   w->part->used--;
@@ -144,8 +144,8 @@ SL_META static void t_capacity(t_world_t *w) {
   w->part->bumped++;
 }
 
-SL_META static void t_bitmap(t_world_t *w) {
-  size_t i = (size_t)((uint8_t *)w->part->free - w->part->blocks) / 64;
+SL_T_META static void t_bitmap(t_world_t *w) {
+  size_t i = (size_t)((uint8_t *)w->part->freelist - w->part->blocks) / 64;
   uint64_t bit = (uint64_t)1 << (i % 64);
   w->part->bitmap[i / 64] |= bit; /* a free block marked live */
   VT_CHECK(t_names(w->h, "sl.bitmap"));
@@ -155,7 +155,7 @@ SL_META static void t_bitmap(t_world_t *w) {
   w->full->bitmap[0] |= 1;
 }
 
-SL_META static void t_avail_list(t_world_t *w) {
+SL_T_META static void t_avail_list(t_world_t *w) {
   w->part->list = SL_LIST_FULL; /* has free blocks but claims full */
   VT_CHECK(t_names(w->h, "sl.avail_list"));
   w->part->list = SL_LIST_AVAIL;
@@ -170,12 +170,12 @@ SL_META static void t_avail_list(t_world_t *w) {
   h->direct[8] = SL_NONE; /* the by-size copy out of step */
   VT_CHECK(t_names(w->h, "sl.avail_list"));
   h->direct[8] = w->part;
-  w->part->keep ^= 1; /* the cached "may stay empty" flag out of step */
+  w->part->keep_empty ^= 1; /* the cached "may stay empty" flag out of step */
   VT_CHECK(t_names(w->h, "sl.avail_list"));
-  w->part->keep ^= 1;
+  w->part->keep_empty ^= 1;
 }
 
-SL_META static void t_page_class(t_world_t *w) {
+SL_T_META static void t_page_class(t_world_t *w) {
   w->part->block_size = 48;
   VT_CHECK(t_names(w->h, "sl.page_class"));
   w->part->block_size = 64;
@@ -185,19 +185,19 @@ SL_META static void t_page_class(t_world_t *w) {
   w->part->heap = owner;
 }
 
-SL_META static void t_empty_list(t_world_t *w) {
+SL_T_META static void t_reserve(t_world_t *w) {
   sl_heap_t *h = w->h;
   size_t c = w->idle->class_idx;
-  VT_CHECK(w->idle->list == SL_LIST_EMPTY && h->cls[c].empty_count == 1);
-  h->cls[c].empty_count++;
-  VT_CHECK(t_names(w->h, "sl.empty_list"));
-  h->cls[c].empty_count--;
+  VT_CHECK(w->idle->list == SL_LIST_RESERVE && h->cls[c].reserve_count == 1);
+  h->cls[c].reserve_count++;
+  VT_CHECK(t_names(w->h, "sl.reserve"));
+  h->cls[c].reserve_count--;
   w->idle->list = SL_LIST_AVAIL; /* on the empty list, marked otherwise */
-  VT_CHECK(t_names(w->h, "sl.empty_list"));
-  w->idle->list = SL_LIST_EMPTY;
+  VT_CHECK(t_names(w->h, "sl.reserve"));
+  w->idle->list = SL_LIST_RESERVE;
 }
 
-SL_META static void t_large(t_world_t *w) {
+SL_T_META static void t_large(t_world_t *w) {
   w->live->state = SL_LARGE_CACHED;
   VT_CHECK(t_names(w->h, "sl.large"));
   w->live->state = SL_LARGE_LIVE;
@@ -214,7 +214,7 @@ SL_META static void t_large(t_world_t *w) {
   w->cached->payload = saved;
 }
 
-SL_META static void t_counts(t_world_t *w) {
+SL_T_META static void t_counts(t_world_t *w) {
   sl_heap_t *h = w->h;
   h->footprint += 4096;
   VT_CHECK(t_names(w->h, "sl.counts"));
@@ -227,7 +227,7 @@ SL_META static void t_counts(t_world_t *w) {
   h->page_count--;
   /* metadata: a page's map entry on a leaf page not counted, and the
    * count out of step with the touched-page bits */
-  uintptr_t a = (uintptr_t)SL_PAGE_BASE(w->part);
+  uintptr_t a = (uintptr_t)sl_page_base(w->part);
   size_t e = (a >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1);
   size_t i = 0, bit = e * sizeof(void *) / SL_OS_PAGE;
   while (h->leaf_keys[i] != a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS)) i++;
@@ -245,7 +245,7 @@ SL_META static void t_counts(t_world_t *w) {
   h->footprint -= SL_OS_PAGE;
 }
 
-SL_META static void t_idle(t_world_t *w) {
+SL_T_META static void t_idle(t_world_t *w) {
   sl_heap_t *h = w->h;
   h->idle_bytes += SL_SMALL_PAGE;
   VT_CHECK(t_names(w->h, "sl.idle"));
@@ -260,15 +260,15 @@ SL_META static void t_idle(t_world_t *w) {
   VT_CHECK(t_names(w->h, "sl.idle"));
   w->pooled->prev = NULL;
   /* a pooled page with a live block (bit, count and free list agreeing) */
-  sl_block_t *b = w->pooled->free;
+  sl_block_t *b = w->pooled->freelist;
   uint32_t i = sl_page_index(w->pooled, b);
-  w->pooled->free = b->next;
+  w->pooled->freelist = b->next;
   w->pooled->used++;
   w->pooled->bitmap[i / 64] |= (uint64_t)1 << (i % 64);
   VT_CHECK(t_names(w->h, "sl.idle"));
   w->pooled->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
   w->pooled->used--;
-  w->pooled->free = b;
+  w->pooled->freelist = b;
   /* over the budget (page_reserve MiB) */
   size_t saved = h->opts.page_reserve;
   uint64_t decay = h->idle_decay, clock = h->idle_clock;
@@ -318,7 +318,7 @@ int main(void) {
   t_run("bitmap", t_bitmap);
   t_run("avail_list", t_avail_list);
   t_run("page_class", t_page_class);
-  t_run("empty_list", t_empty_list);
+  t_run("reserve", t_reserve);
   t_run("large", t_large);
   t_run("counts", t_counts);
   t_run("idle", t_idle);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "alloc/slab/os.h"
 #include "alloc/slab/types.h"
 
 /* Bytes mapped by every V2 object in the process (sl_mapped_bytes). */

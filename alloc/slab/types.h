@@ -1,30 +1,32 @@
 /* vedalloc V2 — slab allocator: the private types, and the design.
  *
  * This header is the architecture document of V2. Terms:
- *   class   one block size; every small request is served by the class of
- *           the smallest size >= the request (sl_class_of).
- *   chunk   64 KiB of address space aligned to 64 KiB: the unit of the page
- *           map. Every mapping V2 makes is chunk-aligned and a whole number
- *           of chunks, so a chunk belongs to at most one V2 object.
- *   page    one mapping of a class: a header, an allocated bitmap, then a
- *           grid of equal blocks. 64 KiB for blocks <= 1 KiB, 512 KiB above.
- *   large   one mapping holding one block above the top class (32 KiB).
- *   map     per-heap radix table: chunk -> the page or large header that
- *           owns it. The ONLY way free() decides that a pointer is ours.
+ *   class    one block size; every small request is served by the class of
+ *            the smallest size >= the request (class.h).
+ *   chunk    64 KiB of address space aligned to 64 KiB: the unit of the page
+ *            map. Every mapping V2 makes is chunk-aligned and a whole number
+ *            of chunks, so a chunk belongs to at most one V2 object.
+ *   page     one mapping of a class: a header, an allocated bitmap, then a
+ *            grid of equal blocks. 64 KiB for blocks <= 1 KiB, 512 KiB above.
+ *   large    one mapping holding one block above the top class (32 KiB).
+ *   map      per-heap radix table: chunk -> the page or large header that
+ *            owns it. The ONLY way free() decides that a pointer is ours.
+ *   empty    a page with no live block (used == 0). Where an empty page
+ *            goes is policy, with two names:
+ *   reserve  the empty pages a class keeps for itself, at most
+ *            opts.page_reserve: its reserve list plus an empty avail head;
+ *   idle     the heap-wide pool of empty pages beyond the reserves, any
+ *            class, bounded by a budget and a decay; reused by any class of
+ *            the same page size, else given back to the OS.
  *
- * ---------------------------------------------------------------------------
- * Size classes (41), chosen for internal waste <= 25% with O(1) lookup:
- *   idx 0        8                      (requests 0..8; 8-byte aligned)
- *   idx 1..8     16, 32, 48, ... 128    (16-byte steps: the common sizes)
- *   idx 9..40    4 per power of two: 160 192 224 256 | 320 .. 512 | ...
- *                ... | 20480 24576 28672 32768
- * The seed's classes were the powers of two 8..1024 (up to 50% waste, and
- * every request over 1 KiB cost an mmap + munmap). 16-byte steps below 128
- * cut the waste of typical small objects; 4 classes per doubling bound it
- * at 25%; a 32 KiB top class keeps typical program sizes off the mmap path.
- * Lookup is O(1): n <= 1024 by a 129-byte table indexed by (n + 7) / 8
- * (one load, no data-dependent branch, which matters when sizes alternate);
- * above, arithmetic from the top bit of n - 1 and the next two bits.
+ * Layers (calls go down only; each file includes the headers below it):
+ *   slab.c   entry points, slow paths, instances, threads   (+ fast.h)
+ *   page.c   pages, class lists, reserve, idle pool   large.c  large blocks
+ *   map.c    the heap's page map, the shared map, metadata accounting
+ *   os.c     mmap, munmap, madvise, the clock
+ *   class.h  size classes (pure arithmetic);  types.h  this file
+ *   check.c  the checker and statistics: reads every layer, calls none but
+ *            map.h's lookups (slab.c calls it after every op at level 3).
  *
  * ---------------------------------------------------------------------------
  * Page layout (page_size = 64 KiB or 512 KiB, chunk-aligned):
@@ -44,10 +46,9 @@
  *   (color = pages created so far % SL_COLORS). Every mapping is 64 KiB
  *   aligned, so uncoloured headers (and their first bitmap words) would
  *   all fall in the same few L1 sets: an 8-way L1 holds at most 8 of them,
- *   fewer than the classes a real program keeps hot. (Cachegrind shows no
- *   conflict misses either way for the 7-size benchmark: this is insurance
- *   for wider class mixes, at <= 960 bytes per page.) The map entry points
- *   at the header, not the mapping.
+ *   fewer than the classes a real program keeps hot. This is insurance for
+ *   wide class mixes, at <= 960 bytes per page. The map entry points at the
+ *   header, not the mapping.
  *   blocks [0, bumped) have been sliced: each is live (bit 1) or on the
  *   free list (bit 0). Blocks [bumped, capacity) are the unsliced bump
  *   region (bit 0, never handed out, poisoned): a fresh page costs O(1),
@@ -68,29 +69,34 @@
  *   bit(i) == 1  <=>  block i is live: popcount(bitmap) == used, no free
  *   node has its bit set, no bit >= bumped is set              "sl.bitmap"
  *   page on its class's avail list  <=>  |free| + (capacity - bumped) > 0,
- *   and then free != NULL (a page is refilled when its list runs dry;
- *   free == NULL  <=>  the page is full)                   "sl.avail_list"
+ *   and then freelist != NULL (a page is refilled when its list runs dry;
+ *   freelist == NULL  <=>  the page is full)               "sl.avail_list"
  *   block_size == sl_class_size(class_idx), page->heap == heap, map entry
  *   of each chunk of the page == page                      "sl.page_class"
- *   empty pages of class c == |empty list(c)| + [avail head(c) is empty]
- *   <= page_reserve; pages on the empty list have used == 0 "sl.empty_list"
- *   keep == (page is its class's avail head && empty_count < page_reserve)
- *   (cached so free's "page just emptied" test reads no heap field)
- *                                                          "sl.avail_list"
+ *   reserve of class c == |reserve list(c)| + [avail head(c) is empty]
+ *   <= page_reserve; pages on the reserve list have used == 0 "sl.reserve"
+ *   keep_empty == (page is its class's avail head && reserve_count <
+ *   page_reserve): the cached answer to "may a free leave this page empty
+ *   where it is?", so free's fast path reads no heap field "sl.avail_list"
  *
  * Lists of a class c (all doubly linked through next/prev unless noted):
  *   avail[c]   pages with a free block; head is the page malloc pops from.
  *              Empty when it points at the immutable sentinel sl_page_none
- *              (free == NULL), so the fast path needs no NULL test. A page
- *              that stops being full is appended at the TAIL, so the only
- *              avail page that may be empty is the head:
+ *              (freelist == NULL), so the fast path needs no NULL test. A
+ *              page that stops being full is appended at the TAIL, so the
+ *              only avail page that may be empty is the head:
  *                  every avail page but the head has used > 0.
- *   empty[c]   singly linked (next) idle pages kept for reuse.
+ *   reserve[c] singly linked (next) empty pages the class keeps.
  *   full pages are on no class list; every page is on the heap's all-list.
  *   direct[k] == avail[sl_class_by8[k]] for k = (n + 7) / 8, n <= 1 KiB: a
  *   copy indexed by size (mimalloc's "pages_direct") so the malloc fast path
  *   reaches the page in one load instead of two; rewritten (<= 16 entries)
  *   only when an avail head changes.                       "sl.avail_list"
+ *
+ * The idle pool ("sl.idle"): pages of any class, doubly linked per page
+ * size (idle[0]: 64 KiB, idle[1]: 512 KiB), newest first, idle_since not
+ * increasing toward the tail; idle_bytes == sum of their page_size; over
+ * sl_idle_budget only with pages younger than the decay.
  *
  * ---------------------------------------------------------------------------
  * Large mapping layout (chunk-aligned, map_size a multiple of 64 KiB):
@@ -107,9 +113,10 @@
  *   (heap->large_cache, most recent first) while
  *       cache_bytes <= opts.large_cache  and  |cache| <= SL_LARGE_CACHE_MAX,
  *   the oldest being unmapped first;  cache_resident == sum of resident
- *   (pages past `resident` were discarded on the way in). A cached mapping keeps its map entries
- *   (state SL_LARGE_CACHED) so freeing its pointer again is a double free.
- *                                                              "sl.large"
+ *   (pages past `resident` were discarded on the way in), and
+ *   cache_resident <= max(opts.large_resident, one header page per entry).
+ *   A cached mapping keeps its map entries (state SL_LARGE_CACHED) so
+ *   freeing its pointer again is a double free.                 "sl.large"
  * Heap counters (sl.counts):
  *   footprint == meta_bytes + sum(page_size) + sum(large map_size, live and
  *   cached);
@@ -125,20 +132,25 @@
  * Empty state (sl_check_empty, "sl.empty"): every check above, no live
  *   block, no live large mapping (cached ones are fine), cls[c].pages <=
  *   page_reserve for every class.
- * footprint counts mapped bytes of pages and large blocks (resident once
- *   used) and written pages of metadata (the rest of the map is reserved
- *   address space that never becomes resident).
  *
  * ---------------------------------------------------------------------------
+ * What ASan sees. Metadata that shares a mapping with user blocks is
+ * poisoned: page headers, bitmaps, colour pads, gaps and tails, free and
+ * unsliced blocks, large headers. A caller's overflow into any of it is an
+ * ASan report. V2 itself reads and writes that metadata only through the
+ * accessors below (SL_META: the only uninstrumented V2 code, one line
+ * each, as V1's), so every other V2 function is instrumented and a stray
+ * access of V2's own is reported too. The heap record, the map top and the
+ * leaves live in mappings of their own, which no block borders, so they
+ * are plain memory.
+ *
  * Costs (x86-64, clang -O2, counted with callgrind on the 7-size benchmark
- * loop): malloc fast path 28 instructions (one load of direct[] finds the
- * page, pop, bitmap set); free 51 (hot-leaf map load, header, multiply-
- * based grid check, bitmap test and clear, push, keep-flag test). glibc's
- * tcache pair costs ~125. Timed in one process (best of 15, quiet moments
- * of a shared 2-vCPU VM), both called through a function pointer:
- * malloc(32)+free ~3.6-6 ns vs glibc ~8-10 ns. Everything else is O(1)
- * except slicing (<= SL_SLICE_BYTES of stores, amortised O(1) per block)
- * and large mappings (O(chunks) map writes, dwarfed by their page faults).
+ * loop): malloc fast path ~30 instructions (one load of direct[] finds the
+ * page, pop, bitmap set); free ~50 (hot-leaf map load, header, multiply-
+ * based grid check, bitmap test and clear, push, keep_empty test). glibc's
+ * tcache pair costs ~125. Everything else is O(1) except slicing
+ * (<= SL_SLICE_BYTES of stores, amortised O(1) per block) and large
+ * mappings (O(chunks) map writes, dwarfed by their page faults).
  *
  * How free() finds and trusts the page: the chunk's map entry, nothing
  * else. Pages are chunk-aligned like masked designs, but the mask alone
@@ -147,15 +159,16 @@
  * header, in two dependent loads (one when the pointer is in hot_leaf).
  *
  * ---------------------------------------------------------------------------
- * Threads (shared.c; used by the drop-in's alloc/malloc/vm_heaps.c). An
- * instance stays single-threaded: one holder at a time, handed over with
+ * Threads (slab.c's sharing; used by the drop-in's alloc/malloc/vm_heaps.c).
+ * An instance stays single-threaded: one holder at a time, handed over with
  * acquire/release by the layer above. What other threads need from it:
- *   shared map  one process-wide radix table chunk -> header, with atomic
- *               entries, written beside the heap's own map by sl_map_set
- *               for heaps that called sl_heap_share. Any thread reads it:
- *                   shared[chunk] == h->map[chunk] for every shared heap h
+ *   shared map  a radix table chunk -> header with atomic entries, one per
+ *               set of heaps that free each other's blocks (the drop-in has
+ *               one for the process), written beside each member heap's own
+ *               map by sl_map_set. Any thread reads it:
+ *                   shared[chunk] == h->map[chunk] for every member heap h
  *                   and every chunk h holds                   "sl.shared"
- *               Leaves are installed with a CAS and never freed.
+ *               Leaves are installed with a CAS and freed with the map.
  *   owner       header->heap->share_ctx: immutable while a block is live
  *               (a page never changes heap; a live large mapping is not
  *               unmapped), so sl_shared_owner needs no lock.
@@ -164,12 +177,13 @@
  *               change only when the block is not live or is being
  *               realloc'ed by its holder); never the owner-only bitmap.
  * The remote-free list itself lives in the layer above: it hands blocks
- * back to the holder, which frees them through sl_free, so the bitmap
+ * back to the holder, which frees them through sl_free_fast, so the bitmap
  * still reports a double free, once the block reaches its owner.
  */
 #ifndef VEDALLOC_SLAB_TYPES_H
 #define VEDALLOC_SLAB_TYPES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,21 +225,21 @@
 #define SL_KIND_LARGE 0x5A5A0002u
 
 /* Where a page is listed (its `list` field). */
-#define SL_LIST_AVAIL 1 /* on avail[class] */
-#define SL_LIST_FULL 2  /* on no class list: every block sliced and live */
-#define SL_LIST_EMPTY 3 /* on empty[class]: used == 0, kept for reuse */
-#define SL_LIST_IDLE 4  /* in the heap's idle pool: used == 0, any class */
+#define SL_LIST_AVAIL 1   /* on avail[class] */
+#define SL_LIST_FULL 2    /* on no class list: every block sliced and live */
+#define SL_LIST_RESERVE 3 /* on reserve[class]: empty, kept by its class */
+#define SL_LIST_IDLE 4    /* in the heap's idle pool: empty, any class */
 
 /* Large mapping states. */
 #define SL_LARGE_LIVE 1   /* payload handed out */
 #define SL_LARGE_CACHED 2 /* freed, kept for reuse, still in the map */
 
-/* Metadata is poisoned under ASan; functions that read it are exempt from
- * ASan's checks so that only the *caller's* stray accesses are reported. */
+/* Metadata accessors (see "What ASan sees"): exempt from ASan, nothing else
+ * is. Without ASan they are plain field accesses and inline away. */
 #ifdef VA_ASAN
-#define SL_META __attribute__((no_sanitize("address")))
+#define SL_META __attribute__((no_sanitize("address"))) static inline
 #else
-#define SL_META
+#define SL_META static inline
 #endif
 
 /* ---------------------------------------------------------------------------
@@ -242,24 +256,24 @@ typedef struct sl_block {
 typedef struct sl_page {
   uint32_t kind;           /* SL_KIND_PAGE */
   uint8_t class_idx;       /* size class of every block */
-  uint8_t keep;            /* 1 iff avail head and empty_count < reserve:
+  uint8_t keep_empty;      /* 1 iff avail head and reserve_count < reserve:
                               free may leave it empty without a slow path */
   uint8_t list;            /* SL_LIST_*: which list holds the page */
   uint8_t color;           /* header offset from the mapping start / 64 */
   uint32_t used;           /* live blocks */
   uint32_t bumped;         /* blocks sliced so far: [0, bumped) */
-  sl_block_t *free;        /* LIFO of free sliced blocks; NULL iff full */
+  sl_block_t *freelist;    /* LIFO of free sliced blocks; NULL iff full */
   uint8_t *blocks;         /* grid start: block i at blocks + i * block_size */
   uint64_t div_magic;      /* ceil(2^32 / block_size): offset -> index */
   uint32_t block_size;     /* bytes per block == sl_class_size(class_idx) */
   uint32_t capacity;       /* blocks in the grid */
   uint32_t grid_bytes;     /* capacity * block_size */
   uint32_t page_size;      /* bytes of the mapping (chunk multiple) */
-  struct sl_page *next;    /* avail list (or empty list), toward the tail */
-  struct sl_page *prev;    /* avail list, toward the head; NULL at head */
+  struct sl_page *next;    /* avail, reserve or idle list, toward the tail */
+  struct sl_page *prev;    /* avail or idle list, toward the head; NULL at head */
   struct sl_page *all_next; /* heap's list of every page */
   struct sl_page *all_prev;
-  struct sl_heap *heap;    /* owner (for the future remote-free path) */
+  struct sl_heap *heap;    /* owner */
   uint64_t idle_since;     /* in the idle pool: sl_now_ns() when it entered */
   uint64_t bitmap[];       /* bit i set <=> block i live; ceil(capacity/64) words */
 } sl_page_t;
@@ -276,14 +290,23 @@ typedef struct sl_large {
   size_t resident;        /* cached: bytes from the start whose pages were kept */
   uint64_t pad[1];        /* header is SL_LARGE_HDR bytes */
 } sl_large_t;
+_Static_assert(sizeof(sl_large_t) == SL_LARGE_HDR, "large header size");
 
 /* Per-class bookkeeping other than the hot avail head. */
 typedef struct sl_class {
-  sl_page_t *avail_tail; /* last page of avail[c] (NULL when empty) */
-  sl_page_t *empty;      /* idle pages, singly linked via next */
-  uint32_t empty_count;  /* |empty| */
-  uint32_t pages;        /* pages of this class held */
+  sl_page_t *avail_tail;  /* last page of avail[c] (NULL when empty) */
+  sl_page_t *reserve;     /* empty pages kept by the class, linked via next */
+  uint32_t reserve_count; /* |reserve| */
+  uint32_t pages;         /* pages of this class held */
 } sl_class_t;
+
+/* A set of heaps whose blocks any member may be handed (types.h, Threads):
+ * the radix table chunk -> header over all of them. */
+typedef _Atomic(void *) sl_slot_t;
+struct sl_shared_map {
+  _Atomic(sl_slot_t *) top[(size_t)1 << SL_TOP_BITS]; /* leaf per 4 GiB, or NULL */
+  atomic_size_t leaves;  /* leaves installed (bounded by address space used) */
+};
 
 /* A heap: lives at the start of its own mapping, followed by the map top. */
 typedef struct sl_heap {
@@ -314,7 +337,10 @@ typedef struct sl_heap {
   uint64_t heap_touched[SL_HEAP_TOUCH_WORDS]; /* OS pages of this mapping
                                        written: the struct, map[] slots set */
   size_t heap_bytes;                /* size of this mapping */
-  size_t last_touched;              /* pages/mappings touched by last op */
+  size_t touch_op;                  /* pages the current slow path touched */
+  size_t touch_peak;                /* max touch_op over the heap's life: the
+                                       O(1) witness (the fast paths touch one
+                                       page by construction and count none) */
   uint32_t next_color;              /* colour of the next page created */
   sl_page_t *idle[2];               /* idle pool by page size (0: 64 KiB,
                                        1: 512 KiB), newest first */
@@ -323,111 +349,111 @@ typedef struct sl_heap {
   size_t idle_bytes;                /* their page_size sum */
   uint64_t idle_decay;              /* SL_IDLE_DECAY_NS (tests set 0) */
   uint64_t idle_clock;              /* sl_now_ns() of the last release pass */
-  bool shared;                      /* chunks also entered in the shared map */
+  sl_shared_map_t *shared;          /* the shared map this heap is entered
+                                       in, or NULL (a private heap) */
   void *share_ctx;                  /* tag returned by sl_shared_owner */
   void **map[];                     /* 2^SL_TOP_BITS leaf pointers */
 } sl_heap_t;
 
-/* Bytes of empty pages the idle pool may hold (types.h, "sl.idle"). */
-SL_META static inline size_t sl_idle_budget(const sl_heap_t *h) {
+/* ---------------------------------------------------------------------------
+ * Metadata accessors: one line per field, the only code ASan does not see.
+ * ------------------------------------------------------------------------- */
+#define SL_FIELD(obj, type, field)                                             \
+  SL_META type obj##_##field(const obj##_t *o) { return o->field; }           \
+  SL_META void obj##_set_##field(obj##_t *o, type v) { o->field = v; }
+
+SL_FIELD(sl_page, uint8_t, class_idx)
+SL_FIELD(sl_page, uint8_t, keep_empty)
+SL_FIELD(sl_page, uint8_t, list)
+SL_FIELD(sl_page, uint32_t, used)
+SL_FIELD(sl_page, uint32_t, bumped)
+SL_FIELD(sl_page, sl_block_t *, freelist)
+SL_FIELD(sl_page, uint8_t *, blocks)
+SL_FIELD(sl_page, uint64_t, div_magic)
+SL_FIELD(sl_page, uint32_t, block_size)
+SL_FIELD(sl_page, uint32_t, capacity)
+SL_FIELD(sl_page, uint32_t, grid_bytes)
+SL_FIELD(sl_page, uint32_t, page_size)
+SL_FIELD(sl_page, sl_page_t *, next)
+SL_FIELD(sl_page, sl_page_t *, prev)
+SL_FIELD(sl_page, sl_page_t *, all_next)
+SL_FIELD(sl_page, sl_page_t *, all_prev)
+SL_FIELD(sl_page, struct sl_heap *, heap)
+SL_FIELD(sl_page, uint64_t, idle_since)
+SL_FIELD(sl_large, uint32_t, state)
+SL_FIELD(sl_large, size_t, map_size)
+SL_FIELD(sl_large, uint8_t *, payload)
+SL_FIELD(sl_large, sl_large_t *, next)
+SL_FIELD(sl_large, sl_large_t *, prev)
+SL_FIELD(sl_large, struct sl_heap *, heap)
+SL_FIELD(sl_large, size_t, resident)
+SL_FIELD(sl_block, sl_block_t *, next)
+
+/* Kind of the header a map entry names (page or large: first field). */
+SL_META uint32_t sl_obj_kind(const void *hdr) { return *(const uint32_t *)hdr; }
+SL_META void sl_obj_set_kind(void *hdr, uint32_t k) { *(uint32_t *)hdr = k; }
+/* Word w of a page's bitmap. */
+SL_META uint64_t sl_bits_get(const sl_page_t *pg, size_t w) { return pg->bitmap[w]; }
+SL_META void sl_bits_set(sl_page_t *pg, size_t w, uint64_t v) { pg->bitmap[w] = v; }
+/* Whole headers, for the code that reads or lays out many fields at once
+ * (format, the checker): a word-by-word copy, never an intercepted memcpy. */
+SL_META void sl_meta_copy(void *dst, const void *src, size_t bytes) {
+  uint64_t *d = dst;
+  const uint64_t *s = src;
+  for (size_t i = 0; i < bytes / 8; i++) d[i] = s[i];
+}
+_Static_assert(sizeof(sl_page_t) % 8 == 0, "page header copied by words");
+
+/* Start of the mapping holding page pg (the colour is fixed at creation). */
+SL_META uint8_t *sl_page_base(const sl_page_t *pg) {
+  return (uint8_t *)pg - (size_t)pg->color * 64;
+}
+
+/* Usable bytes of a large mapping's block. */
+static inline size_t sl_large_usable(const sl_large_t *lg) {
+  return sl_large_map_size(lg) - (size_t)(sl_large_payload(lg) - (const uint8_t *)lg);
+}
+
+/* Is block i of pg live? */
+static inline bool sl_page_live(const sl_page_t *pg, size_t i) {
+  return (sl_bits_get(pg, i >> 6) >> (i & 63)) & 1;
+}
+
+/* ---------------------------------------------------------------------------
+ * Small helpers every layer uses
+ * ------------------------------------------------------------------------- */
+/* The avail head of a class with no page: freelist == NULL, never written. */
+extern const sl_page_t sl_page_none;
+#define SL_NONE ((sl_page_t *)&sl_page_none)
+
+static inline void sl_footprint_add(sl_heap_t *h, size_t bytes) {
+  h->footprint += bytes;
+  if (h->footprint > h->peak_footprint) h->peak_footprint = h->footprint;
+}
+
+/* Bytes of empty pages the idle pool may hold ("sl.idle"). */
+static inline size_t sl_idle_budget(const sl_heap_t *h) {
   size_t r = h->opts.page_reserve;
   return r > SIZE_MAX / SL_IDLE_PER_RESERVE ? SIZE_MAX : r * SL_IDLE_PER_RESERVE;
 }
 
-/* Monotonic time for the idle pool's decay (coarse clock: ~10 ns). */
-uint64_t sl_now_ns(void);
-
-/* Mark OS page i of a bitmap touched; true if it was not (count it). */
-SL_META static inline bool sl_touch(uint64_t *bits, size_t i) {
-  uint64_t m = (uint64_t)1 << (i & 63);
-  if (bits[i >> 6] & m) return false;
-  bits[i >> 6] |= m;
-  return true;
-}
-
-/* Start of the mapping holding page pg. */
-#define SL_PAGE_BASE(pg) ((uint8_t *)(pg) - (size_t)(pg)->color * 64)
-
-/* The avail head of a class with no page: free == NULL, never written. */
-extern const sl_page_t sl_page_none;
-#define SL_NONE ((sl_page_t *)&sl_page_none)
-
-/* ---------------------------------------------------------------------------
- * Helpers shared by slab.c, large.c and check.c
- * ------------------------------------------------------------------------- */
-extern const uint32_t sl_class_sizes[SL_CLASS_COUNT];
-/* Class of every n <= 1024 by (n + 7) / 8 (class sizes are multiples of 8,
- * so no boundary falls strictly inside an 8-byte step): one load. */
-extern const uint8_t sl_class_by8[SL_MEDIUM_MIN / 8 + 1];
-
-/* Class of a request 0 <= n <= SL_MAX_SMALL (O(1) arithmetic). */
-static inline size_t sl_class_of(size_t n) {
-  if (VA_LIKELY(n <= SL_MEDIUM_MIN)) return sl_class_by8[(n + 7) >> 3];
-  unsigned b = 63u - (unsigned)__builtin_clzl(n - 1); /* 2^b < n <= 2^(b+1) */
-  return 9 + (b - 7) * 4 + ((n - 1 - ((size_t)1 << b)) >> (b - 2));
-}
-
-static inline size_t sl_class_page_size(size_t c) {
-  return sl_class_sizes[c] <= SL_MEDIUM_MIN ? SL_SMALL_PAGE : SL_MEDIUM_PAGE;
-}
-
-/* Map entry of the chunk holding p, or NULL if p is not in this heap.
- * The leaf of the first page (hot_leaf: nearly every pointer of a heap under
- * 4 GiB) is reached without the top-level load, shortening free's chain of
- * dependent loads by one. */
-SL_META static inline void *sl_map_get(const sl_heap_t *h, const void *p) {
-  uintptr_t a = (uintptr_t)p, key = a >> (SL_CHUNK_SHIFT + SL_LEAF_BITS);
-  void **leaf = h->hot_leaf;
-  if (VA_UNLIKELY(key != h->hot_key)) {
-    if (VA_UNLIKELY(a >> SL_ADDR_BITS)) return NULL;
-    leaf = h->map[key];
-    if (VA_UNLIKELY(leaf == NULL)) return NULL;
-  }
-  return leaf[(a >> SL_CHUNK_SHIFT) & (((size_t)1 << SL_LEAF_BITS) - 1)];
+/* The O(1) witness: a slow path starts counting at one page, adds one per
+ * other page whose metadata it writes, and the peak is kept. */
+static inline void sl_touch_begin(sl_heap_t *h) { h->touch_op = 1; }
+static inline void sl_touch_more(sl_heap_t *h) { h->touch_op++; }
+static inline void sl_touch_end(sl_heap_t *h) {
+  if (h->touch_op > h->touch_peak) h->touch_peak = h->touch_op;
 }
 
 /* Block index of p in pg, or UINT32_MAX when p is not on the grid. */
-SL_META static inline uint32_t sl_page_index(const sl_page_t *pg, const void *p) {
-  if (VA_UNLIKELY((uintptr_t)p < (uintptr_t)pg->blocks)) return UINT32_MAX;
-  size_t off = (uintptr_t)p - (uintptr_t)pg->blocks;
-  if (off >= pg->grid_bytes) return UINT32_MAX;
-  size_t idx = (off * pg->div_magic) >> 32;
-  return idx * pg->block_size == off ? (uint32_t)idx : UINT32_MAX;
+static inline uint32_t sl_page_index(const sl_page_t *pg, const void *p) {
+  uint8_t *blocks = sl_page_blocks(pg);
+  if (VA_UNLIKELY((uintptr_t)p < (uintptr_t)blocks)) return UINT32_MAX;
+  size_t off = (uintptr_t)p - (uintptr_t)blocks;
+  if (off >= sl_page_grid_bytes(pg)) return UINT32_MAX;
+  size_t idx = (off * sl_page_div_magic(pg)) >> 32;
+  return idx * sl_page_block_size(pg) == off ? (uint32_t)idx : UINT32_MAX;
 }
-
-/* Set the map entries of [base, base+size) to v (NULL clears); false if a
- * leaf could not be mapped (nothing changed then for set). */
-bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v);
-
-/* Process-wide map (shared.c): set [base, base+size) to v (NULL clears);
- * false if a leaf could not be mapped (then nothing changed). Read: the
- * header owning p's chunk, or NULL. */
-bool sl_shared_set(void *base, size_t size, void *v);
-void *sl_shared_get(const void *p);
-
-/* Report misuse through the heap's hook. The options are copied out of the
- * (poisoned) heap first: the hook and va_raise are the caller's code. */
-void sl_raise(sl_heap_t *h, va_error_kind_t kind, const char *op,
-              const void *p);
-
-/* Footprint bookkeeping. */
-void sl_footprint_add(sl_heap_t *h, size_t bytes);
-
-/* OS layer (os.c, the only file that calls mmap). */
-void *sl_os_map(size_t size, size_t align); /* align: power of two; NULL on failure */
-void sl_os_unmap(void *p, size_t size);
-bool sl_os_grow(void *p, size_t old_size, size_t new_size); /* in place or false */
-void sl_os_trim(void *p, size_t old_size, size_t new_size); /* give back the tail */
-void sl_os_discard(void *p, size_t size); /* drop the pages, keep the range */
-
-/* Large mappings (large.c). */
-void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh);
-void sl_large_free(sl_heap_t *h, sl_large_t *lg, void *p, const char *op);
-void *sl_large_realloc(sl_heap_t *h, sl_large_t *lg, void *p, size_t n);
-bool sl_large_valid(sl_heap_t *h, sl_large_t *lg, const void *p, const char *op);
-size_t sl_large_usable(const sl_large_t *lg);
-void sl_large_cache_flush(sl_heap_t *h); /* unmap every cached mapping */
-void sl_large_destroy_all(sl_heap_t *h);
 
 /* Checker pieces (check.c). */
 bool sl_check(void *heap, va_report_t *r);

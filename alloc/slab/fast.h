@@ -1,0 +1,72 @@
+/* vedalloc V2 — the malloc and free fast paths: the one definition, used
+ * by the instance's entry points (slab.c) and inlined by the drop-in
+ * (alloc/malloc/vm_heaps.c), in every build (sanitized ones poison and
+ * unpoison inside it). Each hands anything else to a named slow path in
+ * slab.c, passing what it already found, so no lookup is repeated
+ * (mimalloc's _mi_page_malloc / mi_free_generic).
+ *
+ *   malloc(n <= 1 KiB): one load of direct[] finds the page; pop its free
+ *     list when the page keeps a free block after it. ~30 instructions.
+ *     The page's last free block: sl_malloc_last(page, block) refills or
+ *     retires the page. No page, or n > 1 KiB: sl_malloc_generic.
+ *   free(p): the map entry of p's chunk, grid check by multiply, bitmap
+ *     test, push, when the page neither stops being full nor becomes an
+ *     empty page it may not keep. ~50 instructions. Anything else:
+ *     sl_free_generic(page, p) (large blocks, misuse, page state changes).
+ * Both slow paths are called in tail position, so the caller's fast path
+ * saves no registers.
+ */
+#ifndef VEDALLOC_SLAB_FAST_H
+#define VEDALLOC_SLAB_FAST_H
+
+#include "alloc/slab/map.h"
+#include "alloc/slab/page.h"
+#include "alloc/slab/types.h"
+
+/* The slow paths (slab.c), called with what the fast path found. */
+void *sl_malloc_generic(sl_heap_t *h, size_t n);
+void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg, sl_block_t *b);
+void sl_free_generic(sl_heap_t *h, void *owner, void *p);
+void sl_debug_check(sl_heap_t *h); /* whole-heap check, VA_CHECK_LEVEL 3 */
+
+/* malloc(n) on heap h, n <= VA_MAX_REQUEST; NULL + ENOMEM on failure. */
+static inline void *sl_malloc_fast(sl_heap_t *h, size_t n) {
+  if (VA_LIKELY(n <= SL_MEDIUM_MIN)) {
+    sl_page_t *pg = h->direct[(n + 7) >> 3];
+    sl_block_t *b = sl_page_freelist(pg);
+    if (VA_LIKELY(b != NULL)) {
+      sl_block_t *next = sl_block_next(b);
+      if (VA_UNLIKELY(next == NULL)) return sl_malloc_last(h, pg, b);
+      sl_page_pop(pg, b, next);
+      if (VA_EXPENSIVE) sl_debug_check(h);
+      return b;
+    }
+  }
+  return sl_malloc_generic(h, n);
+}
+
+/* free(p) on heap h, p != NULL: true when p's chunk is h's (freed, or the
+ * misuse reported through h's hook); false, doing nothing, when it is not
+ * (the caller decides: another heap's block, or an invalid pointer). */
+static inline bool sl_free_fast(sl_heap_t *h, void *p) {
+  sl_page_t *pg = sl_map_get(h, p);
+  if (VA_UNLIKELY(pg == NULL)) return false;
+  if (VA_LIKELY(sl_obj_kind(pg) == SL_KIND_PAGE)) {
+    size_t off = (uintptr_t)p - (uintptr_t)sl_page_blocks(pg); /* huge if below */
+    size_t idx = (off * sl_page_div_magic(pg)) >> 32;
+    uint64_t bit = (uint64_t)1 << (idx & 63), w;
+    if (VA_LIKELY(off < sl_page_grid_bytes(pg)) &&
+        VA_LIKELY(idx * sl_page_block_size(pg) == off) &&
+        VA_LIKELY((w = sl_bits_get(pg, idx >> 6)) & bit) &&
+        VA_LIKELY(sl_page_freelist(pg) != NULL) &&
+        VA_LIKELY(sl_page_used(pg) > 1 || sl_page_keep_empty(pg))) {
+      sl_page_push(pg, p, idx, w, bit);
+      if (VA_EXPENSIVE) sl_debug_check(h);
+      return true;
+    }
+  }
+  sl_free_generic(h, pg, p);
+  return true;
+}
+
+#endif /* VEDALLOC_SLAB_FAST_H */

@@ -1,0 +1,28 @@
+/* vedalloc V2 — large blocks (large.c), for the entry points. Misuse is
+ * not reported here: a check returns what is wrong and slab.c reports it. */
+#ifndef VEDALLOC_SLAB_LARGE_H
+#define VEDALLOC_SLAB_LARGE_H
+
+#include "alloc/slab/types.h"
+
+/* A block of n bytes (payload aligned to align, 0 for the default) from
+ * the cache or a new mapping; *fresh tells which (a fresh one is zero).
+ * NULL + ENOMEM when it cannot be had. */
+void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh);
+
+/* 0 when p is lg's live payload; else what freeing p would be. */
+va_error_kind_t sl_large_check_ptr(const sl_large_t *lg, const void *p);
+
+/* Free lg's live block (into the cache, or back to the OS). */
+void sl_large_free(sl_heap_t *h, sl_large_t *lg);
+
+/* Resize lg's live block to n > SL_MAX_SMALL bytes in place (a shrink, or
+ * growth by mremap): true when done; false when it must move (the caller
+ * then allocates, copies and frees). */
+bool sl_large_resize(sl_heap_t *h, sl_large_t *lg, size_t n);
+
+/* Unmap every cached mapping; unmap everything (destroy). */
+void sl_large_cache_flush(sl_heap_t *h);
+void sl_large_release_all(sl_heap_t *h);
+
+#endif /* VEDALLOC_SLAB_LARGE_H */

@@ -1,0 +1,62 @@
+/* vedalloc V2 — pages and their lists (page.c), for the entry points.
+ *
+ * The fast paths (fast.h) change a page with the two inline steps below;
+ * everything that moves a page between lists is a named slow path here,
+ * called with the page the caller already found.
+ */
+#ifndef VEDALLOC_SLAB_PAGE_H
+#define VEDALLOC_SLAB_PAGE_H
+
+#include "alloc/slab/types.h"
+
+/* Hand out b, the head of pg's free list, whose successor is next:
+ * unlink, count, mark live, unpoison. */
+static inline void *sl_page_pop(sl_page_t *pg, sl_block_t *b, sl_block_t *next) {
+  size_t idx = (((uintptr_t)b - (uintptr_t)sl_page_blocks(pg)) *
+                sl_page_div_magic(pg)) >> 32;
+  uint64_t w = sl_bits_get(pg, idx >> 6), bit = (uint64_t)1 << (idx & 63);
+  VA_ASSERT_LOCAL(!(w & bit));
+  sl_bits_set(pg, idx >> 6, w | bit);
+  sl_page_set_freelist(pg, next);
+  sl_page_set_used(pg, sl_page_used(pg) + 1);
+  VA_UNPOISON(b, sl_page_block_size(pg));
+  return b;
+}
+
+/* Take back live block p = block idx of pg (its bit is `bit` of word w):
+ * clear the bit, poison, push. Returns the page's new live count. */
+static inline uint32_t sl_page_push(sl_page_t *pg, void *p, size_t idx,
+                                    uint64_t w, uint64_t bit) {
+  sl_block_t *b = p;
+  sl_bits_set(pg, idx >> 6, w ^ bit);
+  b->next = sl_page_freelist(pg); /* still live: a plain store */
+  VA_POISON(b, sl_page_block_size(pg));
+  sl_page_set_freelist(pg, b);
+  uint32_t used = sl_page_used(pg) - 1;
+  sl_page_set_used(pg, used);
+  return used;
+}
+
+/* A page of class c with a free block, at the avail head: a reserve page
+ * of the class, else an idle one, else a new one (NULL: out of memory). */
+sl_page_t *sl_page_acquire(sl_heap_t *h, size_t c);
+
+/* pg's free list just ran dry: slice more, or retire it as full. */
+void sl_page_refill(sl_heap_t *h, sl_page_t *pg);
+
+/* A free changed pg's state: it was full (rejoins its class at the tail),
+ * or it became empty and may not stay where it is (reserve, idle pool or
+ * the OS). */
+void sl_page_unfull(sl_heap_t *h, sl_page_t *pg);
+void sl_page_emptied(sl_heap_t *h, sl_page_t *pg);
+
+/* The avail head of every class, SL_NONE (create). */
+void sl_pages_init(sl_heap_t *h);
+
+/* Give back every empty page, the reserves and the idle pool included. */
+void sl_pages_trim(sl_heap_t *h);
+
+/* Unmap every page (destroy). */
+void sl_pages_release_all(sl_heap_t *h);
+
+#endif /* VEDALLOC_SLAB_PAGE_H */
