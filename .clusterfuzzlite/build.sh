@@ -15,7 +15,7 @@ trap 'rm -rf "$obj"' EXIT
 flags="-std=c11 -D_GNU_SOURCE -I. -DVA_SANITIZED=1 -DVA_FUZZING=1"
 
 # The allocator code and the harness library, compiled once.
-srcs=(alloc/common.c alloc/registry.c fuzz/ops.c fuzz/exec.c fuzz/shadow.c)
+srcs=(alloc/common.c alloc/registry.c fuzz/ops.c fuzz/interp.c fuzz/exec.c fuzz/shadow.c)
 for d in alloc/system alloc/firstfit alloc/slab; do
   for f in "$d"/*.c; do
     case "$f" in *_test.c) ;; *) srcs+=("$f") ;; esac

@@ -117,7 +117,17 @@ typedef struct va_allocator {
    * block or trimmed to its initial footprint; V2: no live block, pages held
    * within the reserve, no large mapping.) NULL: not checkable. */
   bool (*check_empty)(void *heap, va_report_t *report);
+  /* Virtual threads, for an instance that is a heap per thread (the
+   * drop-in's backend); NULL for one heap that serves every thread. Calls
+   * after thread_switch(t) run as thread t (t < VA_MAX_THREADS), started on
+   * its first call; thread_exit(t) ends t as a thread exit would: its heap
+   * is abandoned, its blocks stay valid, and t is a new thread if it runs
+   * again. One OS thread drives them all, so runs are deterministic. */
+  void (*thread_switch)(void *heap, unsigned t);
+  void (*thread_exit)(void *heap, unsigned t);
 } va_allocator_t;
+
+#define VA_MAX_THREADS 8 /* virtual threads an instance must accept */
 
 /* Options with every field at its documented default. */
 va_options_t va_options_default(void);

@@ -6,16 +6,31 @@
 #include "alloc/slab/slab.h"
 #include "alloc/system/system.h"
 
+#define VA_SRC_V1 (VA_SRC(VA_SOURCE_DEFAULT) | VA_SRC(VA_SOURCE_SBRK) | \
+                   VA_SRC(VA_SOURCE_MMAP) | VA_SRC(VA_SOURCE_REGION))
+#define VA_SRC_V2 (VA_SRC(VA_SOURCE_DEFAULT) | VA_SRC(VA_SOURCE_MMAP))
+
 const va_entry_t va_registry[] = {
-    {"v1-firstfit", &ff_allocator, VA_FIT_FIRST, "V1 block list, first fit", false},
-    {"v1-nextfit", &ff_allocator, VA_FIT_NEXT, "V1 block list, next fit", false},
-    {"v1-bestfit", &ff_allocator, VA_FIT_BEST, "V1 block list, best fit", false},
-    {"v2-slab", &sl_allocator, VA_FIT_FIRST, "V2 size-class slabs", false},
+    {.name = "v1-firstfit", .alloc = &ff_allocator, .family = VA_FAMILY_V1,
+     .fit = VA_FIT_FIRST, .summary = "V1 block list, first fit",
+     .sources = VA_SRC_V1, .checker = true, .reports_misuse = true},
+    {.name = "v1-nextfit", .alloc = &ff_allocator, .family = VA_FAMILY_V1,
+     .fit = VA_FIT_NEXT, .summary = "V1 block list, next fit",
+     .sources = VA_SRC_V1, .checker = true, .reports_misuse = true},
+    {.name = "v1-bestfit", .alloc = &ff_allocator, .family = VA_FAMILY_V1,
+     .fit = VA_FIT_BEST, .summary = "V1 block list, best fit",
+     .sources = VA_SRC_V1, .checker = true, .reports_misuse = true},
+    {.name = "v2-slab", .alloc = &sl_allocator, .family = VA_FAMILY_V2,
+     .summary = "V2 size-class slabs", .sources = VA_SRC_V2, .checker = true,
+     .reports_misuse = true},
     /* The heap the thread-safe drop-in runs per thread; same speed as v2-slab. */
-    {"v2-shared", &sl_shared_allocator, VA_FIT_FIRST,
-     "V2 heap in the process-wide page map (the drop-in's per-thread heap)",
-     true},
-    {"system", &sys_allocator, VA_FIT_FIRST, "the process malloc", false},
+    {.name = "v2-shared", .alloc = &sl_shared_allocator, .family = VA_FAMILY_V2,
+     .summary = "V2 heap in a shared page map (the drop-in's per-thread heap)",
+     .sources = VA_SRC_V2, .checker = true, .reports_misuse = true,
+     .harness_only = true},
+    {.name = "system", .alloc = &sys_allocator, .family = VA_FAMILY_REFERENCE,
+     .summary = "the process malloc", .sources = VA_SRC(VA_SOURCE_DEFAULT),
+     .thread_safe = true},
 };
 const size_t va_registry_len = sizeof va_registry / sizeof va_registry[0];
 

@@ -142,7 +142,7 @@ static void bench_child_print(FILE *out, const double *t, int n, const bench_ctx
 
 /* Only the process malloc ("system", glibc or a preloaded library) is one
  * allocator shared by every thread; our registry instances are not locked. */
-static bool bench_thread_safe(const va_entry_t *e) { return strcmp(e->name, "system") == 0; }
+static bool bench_thread_safe(const va_entry_t *e) { return e->thread_safe; }
 
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
                      const char *trace_dir, double run_limit, int threads, FILE *out) {

@@ -182,7 +182,7 @@ static void bench_add_dropin(bench_alloc_t *a, const char *name, const char *env
 static size_t bench_list_allocs(bench_alloc_t *out) {
   size_t n = 0;
   for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 6; i++) {
-    if (strcmp(va_registry[i].name, "system") == 0) continue;
+    if (va_registry[i].family == VA_FAMILY_REFERENCE) continue;
     if (va_registry[i].harness_only) continue;
     memset(&out[n], 0, sizeof out[n]);
     out[n].name = out[n].entry = va_registry[i].name;

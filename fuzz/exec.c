@@ -1,170 +1,115 @@
-/* vedalloc — the executor: an op program against one fresh allocator
- * instance, watched by the shadow model.
+/* vedalloc — the executor: the shadow model, an observer of the op
+ * interpreter (fuzz/interp.h).
  *
- * Policy: run each op through the allocator table exactly as a program
- * would, then assert every invariant the shadow can see (exec.h lists them)
- * in a fixed order: error hook, NULL/errno, alignment, overlap, usable size,
- * contents. The first violation fills a va_failure_t and stops the run; the
- * executor never aborts, so the property runner can shrink a failing
- * program in-process and the fuzz harness decides how to die.
+ * Policy: the interpreter makes every call; the shadow judges each one in a
+ * fixed order (NULL/errno, alignment, overlap, usable size, contents) and
+ * keeps what each live block must contain: a fill pattern written over the
+ * whole block when it is handed out, and the words the program wrote over
+ * it. The first violation fills the failure and stops the run; nothing
+ * aborts, so the property runner can shrink a failing program in-process
+ * and the fuzz harness decides how to die.
  *
- * Basic algorithm, per op:
- *   1. free the slot first if the op refills it (verifying its contents),
- *   2. classify the request: impossible (must fail with ENOMEM), may fail,
- *      must succeed, or skipped (exec.h),
- *   3. call the allocator with errno = 0 and the error hook armed,
- *   4. check the result, index it (overlap), fill its whole usable size,
- *   5. every check_every ops run the allocator's checker, every
- *      contents_every ops verify every live block.
- * At the end every block is freed (verified), check() and check_empty() run,
- * and the instance is destroyed.
+ * Basic algorithm, per call:
+ *   1. before: verify the block a free or realloc gives back; classify a
+ *      request: impossible (must fail with ENOMEM), may fail, must succeed
+ *      (exec.h); note what a bad op must be reported as;
+ *   2. after: check the result, index it (overlap), fill its owned bytes;
+ *      a bad op: exactly one report of the right kind, then the checker
+ *      and every live block;
+ *   3. every check_every ops the allocator's checker, every contents_every
+ *      ops every live block; a check op does both.
+ * At the end (after the interpreter freed everything): check() and
+ * check_empty().
  *
- * Complexity: O(log VA_SLOTS) per overlap check, O(usable) per fill/verify.
- * Non-goals: thread interleavings; detecting leaks of a reference allocator
- * (LSan does that).
+ * Complexity: O(log VA_SLOTS) per overlap check, O(owned bytes) per
+ * fill/verify. Non-goals: detecting leaks of a reference allocator (LSan
+ * does that).
  */
 #include "fuzz/exec.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz/shadow.h"
 
-/* ---------------------------------------------------------------------------
- * Types.
- * ------------------------------------------------------------------------- */
-typedef struct fz_slot {
-  uint8_t *ptr;   /* live block, NULL when empty */
-  size_t req;     /* bytes requested */
-  size_t usable;  /* usable_size() when it was obtained */
-  fz_image_t img; /* what it should contain */
-} fz_slot_t;
-
 /* What a request may do (exec.h: "When may a possible request fail"). */
 typedef enum fz_class {
   FZ_MUST,       /* must succeed */
   FZ_MAY,        /* may fail with ENOMEM */
   FZ_IMPOSSIBLE, /* must fail with ENOMEM */
-  FZ_SKIP,       /* not run (cfg->skip_above) */
 } fz_class_t;
 
-typedef struct fz_state {
-  const va_allocator_t *a;
-  void *heap;
-  va_options_t opts;          /* the caller's, with our error hook */
+typedef struct fz_shadow {
   const va_exec_config_t *cfg;
-  fz_slot_t slot[VA_SLOTS];
-  fz_index_t index;
+  fz_image_t img[VA_SLOTS];   /* what each live slot's block must contain */
+  fz_index_t index;           /* live blocks by address */
   size_t live_usable;         /* sum of usable over live slots */
   uint64_t gen;               /* fills so far: a fresh pattern per fill */
-  uint8_t *pending;           /* block returned by the current op, not yet accepted */
-  int error_kind;             /* first error hook call during the current op */
-  const char *error_op;
-  va_failure_t *fail;
-  size_t op_index;
-  va_op_t op;
-} fz_state_t;
+  fz_class_t cls;             /* the class of the request in progress */
+  bool bad_align;             /* its memalign alignment is invalid */
+  int expect_kind;            /* a bad op: the kind it must raise (0: any of
+                                 the stale set) */
+} fz_shadow_t;
+
+/* What a block returned for a request must satisfy. */
+typedef struct fz_expect {
+  unsigned slot;            /* the slot it fills */
+  size_t req;               /* bytes requested */
+  size_t align;             /* memalign's alignment (0: the default rule) */
+  size_t zeros;             /* leading bytes that must be zero (calloc) */
+  const fz_image_t *prev;   /* realloc: the old block's image ... */
+  size_t prev_usable;       /* ... its usable size ... */
+  size_t prefix;            /* ... and how many of its bytes must survive */
+  const char *what;         /* the call, for messages */
+} fz_expect_t;
 
 /* ---------------------------------------------------------------------------
- * Failure reporting.
+ * Contents
  * ------------------------------------------------------------------------- */
-static bool fz_fail(fz_state_t *st, const char *inv, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fz_fail(fz_state_t *st, const char *inv, const char *fmt, ...) {
-  va_failure_t *f = st->fail;
-  f->op_index = st->op_index;
-  f->op = st->op;
-  f->invariant = inv;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(f->detail, sizeof f->detail, fmt, ap);
-  va_end(ap);
-  return false;
-}
-
-/* An invariant name built at run time ("check:ff.tiling"). */
-static const char *fz_name(fz_state_t *st, const char *prefix, const char *name) {
-  snprintf(st->fail->invariant_buf, sizeof st->fail->invariant_buf, "%s%s",
-           prefix, name ? name : "?");
-  return st->fail->invariant_buf;
-}
-
-static void fz_on_error(void *ctx, va_error_kind_t kind, const char *op,
-                        const void *ptr, const char *message) {
-  fz_state_t *st = ctx;
-  if (!st->error_kind) st->error_kind = (int)kind, st->error_op = op;
-}
-
-static const char *fz_error_invariant(int kind) {
-  switch (kind) {
-  case VA_ERR_INVALID_FREE: return "error:invalid_free";
-  case VA_ERR_NOT_A_BLOCK: return "error:not_a_block";
-  case VA_ERR_DOUBLE_FREE: return "error:double_free";
-  case VA_ERR_CORRUPTION: return "error:corruption";
-  }
-  return "error:unknown";
-}
-
-/* After every allocator call: did it raise its error hook on a valid op? */
-static bool fz_no_error(fz_state_t *st) {
-  if (!st->error_kind) return true;
-  return fz_fail(st, fz_error_invariant(st->error_kind),
-                 "%s() raised \"%s\" on a valid call", st->error_op,
-                 va_error_name((va_error_kind_t)st->error_kind));
-}
-
-/* ---------------------------------------------------------------------------
- * Shadow bookkeeping.
- * ------------------------------------------------------------------------- */
-static bool fz_verify_slot(fz_state_t *st, unsigned s, size_t limit, const char *inv) {
-  fz_slot_t *b = &st->slot[s];
+static bool fz_verify_slot(fz_shadow_t *st, va_interp_t *in, unsigned s,
+                           const char *inv) {
+  const va_slot_t *b = &in->slot[s];
   size_t off;
   uint8_t got, want;
-  if (fz_verify(b->ptr, b->usable, limit, &b->img, &off, &got, &want)) return true;
-  return fz_fail(st, inv, "slot %u block %p (req %zu, usable %zu): byte %zu is 0x%02x, wrote 0x%02x",
-                 s, (void *)b->ptr, b->req, b->usable, off, got, want);
+  if (fz_verify(b->ptr, b->usable, SIZE_MAX, &st->img[s], &off, &got, &want)) return true;
+  return va_interp_fail(in, inv,
+                        "slot %u block %p (req %zu, usable %zu): byte %zu is 0x%02x, wrote 0x%02x",
+                        s, (void *)b->ptr, b->req, b->usable, off, got, want);
 }
 
-static bool fz_verify_all(fz_state_t *st) {
+static bool fz_verify_all(fz_shadow_t *st, va_interp_t *in) {
   for (unsigned s = 0; s < VA_SLOTS; s++)
-    if (st->slot[s].ptr && !fz_verify_slot(st, s, SIZE_MAX, "shadow.contents")) return false;
+    if (in->slot[s].ptr && !fz_verify_slot(st, in, s, "shadow.contents")) return false;
   return true;
 }
 
-static void fz_forget(fz_state_t *st, unsigned s) {
-  fz_slot_t *b = &st->slot[s];
-  fz_index_remove(&st->index, (uintptr_t)b->ptr);
-  st->live_usable -= b->usable;
-  memset(b, 0, sizeof *b);
+static bool fz_run_check(va_interp_t *in) {
+  if (!in->a->check) return true;
+  va_report_t r = {0};
+  if (in->a->check(in->heap, &r)) return true;
+  return va_interp_fail(in, va_interp_name(in, "check:", r.invariant), "at %p: %s",
+                        r.addr, r.detail);
 }
 
-/* Free slot s (verifying its contents first). */
-static bool fz_free_slot(fz_state_t *st, unsigned s) {
-  fz_slot_t *b = &st->slot[s];
-  if (!b->ptr) return true;
-  if (!fz_verify_slot(st, s, SIZE_MAX, "shadow.contents")) return false;
-  void *p = b->ptr;
-  fz_forget(st, s);
-  st->a->free(st->heap, p);
-  return fz_no_error(st);
+/* Slot s's block leaves the shadow. */
+static void fz_forget(fz_shadow_t *st, const va_slot_t *old, unsigned s) {
+  fz_index_remove(&st->index, (uintptr_t)old->ptr);
+  st->live_usable -= old->usable;
+  memset(&st->img[s], 0, sizeof st->img[s]);
 }
 
-static size_t fz_min_align(size_t req) {
-  return req >= VA_ALIGNMENT ? VA_ALIGNMENT : req >= 8 ? 8 : 1;
-}
-
-static fz_class_t fz_classify(const fz_state_t *st, size_t bytes, bool overflow, size_t extra) {
+/* ---------------------------------------------------------------------------
+ * Requests
+ * ------------------------------------------------------------------------- */
+static fz_class_t fz_classify(const fz_shadow_t *st, const va_interp_t *in,
+                              size_t bytes, bool overflow, size_t extra) {
   if (overflow || bytes > (size_t)PTRDIFF_MAX) return FZ_IMPOSSIBLE;
-  size_t until = st->cfg->skip_until ? st->cfg->skip_until : (size_t)PTRDIFF_MAX;
-  if (st->cfg->skip_above && bytes > st->cfg->skip_above && bytes <= until) return FZ_SKIP;
   size_t total = bytes + extra < bytes ? SIZE_MAX : bytes + extra;
   if (total > st->cfg->max_request) return FZ_MAY;
-  if (st->opts.source == VA_SOURCE_REGION) {
-    size_t cap = st->opts.region_size;
+  if (in->opts.source == VA_SOURCE_REGION) {
+    size_t cap = in->opts.region_size;
     if (st->live_usable + total > cap / 2 || total > cap / (2 * (VA_SLOTS + 1)))
       return FZ_MAY;
   }
@@ -173,159 +118,200 @@ static fz_class_t fz_classify(const fz_state_t *st, size_t bytes, bool overflow,
 
 /* A request returned NULL: allowed by its class, with errno ENOMEM (or
  * EINVAL when `einval_ok`)? */
-static bool fz_check_null(fz_state_t *st, fz_class_t cls, int err, bool einval_ok, const char *what) {
-  if (cls == FZ_MUST)
-    return fz_fail(st, "shadow.null", "%s returned NULL (errno %d) for a request that must succeed", what, err);
-  if (err != ENOMEM && !(einval_ok && err == EINVAL))
-    return fz_fail(st, "shadow.errno", "%s returned NULL with errno %d, not ENOMEM", what, err);
+static bool fz_check_null(fz_shadow_t *st, va_interp_t *in, const va_call_t *c,
+                          bool einval_ok) {
+  if (st->cls == FZ_MUST)
+    return va_interp_fail(in, "shadow.null",
+                          "%s returned NULL (errno %d) for a request that must succeed",
+                          c->name, c->err);
+  if (c->err != ENOMEM && !(einval_ok && c->err == EINVAL))
+    return va_interp_fail(in, "shadow.errno", "%s returned NULL with errno %d, not ENOMEM",
+                          c->name, c->err);
   return true;
 }
 
-/* A block p was returned for slot s (request req, alignment `align`, 0 for
- * the default rule): check alignment, overlap and usable size, then record
- * it. `zeros` bytes at its start must be zero (calloc). `prev` (realloc) is
- * the old block's image and prefix length to verify. */
-static bool fz_accept(fz_state_t *st, unsigned s, uint8_t *p, fz_class_t cls,
-                      size_t req, size_t align, size_t zeros,
-                      const fz_slot_t *prev, size_t prefix, const char *what) {
-  st->pending = p;
-  if (cls == FZ_IMPOSSIBLE)
-    return fz_fail(st, "shadow.null", "%s returned %p for an impossible request (ENOMEM expected)", what, (void *)p);
-  size_t need = fz_min_align(req);
+static size_t fz_min_align(size_t req) {
+  return req >= VA_ALIGNMENT ? VA_ALIGNMENT : req >= 8 ? 8 : 1;
+}
+
+/* Block p (usable bytes) was returned: check it against e, then record it
+ * and fill it. */
+static bool fz_accept(fz_shadow_t *st, va_interp_t *in, uint8_t *p, size_t usable,
+                      const fz_expect_t *e) {
+  if (st->cls == FZ_IMPOSSIBLE)
+    return va_interp_fail(in, "shadow.null",
+                          "%s returned %p for an impossible request (ENOMEM expected)",
+                          e->what, (void *)p);
+  size_t need = fz_min_align(e->req);
   if ((uintptr_t)p % need)
-    return fz_fail(st, "shadow.align", "%s returned %p, not %zu-aligned", what, (void *)p, need);
-  if (align && (uintptr_t)p % align)
-    return fz_fail(st, "shadow.memalign", "%s returned %p, not %zu-aligned as asked", what, (void *)p, align);
-  size_t usable = st->a->usable_size(st->heap, p);
-  size_t span = usable > req ? usable : req;
+    return va_interp_fail(in, "shadow.align", "%s returned %p, not %zu-aligned", e->what,
+                          (void *)p, need);
+  if (e->align && (uintptr_t)p % e->align)
+    return va_interp_fail(in, "shadow.memalign", "%s returned %p, not %zu-aligned as asked",
+                          e->what, (void *)p, e->align);
+  size_t span = usable > e->req ? usable : e->req;
   fz_span_t hit;
-  if (!fz_index_insert(&st->index, (uintptr_t)p, span ? span : 1, s, &hit))
-    return fz_fail(st, "shadow.overlap", "%s returned [%p, +%zu) overlapping slot %u's block [%p, %p)",
-                   what, (void *)p, span, hit.slot, (void *)hit.start, (void *)hit.end);
-  if (usable < req)
-    return fz_fail(st, "shadow.usable", "%s returned %p with usable_size %zu < %zu requested", what, (void *)p, usable, req);
-  fz_slot_t *b = &st->slot[s];
-  *b = (fz_slot_t){.ptr = p, .req = req, .usable = usable};
+  if (!fz_index_insert(&st->index, (uintptr_t)p, span ? span : 1, e->slot, &hit))
+    return va_interp_fail(in, "shadow.overlap",
+                          "%s returned [%p, +%zu) overlapping slot %u's block [%p, %p)",
+                          e->what, (void *)p, span, hit.slot, (void *)hit.start,
+                          (void *)hit.end);
+  if (usable < e->req)
+    return va_interp_fail(in, "shadow.usable", "%s returned %p with usable_size %zu < %zu requested",
+                          e->what, (void *)p, usable, e->req);
   st->live_usable += usable;
   size_t off;
   uint8_t got, want;
-  if (zeros && !fz_verify(p, usable, zeros, NULL, &off, &got, &want))
-    return fz_fail(st, "shadow.calloc", "%s returned %p whose byte %zu is 0x%02x, not zero", what, (void *)p, off, got);
-  if (prev && !fz_verify(p, prev->usable, prefix, &prev->img, &off, &got, &want))
-    return fz_fail(st, "shadow.realloc", "%s moved %p -> %p and byte %zu of the first %zu is 0x%02x, was 0x%02x",
-                   what, (void *)prev->ptr, (void *)p, off, prefix, got, want);
-  b->img.seed = fz_seed(s, ++st->gen);
-  fz_fill(p, usable, &b->img);
-  st->pending = NULL;
+  if (e->zeros && !fz_verify(p, usable, e->zeros, NULL, &off, &got, &want))
+    return va_interp_fail(in, "shadow.calloc", "%s returned %p whose byte %zu is 0x%02x, not zero",
+                          e->what, (void *)p, off, got);
+  if (e->prev && !fz_verify(p, e->prev_usable, e->prefix, e->prev, &off, &got, &want))
+    return va_interp_fail(in, "shadow.realloc",
+                          "%s moved to %p and byte %zu of the first %zu is 0x%02x, was 0x%02x",
+                          e->what, (void *)p, off, e->prefix, got, want);
+  st->img[e->slot] = (fz_image_t){.seed = fz_seed(e->slot, ++st->gen)};
+  fz_fill(p, usable, &st->img[e->slot]);
   return true;
 }
 
 /* ---------------------------------------------------------------------------
- * The ops.
+ * Misuse
  * ------------------------------------------------------------------------- */
-static bool fz_op_alloc(fz_state_t *st, const va_op_t *op) {
-  fz_class_t cls = fz_classify(st, op->size, false, 0);
-  if (cls == FZ_SKIP) return true;
-  if (!fz_free_slot(st, op->slot)) return false;
-  cls = fz_classify(st, op->size, false, 0);
-  errno = 0;
-  uint8_t *p = st->a->malloc(st->heap, op->size);
-  int err = errno;
-  if (!fz_no_error(st)) return false;
-  if (!p) return fz_check_null(st, cls, err, false, "malloc");
-  return fz_accept(st, op->slot, p, cls, op->size, 0, 0, NULL, 0, "malloc");
+/* Does p lie strictly inside a live block? */
+static bool fz_inside_live(const fz_shadow_t *st, const void *p) {
+  fz_span_t hit;
+  fz_index_t probe = st->index; /* a copy: insert only tests */
+  return !fz_index_insert(&probe, (uintptr_t)p, 1, 0, &hit) && hit.start != (uintptr_t)p;
 }
 
-static bool fz_op_calloc(fz_state_t *st, const va_op_t *op) {
-  size_t bytes;
-  bool overflow = __builtin_mul_overflow(op->arg, op->size, &bytes);
-  fz_class_t cls = fz_classify(st, bytes, overflow, 0);
-  if (cls == FZ_SKIP) return true;
-  if (!fz_free_slot(st, op->slot)) return false;
-  cls = fz_classify(st, bytes, overflow, 0);
-  errno = 0;
-  uint8_t *p = st->a->calloc(st->heap, op->arg, op->size);
-  int err = errno;
-  if (!fz_no_error(st)) return false;
-  if (!p) return fz_check_null(st, cls, err, false, "calloc");
-  return fz_accept(st, op->slot, p, cls, bytes, 0, bytes, NULL, 0, "calloc");
-}
-
-static bool fz_op_memalign(fz_state_t *st, const va_op_t *op) {
-  if (!st->a->memalign) return true; /* not offered: the op is a no-op */
-  size_t align = op->arg;
-  bool bad_align = !(align && (align & (align - 1)) == 0) || align < sizeof(void *);
-  fz_class_t cls = fz_classify(st, op->size, false, align);
-  if (cls == FZ_SKIP || (st->cfg->skip_above && align > st->cfg->skip_above)) return true;
-  if (!fz_free_slot(st, op->slot)) return false;
-  cls = fz_classify(st, op->size, false, align);
-  if (bad_align && cls == FZ_MUST) cls = FZ_MAY;
-  errno = 0;
-  uint8_t *p = st->a->memalign(st->heap, align, op->size);
-  int err = errno;
-  if (!fz_no_error(st)) return false;
-  if (!p) return fz_check_null(st, cls, err, bad_align || cls == FZ_IMPOSSIBLE, "memalign");
-  return fz_accept(st, op->slot, p, cls, op->size, bad_align ? 0 : align, 0, NULL, 0, "memalign");
-}
-
-static bool fz_op_realloc(fz_state_t *st, const va_op_t *op) {
-  unsigned s = op->slot;
-  fz_slot_t old = st->slot[s];
-  size_t extra = 0;
-  fz_class_t cls = fz_classify(st, op->size, false, extra);
-  if (cls == FZ_SKIP) return true;
-  if (old.ptr && !fz_verify_slot(st, s, SIZE_MAX, "shadow.contents")) return false;
-  errno = 0;
-  uint8_t *q = st->a->realloc(st->heap, old.ptr, op->size);
-  int err = errno;
-  if (!fz_no_error(st)) return false;
-  if (!q) {
-    if (!fz_check_null(st, cls, err, false, "realloc")) return false;
-    return !old.ptr || fz_verify_slot(st, s, SIZE_MAX, "shadow.realloc_failed");
+static void fz_bad_before(fz_shadow_t *st, const va_call_t *c) {
+  switch (c->how) {
+  case VA_BAD_INTERIOR:
+  case VA_BAD_UNALIGNED: st->expect_kind = VA_ERR_NOT_A_BLOCK; break;
+  case VA_BAD_STALE:
+    st->expect_kind = fz_inside_live(st, c->ptr) ? VA_ERR_NOT_A_BLOCK : 0;
+    break;
+  default: st->expect_kind = VA_ERR_INVALID_FREE; break;
   }
-  if (old.ptr) fz_forget(st, s);
-  size_t prefix = old.req < op->size ? old.req : op->size;
-  return fz_accept(st, s, q, cls, op->size, 0, 0, old.ptr ? &old : NULL, prefix, "realloc");
 }
 
-static bool fz_op_write(fz_state_t *st, const va_op_t *op) {
-  fz_slot_t *b = &st->slot[op->slot];
-  if (b->ptr && op->size >= VA_WRITE_SPRAY) { /* the whole block becomes the word */
-    b->img.spray = true, b->img.spray_val = (uint64_t)op->arg, b->img.nover = 0;
-    fz_fill(b->ptr, b->usable, &b->img);
+static bool fz_bad_after(fz_shadow_t *st, va_interp_t *in, const va_call_t *c) {
+  const char *how = va_bad_name(c->how);
+  if (c->raised_count == 0)
+    return va_interp_fail(in, "misuse.unreported", "%s() of a %s pointer %p was not reported",
+                          c->name, how, c->ptr);
+  bool stale_ok = st->expect_kind == 0 && (c->raised == VA_ERR_DOUBLE_FREE ||
+                                           c->raised == VA_ERR_NOT_A_BLOCK ||
+                                           c->raised == VA_ERR_INVALID_FREE);
+  if (c->raised != st->expect_kind && !stale_ok)
+    return va_interp_fail(in, "misuse.kind", "%s() of a %s pointer %p reported \"%s\", not \"%s\"",
+                          c->name, how, c->ptr, va_error_name((va_error_kind_t)c->raised),
+                          st->expect_kind ? va_error_name((va_error_kind_t)st->expect_kind)
+                                          : "double free");
+  if (c->raised_count > 1)
+    return va_interp_fail(in, "misuse.repeated", "%s() of a %s pointer %p reported %d times",
+                          c->name, how, c->ptr, c->raised_count);
+  if (c->kind == VA_CALL_REALLOC && (c->result != NULL || c->err != EINVAL))
+    return va_interp_fail(in, "misuse.result",
+                          "realloc() of a %s pointer %p returned %p with errno %d, not NULL "
+                          "with EINVAL", how, c->ptr, c->result, c->err);
+  return fz_run_check(in) && fz_verify_all(st, in);
+}
+
+/* ---------------------------------------------------------------------------
+ * The observer
+ * ------------------------------------------------------------------------- */
+static bool fz_before(void *ctx, va_interp_t *in, const va_call_t *c) {
+  fz_shadow_t *st = ctx;
+  if (c->bad) {
+    fz_bad_before(st, c);
     return true;
   }
-  size_t filled = b->usable < FZ_FILL_EDGE ? b->usable : FZ_FILL_EDGE;
-  if (!b->ptr || filled < 8 || b->img.nover >= FZ_MAX_OVERRIDES) return true;
-  size_t off = op->size % (filled - 7);
-  uint64_t v = (uint64_t)op->arg;
-  for (int i = 0; i < 8; i++) b->ptr[off + i] = (uint8_t)(v >> (8 * i));
-  b->img.over[b->img.nover++] = (fz_override_t){off, v};
-  return true;
+  switch (c->kind) {
+  case VA_CALL_FREE: return fz_verify_slot(st, in, c->slot, "shadow.contents");
+  case VA_CALL_REALLOC:
+    if (c->ptr && !fz_verify_slot(st, in, c->slot, "shadow.contents")) return false;
+    st->cls = fz_classify(st, in, c->req, false, 0);
+    return true;
+  case VA_CALL_MEMALIGN:
+    st->bad_align = !(c->align && (c->align & (c->align - 1)) == 0) || c->align < sizeof(void *);
+    st->cls = fz_classify(st, in, c->req, false, c->align);
+    if (st->bad_align && st->cls == FZ_MUST) st->cls = FZ_MAY;
+    return true;
+  default: st->cls = fz_classify(st, in, c->req, c->overflow, 0); return true;
+  }
 }
 
-static bool fz_run_check(fz_state_t *st) {
-  if (!st->a->check) return true;
-  va_report_t r = {0};
-  if (st->a->check(st->heap, &r)) return fz_no_error(st);
-  return fz_fail(st, fz_name(st, "check:", r.invariant), "at %p: %s", r.addr, r.detail);
+static bool fz_after_realloc(fz_shadow_t *st, va_interp_t *in, const va_call_t *c) {
+  unsigned s = c->slot;
+  if (!c->result) {
+    if (!fz_check_null(st, in, c, false)) return false;
+    return !c->ptr || fz_verify_slot(st, in, s, "shadow.realloc_failed");
+  }
+  fz_image_t old = st->img[s];
+  if (c->ptr) fz_forget(st, &c->old, s);
+  fz_expect_t e = {.slot = s, .req = c->req, .what = "realloc"};
+  if (c->ptr) {
+    e.prev = &old;
+    e.prev_usable = c->old.usable;
+    e.prefix = c->old.req < c->req ? c->old.req : c->req;
+  }
+  return fz_accept(st, in, c->result, c->usable, &e);
 }
 
-static bool fz_op(fz_state_t *st, const va_op_t *op) {
-  switch (op->kind) {
-  case VA_OP_ALLOC: return fz_op_alloc(st, op);
-  case VA_OP_FREE: return fz_free_slot(st, op->slot);
-  case VA_OP_REALLOC: return fz_op_realloc(st, op);
-  case VA_OP_CALLOC: return fz_op_calloc(st, op);
-  case VA_OP_CHECK: return fz_run_check(st) && fz_verify_all(st);
-  case VA_OP_MEMALIGN: return fz_op_memalign(st, op);
-  case VA_OP_WRITE: return fz_op_write(st, op);
+static bool fz_after(void *ctx, va_interp_t *in, const va_call_t *c) {
+  fz_shadow_t *st = ctx;
+  if (c->bad) return fz_bad_after(st, in, c);
+  if (c->kind == VA_CALL_FREE) {
+    fz_forget(st, &c->old, c->slot);
+    return true;
+  }
+  if (c->kind == VA_CALL_REALLOC) return fz_after_realloc(st, in, c);
+  bool memalign = c->kind == VA_CALL_MEMALIGN;
+  if (!c->result)
+    return fz_check_null(st, in, c, memalign && (st->bad_align || st->cls == FZ_IMPOSSIBLE));
+  fz_expect_t e = {.slot = c->slot,
+                   .req = c->req,
+                   .align = memalign && !st->bad_align ? c->align : 0,
+                   .zeros = c->kind == VA_CALL_CALLOC ? c->req : 0,
+                   .what = c->name};
+  return fz_accept(st, in, c->result, c->usable, &e);
+}
+
+static bool fz_wrote(void *ctx, va_interp_t *in, unsigned s, size_t off, uint64_t v,
+                     bool spray) {
+  fz_image_t *img = &((fz_shadow_t *)ctx)->img[s];
+  (void)in;
+  if (spray) {
+    img->spray = true, img->spray_val = v, img->nover = 0;
+  } else if (img->nover < FZ_MAX_OVERRIDES) {
+    img->over[img->nover++] = (fz_override_t){off, v};
   }
   return true;
 }
 
+static bool fz_op_end(void *ctx, va_interp_t *in, const va_op_t *op) {
+  fz_shadow_t *st = ctx;
+  size_t i = in->op_index + 1;
+  bool check = op->kind == VA_OP_CHECK ||
+               (st->cfg->check_every && i % st->cfg->check_every == 0);
+  bool contents = op->kind == VA_OP_CHECK ||
+                  (st->cfg->contents_every && i % st->cfg->contents_every == 0);
+  return (!check || fz_run_check(in)) && (!contents || fz_verify_all(st, in));
+}
+
+static bool fz_end(void *ctx, va_interp_t *in) {
+  fz_shadow_t *st = ctx;
+  if (!fz_run_check(in)) return false;
+  if (!st->cfg->check_empty_at_end || !in->a->check_empty) return true;
+  va_report_t r = {0};
+  if (in->a->check_empty(in->heap, &r)) return true;
+  return va_interp_fail(in, va_interp_name(in, "empty:", r.invariant), "at %p: %s",
+                        r.addr, r.detail);
+}
+
 /* ---------------------------------------------------------------------------
- * Entry points.
+ * Entry points
  * ------------------------------------------------------------------------- */
 va_exec_config_t va_exec_config_default(void) {
   return (va_exec_config_t){.check_every = 1,
@@ -333,79 +319,39 @@ va_exec_config_t va_exec_config_default(void) {
                             .check_empty_at_end = true,
                             .max_request = (size_t)64 << 20,
                             .skip_above = 0,
-                            .skip_until = 0};
+                            .skip_until = 0,
+                            .misuse = false};
 }
 
-/* Free everything, then the heap must be back at its empty state. */
-static bool fz_teardown(fz_state_t *st) {
-  for (unsigned s = 0; s < VA_SLOTS; s++)
-    if (!fz_free_slot(st, s)) return false;
-  if (!fz_run_check(st)) return false;
-  if (!st->cfg->check_empty_at_end || !st->a->check_empty) return true;
-  va_report_t r = {0};
-  if (st->a->check_empty(st->heap, &r)) return true;
-  return fz_fail(st, fz_name(st, "empty:", r.invariant), "at %p: %s", r.addr, r.detail);
-}
-
-/* After a failure: a reference allocator (no checker) cannot reclaim blocks
- * on destroy, so give back the ones the shadow still trusts. */
-static void fz_abandon(fz_state_t *st) {
-  if (st->a->check) return;
-  bool pending_free = st->pending != NULL;
-  for (unsigned s = 0; s < VA_SLOTS; s++)
-    if (st->slot[s].ptr == st->pending) pending_free = false; /* same block twice */
-  if (pending_free) st->a->free(st->heap, st->pending);
-  for (unsigned s = 0; s < VA_SLOTS; s++)
-    if (st->slot[s].ptr) {
-      void *p = st->slot[s].ptr;
-      fz_forget(st, s);
-      st->a->free(st->heap, p);
-    }
-}
-
-bool va_exec(const va_allocator_t *a, const va_options_t *opts,
-             const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
-             va_failure_t *fail) {
-  static fz_state_t zero;
-  fz_state_t *st = malloc(sizeof *st); /* ~4 KiB: keep it off the fuzzer's stack */
+bool va_exec_observed(const va_allocator_t *a, const va_options_t *opts,
+                      const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
+                      const va_observer_t *extra, size_t nextra,
+                      va_failure_t *fail) {
   va_exec_config_t def = va_exec_config_default();
-  va_failure_t scratch;
-  if (!st) return true;
-  *st = zero;
-  st->a = a;
-  st->cfg = cfg ? cfg : &def;
-  st->fail = fail ? fail : &scratch;
-  memset(st->fail, 0, sizeof *st->fail);
-  st->opts = opts ? *opts : va_options_default();
-  st->opts.on_error = fz_on_error;
-  st->opts.error_ctx = st;
-  st->heap = a->create(&st->opts);
-  bool ok = true;
-  if (!st->heap) {
-    ok = fz_fail(st, "shadow.null", "create() failed (errno %d)", errno);
+  fz_shadow_t *st = calloc(1, sizeof *st); /* a few KiB: off the fuzzer's stack */
+  va_observer_t obs[VA_MAX_OBSERVERS];
+  if (!st || nextra >= VA_MAX_OBSERVERS) {
     free(st);
-    return ok;
+    if (fail) {
+      memset(fail, 0, sizeof *fail);
+      fail->invariant = "interp.setup";
+      snprintf(fail->detail, sizeof fail->detail, "the shadow could not get its state");
+    }
+    return false;
   }
-  for (size_t i = 0; ok && i < n; i++) {
-    st->op_index = i, st->op = ops[i], st->error_kind = 0, st->pending = NULL;
-    va_op_normalize(&st->op);
-    ok = fz_op(st, &st->op);
-    if (ok && st->cfg->check_every && (i + 1) % st->cfg->check_every == 0) ok = fz_run_check(st);
-    if (ok && st->cfg->contents_every && (i + 1) % st->cfg->contents_every == 0) ok = fz_verify_all(st);
-  }
-  if (ok) {
-    st->op_index = n, st->op = (va_op_t){.kind = VA_OP_CHECK}, st->error_kind = 0;
-    ok = fz_teardown(st);
-  }
-  if (!ok) fz_abandon(st);
-  a->destroy(st->heap);
+  st->cfg = cfg ? cfg : &def;
+  obs[0] = (va_observer_t){.ctx = st, .before = fz_before, .after = fz_after,
+                           .wrote = fz_wrote, .op_end = fz_op_end, .end = fz_end};
+  for (size_t i = 0; i < nextra; i++) obs[1 + i] = extra[i];
+  va_interp_config_t ic = {.skip_above = st->cfg->skip_above,
+                           .skip_until = st->cfg->skip_until,
+                           .misuse = st->cfg->misuse};
+  bool ok = va_interp_run(a, opts, &ic, obs, 1 + nextra, ops, n, fail);
   free(st);
   return ok;
 }
 
-void va_failure_print(const va_failure_t *f, void *file) {
-  FILE *out = file ? (FILE *)file : stderr;
-  char buf[96];
-  fprintf(out, "op #%zu (%s): %s: %s\n", f->op_index, va_op_format(&f->op, buf, sizeof buf),
-          f->invariant ? f->invariant : "(none)", f->detail);
+bool va_exec(const va_allocator_t *a, const va_options_t *opts, const va_op_t *ops,
+             size_t n, const va_exec_config_t *cfg, va_failure_t *fail) {
+  return va_exec_observed(a, opts, ops, n, cfg, NULL, 0, fail);
 }

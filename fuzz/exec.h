@@ -1,16 +1,18 @@
-/* vedalloc — the executor: runs an op program against a fresh allocator
- * instance under the shadow model, and says which invariant broke first.
- * Shared by every fuzz harness and the property runner.
+/* vedalloc — the executor: an op program run by the interpreter
+ * (fuzz/interp.h) under the shadow model, with the allocator's own checker,
+ * saying which invariant broke first. Shared by every fuzz harness and the
+ * property runner.
  *
  * The shadow tracks each live block (pointer, requested size, usable size,
- * fill pattern derived from slot and offset) and after each op asserts:
+ * fill pattern derived from slot and generation, the words written over
+ * it) and after each call asserts:
  *   "shadow.null"      a request that must succeed returned NULL, or an
  *                      impossible one (ENOMEM expected) did not
  *   "shadow.errno"     a failing request left errno != ENOMEM
  *   "shadow.align"     payload not aligned (16 for size >= 16)
  *   "shadow.usable"    usable_size < requested
- *   "shadow.overlap"   two live blocks overlap (interval tree / sorted index,
- *                      O(log n) per op, not a quadratic scan)
+ *   "shadow.overlap"   two live blocks overlap (sorted index, O(log n) per
+ *                      op, not a quadratic scan)
  *   "shadow.contents"  a live block's bytes are not what was written
  *   "shadow.realloc"   realloc lost part of the first min(old, new) bytes
  *   "shadow.realloc_failed"  a failed realloc changed the old block
@@ -18,13 +20,27 @@
  *   "shadow.memalign"  aligned block not aligned as asked
  *   "check:<name>"     the allocator's own checker failed (its invariant)
  *   "empty:<name>"     after freeing everything, check_empty failed
- *   "error:<kind>"     the allocator raised its error hook on a valid op
+ *   "error:<kind>"     the allocator raised its error hook on a valid call
+ *                      (the interpreter's judgement, interp.h)
+ *   "misuse.unreported" a bad op's call did not raise the hook
+ *   "misuse.kind"      it raised the wrong kind: a pointer inside a live
+ *                      block is "not a block"; a foreign, stack or global
+ *                      pointer is "invalid"; a stale one is a "double free"
+ *                      while its memory is as the program left it, or
+ *                      "not a block" / "invalid" once the allocator reused
+ *                      or returned it (which the shadow cannot see), but
+ *                      "not a block" when it lies inside a live block
+ *   "misuse.repeated"  it raised more than once
+ *   "misuse.result"    a bad realloc did not return NULL with EINVAL
  *   "crash"            (props only) the child died on a signal
+ * After every bad op the allocator's checker runs and every live block is
+ * verified: a misuse must change nothing.
  *
  * A memalign op on an allocator without memalign is a no-op. An invalid
  * alignment (not a power of two, or < sizeof(void *)) may fail with EINVAL
  * or ENOMEM, or succeed. Every program ends by freeing all slots (each
- * block's contents verified), check(), then check_empty().
+ * block's contents verified), ending every thread, check(), then
+ * check_empty().
  */
 #ifndef VEDALLOC_FUZZ_EXEC_H
 #define VEDALLOC_FUZZ_EXEC_H
@@ -33,6 +49,7 @@
 #include <stddef.h>
 
 #include "alloc/allocator.h"
+#include "fuzz/interp.h"
 #include "fuzz/ops.h"
 
 typedef struct va_exec_config {
@@ -52,6 +69,7 @@ typedef struct va_exec_config {
                               and cost a memset (calloc) or GiBs of ASan shadow
                               per run; the sizes just below PTRDIFF_MAX, where
                               rounding overflows live, cannot succeed and run */
+  bool misuse;             /* run the bad ops (the allocator reports misuse) */
 } va_exec_config_t;
 
 /* When may a possible request fail (NULL + ENOMEM) without it being a bug?
@@ -64,27 +82,20 @@ typedef struct va_exec_config {
  * Any other NULL is "shadow.null"; a NULL with errno != ENOMEM is
  * "shadow.errno" (memalign with an invalid alignment may say EINVAL). */
 
-typedef struct va_failure {
-  size_t op_index;       /* index of the op that exposed it (n for the final teardown) */
-  va_op_t op;            /* that op */
-  const char *invariant; /* one of the names above, or "check:<allocator invariant>" */
-  char detail[256];      /* one human sentence */
-  char invariant_buf[64]; /* storage when invariant is built ("check:ff.tiling") */
-} va_failure_t;
-
 /* The defaults: check every op, contents every 16 ops, empty check on,
- * max_request 64 MiB, skip_above off. Blocks of more than 64 MiB usable are
- * filled and verified over their first and last MiB only. */
+ * max_request 64 MiB, skip_above off, no bad ops. */
 va_exec_config_t va_exec_config_default(void);
 
-/* Create an instance with opts, run ops, tear down. True when every
+/* Run ops on a fresh instance of a under the shadow model; true when every
  * invariant held; otherwise false with *fail filled (never aborts on an
- * invariant; a real crash still crashes). */
+ * invariant; a real crash still crashes). `extra` observers (NULL/0: none)
+ * watch the same run after the shadow, e.g. a property's own model. */
 bool va_exec(const va_allocator_t *a, const va_options_t *opts,
              const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
              va_failure_t *fail);
-
-/* Print a failure: "op #12 (alloc 3 4096): shadow.overlap: ..." */
-void va_failure_print(const va_failure_t *f, void *file /* FILE* */);
+bool va_exec_observed(const va_allocator_t *a, const va_options_t *opts,
+                      const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
+                      const va_observer_t *extra, size_t nextra,
+                      va_failure_t *fail);
 
 #endif

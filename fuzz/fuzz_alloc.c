@@ -4,9 +4,11 @@
  * a fresh instance under the shadow model (fuzz/exec.h). Which allocator:
  *   -DVA_FUZZ_ENTRY="v1-firstfit"   a registry entry, fixed at compile time,
  *   or the environment variable VA_FUZZ_ENTRY (default "system").
- * V1 entries get a fixed REGION source, a static buffer, so every input is a
- * fresh independent heap whatever the previous one did; V2 gets a fresh
- * instance per input; "system" is the process malloc (harness checks only).
+ * Entries that accept a REGION source (V1) get a fixed static buffer, so
+ * every input is a fresh independent heap whatever the previous one did;
+ * V2 gets a fresh instance per input; a reference allocator (the process
+ * malloc) gets the harness's checks only. Entries that report misuse run
+ * the bad ops too.
  *
  * Built with -DVA_FUZZ_FAULTY, the allocator is the test-only faulty
  * wrapper over "system" with the fault named by VA_FAULT (fuzz/faulty.h),
@@ -82,7 +84,8 @@ static void fz_setup(void) {
   fz_opts = va_entry_options(e);
   fz_cfg = va_exec_config_default();
   fz_label = e->name;
-  if (strncmp(name, "v1-", 3) == 0) {
+  fz_cfg.misuse = e->reports_misuse;
+  if (e->sources & VA_SRC(VA_SOURCE_REGION)) { /* a bounded heap, fresh per input */
     fz_opts.source = VA_SOURCE_REGION;
     fz_opts.region = fz_region;
     fz_opts.region_size = sizeof fz_region;
@@ -90,7 +93,7 @@ static void fz_setup(void) {
   /* Skip requests that would succeed at great cost (exec.h). */
   fz_cfg.skip_above = fz_cfg.max_request;
   fz_cfg.skip_until = (size_t)PTRDIFF_MAX - ((size_t)4 << 30);
-  if (strcmp(name, "system") == 0) {
+  if (e->family == VA_FAMILY_REFERENCE) {
     /* ASan's allocator keeps the shadow of every MiB-sized mapping it ever
      * made, so RSS climbs past libFuzzer's limit: the reference stays small. */
     fz_cfg.skip_above = (size_t)1 << 20;

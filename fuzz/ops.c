@@ -35,7 +35,22 @@ static void va_put_u64(uint8_t *p, uint64_t v) {
 }
 
 static const char *const va_op_names[VA_OP_KINDS] = {
-    "alloc", "free", "realloc", "calloc", "check", "memalign", "write"};
+    "alloc", "free",   "realloc", "calloc",  "check",     "memalign",
+    "write", "thread", "exit",    "badfree", "badrealloc"};
+
+static const char *const va_bad_names[VA_BAD_KINDS] = {
+    "stale", "interior", "unaligned", "foreign", "stack", "global"};
+
+const char *va_bad_name(va_bad_t how) {
+  return (unsigned)how < VA_BAD_KINDS ? va_bad_names[how] : "?";
+}
+
+int va_bad_parse(const char *name, size_t len) {
+  for (int i = 0; i < VA_BAD_KINDS; i++)
+    if (strlen(va_bad_names[i]) == len && strncmp(name, va_bad_names[i], len) == 0)
+      return i;
+  return -1;
+}
 
 /* ---------------------------------------------------------------------------
  * Size bands and argument codes.
@@ -84,10 +99,22 @@ static uint8_t va_arg_encode(size_t (*dec)(uint8_t), size_t v) {
   return best;
 }
 
+/* The normal form of a bad op's arg: a known kind and a 32-bit k. */
+static size_t va_bad_normal(size_t arg) {
+  return VA_BAD_ARG(VA_BAD_HOW(arg) % VA_BAD_KINDS, VA_BAD_K(arg));
+}
+
 void va_op_normalize(va_op_t *op) {
   op->kind %= VA_OP_KINDS;
   op->slot %= VA_SLOTS;
   switch (op->kind) {
+  case VA_OP_THREAD:
+  case VA_OP_EXIT: op->slot %= VA_THREADS; op->size = 0; op->arg = 0; break;
+  case VA_OP_BADFREE: op->size = 0; op->arg = va_bad_normal(op->arg); break;
+  case VA_OP_BADREALLOC:
+    op->size = (uint32_t)op->size;
+    op->arg = va_bad_normal(op->arg);
+    break;
   case VA_OP_CHECK: op->slot = 0; op->size = 0; op->arg = 0; break;
   case VA_OP_FREE: op->size = 0; op->arg = 0; break;
   case VA_OP_ALLOC:
@@ -107,12 +134,27 @@ void va_op_normalize(va_op_t *op) {
 /* ---------------------------------------------------------------------------
  * Binary form.
  * ------------------------------------------------------------------------- */
+static uint32_t va_get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static void va_put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static void va_op_decode_one(const uint8_t *r, va_op_t *op) {
   memset(op, 0, sizeof *op);
   op->kind = (uint8_t)(r[0] % VA_OP_KINDS);
   op->slot = (uint8_t)(r[1] % VA_SLOTS);
   switch (op->kind) {
   case VA_OP_CHECK: op->slot = 0; return;
+  case VA_OP_THREAD:
+  case VA_OP_EXIT: op->slot = (uint8_t)(r[1] % VA_THREADS); return;
+  case VA_OP_BADREALLOC: op->size = va_get_u32(r + 7); /* fall through */
+  case VA_OP_BADFREE:
+    op->arg = VA_BAD_ARG(r[2] % VA_BAD_KINDS, va_get_u32(r + 3));
+    return;
   case VA_OP_WRITE:
     op->size = (size_t)r[2] | (size_t)r[3] << 8;
     if (op->size >= VA_WRITE_SPRAY) op->size = VA_WRITE_SPRAY;
@@ -139,6 +181,14 @@ static void va_op_encode_one(const va_op_t *in, uint8_t *r) {
   memset(r, 0, VA_OP_RECORD);
   r[0] = op.kind;
   r[1] = op.slot;
+  if (op.kind == VA_OP_CHECK || op.kind == VA_OP_THREAD || op.kind == VA_OP_EXIT)
+    return;
+  if (va_op_is_bad(&op)) {
+    r[2] = (uint8_t)VA_BAD_HOW(op.arg);
+    va_put_u32(r + 3, VA_BAD_K(op.arg));
+    va_put_u32(r + 7, (uint32_t)op.size);
+    return;
+  }
   if (op.kind == VA_OP_WRITE) {
     r[2] = (uint8_t)op.size, r[3] = (uint8_t)(op.size >> 8);
     va_put_u64(r + 4, (uint64_t)op.arg);
@@ -163,7 +213,17 @@ char *va_op_format(const va_op_t *op, char *buf, size_t cap) {
   const char *name = op->kind < VA_OP_KINDS ? va_op_names[op->kind] : "?";
   switch (op->kind) {
   case VA_OP_CHECK: snprintf(buf, cap, "check"); break;
-  case VA_OP_FREE: snprintf(buf, cap, "free %u", op->slot); break;
+  case VA_OP_FREE:
+  case VA_OP_THREAD:
+  case VA_OP_EXIT: snprintf(buf, cap, "%s %u", name, op->slot); break;
+  case VA_OP_BADFREE:
+    snprintf(buf, cap, "badfree %u %s %u", op->slot,
+             va_bad_name(VA_BAD_HOW(op->arg)), VA_BAD_K(op->arg));
+    break;
+  case VA_OP_BADREALLOC:
+    snprintf(buf, cap, "badrealloc %u %s %u %zu", op->slot,
+             va_bad_name(VA_BAD_HOW(op->arg)), VA_BAD_K(op->arg), op->size);
+    break;
   case VA_OP_CALLOC:
   case VA_OP_MEMALIGN:
     snprintf(buf, cap, "%s %u %zu %zu", name, op->slot, op->arg, op->size);
@@ -197,6 +257,22 @@ static bool va_parse_rest_empty(const char *s) {
   return *s == '\0' || *s == '#';
 }
 
+/* The rest of a bad op: how, k, and for badrealloc the size. */
+static bool va_parse_bad(const char *s, va_op_t *op) {
+  while (isspace((unsigned char)*s)) s++;
+  size_t len = 0;
+  while (isalpha((unsigned char)s[len])) len++;
+  int how = va_bad_parse(s, len);
+  size_t k, n = 0;
+  s += len;
+  if (how < 0 || !va_parse_num(&s, &k) || k > UINT32_MAX) return false;
+  if (op->kind == VA_OP_BADREALLOC && (!va_parse_num(&s, &n) || n > UINT32_MAX))
+    return false;
+  op->arg = VA_BAD_ARG(how, k);
+  op->size = n;
+  return va_parse_rest_empty(s);
+}
+
 bool va_op_parse(const char *line, va_op_t *op) {
   const char *s = line;
   while (isspace((unsigned char)*s)) s++;
@@ -216,9 +292,12 @@ bool va_op_parse(const char *line, va_op_t *op) {
   op->kind = (uint8_t)k;
   if (k == VA_OP_CHECK) return va_parse_rest_empty(s);
   size_t slot, a = 0, b = 0;
-  if (!va_parse_num(&s, &slot) || slot >= VA_SLOTS) return false;
+  size_t limit = k == VA_OP_THREAD || k == VA_OP_EXIT ? VA_THREADS : VA_SLOTS;
+  if (!va_parse_num(&s, &slot) || slot >= limit) return false;
   op->slot = (uint8_t)slot;
-  if (k == VA_OP_FREE) return va_parse_rest_empty(s);
+  if (k == VA_OP_FREE || k == VA_OP_THREAD || k == VA_OP_EXIT)
+    return va_parse_rest_empty(s);
+  if (k == VA_OP_BADFREE || k == VA_OP_BADREALLOC) return va_parse_bad(s, op);
   while (k == VA_OP_WRITE && isspace((unsigned char)*s)) s++;
   if (k == VA_OP_WRITE && *s == '*') s++, a = VA_WRITE_SPRAY;
   else if (!va_parse_num(&s, &a)) return false;

@@ -32,15 +32,6 @@ FZ_HOT static uint64_t fz_word(uint64_t seed, uint64_t i) {
   return x ^ (x >> 29);
 }
 
-size_t fz_ranges(size_t usable, size_t range[2][2]) {
-  if (usable <= FZ_FILL_CAP) {
-    range[0][0] = 0, range[0][1] = usable;
-    return 1;
-  }
-  range[0][0] = 0, range[0][1] = FZ_FILL_EDGE;
-  range[1][0] = usable - FZ_FILL_EDGE, range[1][1] = usable;
-  return 2;
-}
 
 /* Word w of the pattern is  fz_table[w % FZ_TW] ^ fz_word(seed, w / FZ_TW):
  * a fixed table of random words, keyed once per 4 KiB by the block's seed.
@@ -90,7 +81,7 @@ FZ_HOT static void fz_expect(const fz_image_t *img, size_t off, size_t len, uint
 }
 
 void fz_fill(uint8_t *p, size_t usable, const fz_image_t *img) {
-  size_t r[2][2], n = fz_ranges(usable, r);
+  size_t r[2][2], n = va_owned_ranges(usable, r);
   uint8_t buf[FZ_CHUNK];
   for (size_t i = 0; i < n; i++)
     for (size_t off = r[i][0]; off < r[i][1]; off += FZ_CHUNK) {
@@ -103,7 +94,7 @@ void fz_fill(uint8_t *p, size_t usable, const fz_image_t *img) {
 bool fz_verify(const uint8_t *p, size_t usable, size_t limit,
                const fz_image_t *img, size_t *bad_off, uint8_t *got,
                uint8_t *want) {
-  size_t r[2][2], n = fz_ranges(usable, r);
+  size_t r[2][2], n = va_owned_ranges(usable, r);
   uint8_t buf[FZ_CHUNK];
   for (size_t i = 0; i < n; i++) {
     size_t end = r[i][1] < limit ? r[i][1] : limit;

@@ -24,11 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fuzz/interp.h"
 #include "fuzz/ops.h"
 
-#define FZ_FILL_CAP ((size_t)64 << 20)  /* blocks above this are filled at both ends only */
-#define FZ_FILL_EDGE ((size_t)1 << 20)  /* bytes filled at each end of such a block */
-#define FZ_MAX_OVERRIDES 4              /* write ops remembered per block */
+#define FZ_MAX_OVERRIDES VA_WRITES_PER_BLOCK /* write ops remembered per block */
 
 typedef struct fz_override {
   size_t off;   /* byte offset in the block; off + 8 <= filled length */
@@ -56,14 +55,10 @@ typedef struct fz_index {
 
 uint64_t fz_seed(unsigned slot, uint64_t generation);
 
-/* The byte ranges of a block of `usable` bytes that are filled and checked:
- * all of it, or its first and last FZ_FILL_EDGE bytes. Returns the count. */
-size_t fz_ranges(size_t usable, size_t range[2][2]);
-
-/* Write the image over every filled range of [p, p + usable). */
+/* Write the image over every owned range (ops.h, va_owned_ranges) of [p, p + usable). */
 void fz_fill(uint8_t *p, size_t usable, const fz_image_t *img);
 
-/* Compare [p, p + min(limit, usable)) in the filled ranges of `usable` with
+/* Compare [p, p + min(limit, usable)) in the owned ranges of `usable` with
  * the image (img NULL: zeros). Returns true if equal; else the first bad
  * offset, the byte found and the byte expected. */
 bool fz_verify(const uint8_t *p, size_t usable, size_t limit,

@@ -35,6 +35,7 @@ typedef struct prop_edge {
   prop_case_t *c;
   const va_allocator_t *a;
   void *heap;
+  bool done; /* the edges ran */
 } prop_edge_t;
 
 static bool prop_edge_fails(prop_edge_t *x, void *p, int err, const char *what) {
@@ -134,20 +135,34 @@ static bool prop_edges_checked(prop_edge_t *x) {
   return true;
 }
 
+/* The edges run on the heap the program left, before its teardown. */
+static bool prop_edges_all(prop_edge_t *x) {
+  return prop_edges_impossible(x) && prop_edges_zero(x) && prop_edges_realloc(x) &&
+         prop_edges_checked(x);
+}
+
+static bool prop_edges_at_end(void *ctx, va_interp_t *in, const va_op_t *op) {
+  prop_edge_t *x = ctx;
+  (void)op;
+  if (in->op_index + 1 != x->c->n) return true;
+  x->heap = in->heap;
+  x->done = true;
+  return prop_edges_all(x);
+}
+
+static bool prop_edges_if_empty(void *ctx, va_interp_t *in) {
+  prop_edge_t *x = ctx;
+  x->heap = in->heap;
+  return x->done || prop_edges_all(x); /* a program of no ops */
+}
+
 PROP(api_edges, prop_any,
-     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_REALLOC, .max_ops = 24},
+     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_REALLOC | PROP_K_THREADS,
+             .max_ops = 24},
      .weight = 50) {
-  prop_edge_t x = {c, c->alloc, c->alloc->create(&c->opts)};
-  PROP_REQUIRE(c, 0, x.heap, "api.create", "create failed: errno %d", errno);
-  prop_slots_t s;
-  memset(&s, 0, sizeof s);
-  int err;
-  for (size_t i = 0; i < c->n; i++) prop_apply(c->alloc, x.heap, &s, &c->ops[i], &err);
-  bool ok = prop_edges_impossible(&x) && prop_edges_zero(&x) &&
-            prop_edges_realloc(&x) && prop_edges_checked(&x);
-  prop_free_all(c->alloc, x.heap, &s);
-  c->alloc->destroy(x.heap);
-  return ok;
+  prop_edge_t x = {.c = c, .a = c->alloc};
+  va_observer_t obs = {.ctx = &x, .op_end = prop_edges_at_end, .end = prop_edges_if_empty};
+  return prop_interp(c, &obs, 1);
 }
 
 /* ---------------------------------------------------------------------------
@@ -174,45 +189,43 @@ static void prop_fill(void *p, size_t n, size_t old, unsigned slot, size_t i) {
     b[k] = (unsigned char)(slot * 31 + i * 7 + k);
 }
 
-static size_t prop_request(const va_op_t *op) {
-  size_t t;
-  if (op->kind == VA_OP_CALLOC)
-    return __builtin_mul_overflow(op->arg, op->size, &t) ? SIZE_MAX : t;
-  if (op->kind == VA_OP_MEMALIGN)
-    return __builtin_add_overflow(op->arg, op->size, &t) ? SIZE_MAX : t;
-  return op->size;
+/* One observable per op, from the calls the interpreter makes. */
+static bool prop_obs_before(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_obs_t *o = &((prop_obs_t *)ctx)[in->op_index];
+  bool gives_back = call->kind == VA_CALL_FREE || call->kind == VA_CALL_REALLOC;
+  if (!call->bad && gives_back && call->old.ptr)
+    o->hash = prop_hash_bytes(call->old.ptr, call->old.req < (1u << 16) ? call->old.req
+                                                                        : (1u << 16));
+  return true;
 }
 
-/* Run the program on a, recording one observable per op. */
-static bool prop_observe(const va_allocator_t *a, const va_options_t *o,
-                         const va_op_t *ops, size_t n, prop_obs_t *obs) {
-  void *heap = a->create(o);
-  if (!heap) return false;
-  prop_slots_t s;
-  memset(&s, 0, sizeof s);
-  for (size_t i = 0; i < n; i++) {
-    const va_op_t *op = &ops[i];
-    unsigned k = op->slot % VA_SLOTS;
-    size_t req = prop_request(op), old = s.ptr[k] ? s.size[k] : 0;
-    memset(&obs[i], 0, sizeof obs[i]);
-    if (s.ptr[k] && (op->kind == VA_OP_FREE || op->kind == VA_OP_REALLOC ||
-                     op->kind == VA_OP_ALLOC || op->kind == VA_OP_CALLOC))
-      obs[i].hash = prop_hash_bytes(s.ptr[k], old < (1u << 16) ? old : (1u << 16));
-    int err;
-    void *p = prop_apply(a, heap, &s, op, &err);
-    bool allocating = op->kind != VA_OP_FREE && op->kind != VA_OP_CHECK &&
-                      op->kind != VA_OP_WRITE;
-    if (!allocating) continue;
-    obs[i].null = p == NULL;
-    obs[i].err = p ? 0 : err;
-    obs[i].care = req <= PROP_DIFF_BOUND || req > (size_t)PTRDIFF_MAX;
-    size_t got = s.size[k];
-    if (p && op->kind != VA_OP_CALLOC)
-      prop_fill(p, got, op->kind == VA_OP_REALLOC ? (old < got ? old : got) : 0, k, i);
+static bool prop_obs_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_obs_t *o = &((prop_obs_t *)ctx)[in->op_index];
+  if (call->bad || call->kind == VA_CALL_FREE) return true;
+  size_t req = call->req, t;
+  if (call->kind == VA_CALL_MEMALIGN && __builtin_add_overflow(call->align, req, &t))
+    req = SIZE_MAX;
+  else if (call->kind == VA_CALL_MEMALIGN)
+    req = t;
+  o->null = call->result == NULL;
+  o->err = call->result ? 0 : call->err;
+  o->care = req <= PROP_DIFF_BOUND || req > (size_t)PTRDIFF_MAX;
+  if (call->result && call->kind != VA_CALL_CALLOC) {
+    size_t kept = call->kind == VA_CALL_REALLOC && call->old.ptr
+                      ? (call->old.req < call->req ? call->old.req : call->req)
+                      : 0;
+    prop_fill(call->result, call->req, kept, call->slot, in->op_index);
   }
-  prop_free_all(a, heap, &s);
-  a->destroy(heap);
   return true;
+}
+
+/* Run the program on entry e, recording one observable per op. */
+static bool prop_observe(const va_entry_t *e, const va_options_t *o, const va_op_t *ops,
+                         size_t n, prop_obs_t *obs) {
+  memset(obs, 0, n * sizeof *obs);
+  va_interp_config_t ic = {.misuse = e->reports_misuse};
+  va_observer_t w = {.ctx = obs, .before = prop_obs_before, .after = prop_obs_after};
+  return va_interp_run(e->alloc, o, &ic, &w, 1, ops, n, NULL);
 }
 
 PROP(differential, prop_is_ours,
@@ -222,10 +235,10 @@ PROP(differential, prop_is_ours,
   const va_entry_t *sys = va_registry_find("system");
   PROP_REQUIRE(c, 0, sys, "diff.setup", "no system entry in the registry");
   va_options_t so = va_entry_options(sys);
-  PROP_REQUIRE(c, 0, prop_observe(c->alloc, &c->opts, c->ops, c->n, mine),
-               "diff.setup", "create failed");
-  PROP_REQUIRE(c, 0, prop_observe(sys->alloc, &so, c->ops, c->n, ref),
-               "diff.setup", "system create failed");
+  PROP_REQUIRE(c, 0, prop_observe(c->entry, &c->opts, c->ops, c->n, mine),
+               "diff.run", "the program failed on %s", c->entry->name);
+  PROP_REQUIRE(c, 0, prop_observe(sys, &so, c->ops, c->n, ref),
+               "diff.run", "the program failed on the system allocator");
   for (size_t i = 0; i < c->n; i++) {
     if (mine[i].care && ref[i].care)
       PROP_REQUIRE(c, i, mine[i].null == ref[i].null && mine[i].err == ref[i].err,
@@ -263,6 +276,19 @@ static uint64_t prop_canonical(prop_canon_t *k, bool v2, void *heap, void *p) {
   return ((uint64_t)i << 32) | (uint64_t)((uintptr_t)p - (uintptr_t)page);
 }
 
+typedef struct prop_tracer {
+  prop_canon_t *k;
+  bool v2;
+  uint64_t *out; /* canonical address of each op's allocating call */
+} prop_tracer_t;
+
+static bool prop_trace_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_tracer_t *t = ctx;
+  if (call->kind != VA_CALL_FREE && !call->bad)
+    t->out[in->op_index] = prop_canonical(t->k, t->v2, in->heap, call->result);
+  return true;
+}
+
 static bool prop_trace(prop_case_t *c, bool v2, uint64_t *out) {
   va_options_t o = c->opts;
   prop_canon_t *k = calloc(1, sizeof *k);
@@ -274,17 +300,11 @@ static bool prop_trace(prop_case_t *c, bool v2, uint64_t *out) {
     o.region_size = PROP_REGION_SIZE;
     k->base = (uintptr_t)region;
   }
-  void *heap = c->alloc->create(&o);
-  bool ok = heap != NULL;
-  if (ok) {
-    prop_slots_t s;
-    memset(&s, 0, sizeof s);
-    int err;
-    for (size_t i = 0; i < c->n; i++)
-      out[i] = prop_canonical(k, v2, heap, prop_apply(c->alloc, heap, &s, &c->ops[i], &err));
-    prop_free_all(c->alloc, heap, &s);
-    c->alloc->destroy(heap);
-  }
+  for (size_t i = 0; i < c->n; i++) out[i] = UINT64_MAX;
+  prop_tracer_t t = {k, v2, out};
+  va_observer_t w = {.ctx = &t, .after = prop_trace_after};
+  va_interp_config_t ic = prop_interp_config(c);
+  bool ok = k && (v2 || region) && va_interp_run(c->alloc, &o, &ic, &w, 1, c->ops, c->n, NULL);
   free(region);
   free(k);
   return ok;

@@ -28,7 +28,9 @@ typedef struct prop_bite {
 static void prop_bite_one(const prop_bite_t *b, const prop_config_t *cfg) {
   char name[64];
   snprintf(name, sizeof name, "faulty-%s", va_fault_name(b->fault));
-  va_entry_t e = {name, va_faulty(b->inner, b->fault), VA_FIT_FIRST, "planted bug", false};
+  va_entry_t e = {.name = name, .alloc = va_faulty(b->inner, b->fault),
+                  .family = VA_FAMILY_REFERENCE, .summary = "planted bug",
+                  .sources = VA_SRC(VA_SOURCE_DEFAULT), .checker = true};
   const prop_t *p = prop_find(b->prop);
   VT_CHECKF(p != NULL, "property %s is not linked in", b->prop);
   if (!p) return;

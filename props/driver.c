@@ -98,7 +98,7 @@ static size_t prop_regression_run(const char *path, prop_regression_t *g,
     if (!prop_regression_wants(g, e)) continue;
     prop_result_t *r = calloc(1, sizeof *r);
     if (g->has_seed) {
-      r->n = prop_generate(g->p, e->alloc, g->seed, r->ops, r->param);
+      r->n = prop_generate(g->p, e, g->seed, r->ops, r->param);
       r->seed = g->seed;
     } else {
       memcpy(r->ops, g->ops, g->n * sizeof *g->ops);

@@ -50,11 +50,11 @@ bool prop_fail(prop_case_t *c, size_t at, const char *key, const char *fmt, ...)
  * Filters.
  * ------------------------------------------------------------------------- */
 bool prop_any(const va_entry_t *e) { (void)e; return true; }
-bool prop_is_v1(const va_entry_t *e) { return strncmp(e->name, "v1-", 3) == 0; }
-bool prop_is_v2(const va_entry_t *e) { return strncmp(e->name, "v2-", 3) == 0; }
-bool prop_is_ours(const va_entry_t *e) { return strcmp(e->name, "system") != 0; }
-bool prop_has_check(const va_entry_t *e) { return e->alloc->check != NULL; }
-bool prop_has_empty(const va_entry_t *e) { return e->alloc->check_empty != NULL; }
+bool prop_is_v1(const va_entry_t *e) { return e->family == VA_FAMILY_V1; }
+bool prop_is_v2(const va_entry_t *e) { return e->family == VA_FAMILY_V2; }
+bool prop_is_ours(const va_entry_t *e) { return e->family != VA_FAMILY_REFERENCE; }
+bool prop_has_check(const va_entry_t *e) { return e->checker; }
+bool prop_has_empty(const va_entry_t *e) { return e->checker; }
 
 /* ---------------------------------------------------------------------------
  * Random stream.
@@ -112,10 +112,11 @@ static void prop_gen_calloc(uint64_t *s, const prop_gen_t *g, va_op_t *op) {
   op->size = prop_gen_size(s, g) / (op->arg ? op->arg : 1);
 }
 
-static prop_gen_t prop_gen_defaults(const prop_t *p, const va_allocator_t *a) {
+static prop_gen_t prop_gen_defaults(const prop_t *p, const va_entry_t *e) {
   prop_gen_t g = p->gen;
   if (!g.kinds) g.kinds = PROP_K_ALL;
-  if (!a->memalign) g.kinds &= ~PROP_K_MEMALIGN;
+  if (!e->alloc->memalign) g.kinds &= ~PROP_K_MEMALIGN;
+  if (!e->reports_misuse) g.kinds &= ~PROP_K_BAD;
   if (!g.kinds) g.kinds = PROP_K_ALLOC;
   if (!g.max_ops) g.max_ops = 64;
   if (g.max_ops > PROP_MAX_OPS) g.max_ops = PROP_MAX_OPS;
@@ -127,9 +128,10 @@ static prop_gen_t prop_gen_defaults(const prop_t *p, const va_allocator_t *a) {
 
 /* Kind weights in percent-ish units, before masking. */
 static const unsigned prop_kind_weight[VA_OP_KINDS] = {
-    [VA_OP_ALLOC] = 36, [VA_OP_FREE] = 28, [VA_OP_REALLOC] = 14,
-    [VA_OP_CALLOC] = 10, [VA_OP_CHECK] = 4, [VA_OP_MEMALIGN] = 8,
-    [VA_OP_WRITE] = 8,
+    [VA_OP_ALLOC] = 36,  [VA_OP_FREE] = 28,   [VA_OP_REALLOC] = 14,
+    [VA_OP_CALLOC] = 10, [VA_OP_CHECK] = 4,   [VA_OP_MEMALIGN] = 8,
+    [VA_OP_WRITE] = 8,   [VA_OP_THREAD] = 6,  [VA_OP_EXIT] = 2,
+    [VA_OP_BADFREE] = 3, [VA_OP_BADREALLOC] = 2,
 };
 
 static unsigned prop_weight(const prop_gen_t *g, unsigned k) {
@@ -177,11 +179,22 @@ static void prop_gen_write(uint64_t *s, va_op_t *op) {
                                  : prop_rng_next(s);
 }
 
+/* A misuse op: its bad pointer kind, k, and a realloc size. */
+static void prop_gen_bad(uint64_t *s, const prop_gen_t *g, va_op_t *op) {
+  unsigned how = (unsigned)prop_rng_below(s, VA_BAD_KINDS);
+  op->arg = VA_BAD_ARG(how, prop_rng_next(s));
+  if (op->kind == VA_OP_BADREALLOC) op->size = prop_gen_size(s, g);
+}
+
 static void prop_gen_op(uint64_t *s, const prop_gen_t *g, va_op_t *op) {
   memset(op, 0, sizeof *op);
   op->kind = prop_gen_kind(s, g);
   op->slot = (uint8_t)prop_rng_below(s, g->slots);
   switch (op->kind) {
+  case VA_OP_THREAD:
+  case VA_OP_EXIT: op->slot = (uint8_t)prop_rng_below(s, VA_THREADS); break;
+  case VA_OP_BADFREE:
+  case VA_OP_BADREALLOC: prop_gen_bad(s, g, op); break;
   case VA_OP_ALLOC: case VA_OP_REALLOC: op->size = prop_gen_size(s, g); break;
   case VA_OP_CALLOC: prop_gen_calloc(s, g, op); break;
   case VA_OP_MEMALIGN:
@@ -194,9 +207,9 @@ static void prop_gen_op(uint64_t *s, const prop_gen_t *g, va_op_t *op) {
   va_op_normalize(op);
 }
 
-size_t prop_generate(const prop_t *p, const va_allocator_t *a, uint64_t seed,
+size_t prop_generate(const prop_t *p, const va_entry_t *e, uint64_t seed,
                      va_op_t *ops, uint64_t param[PROP_PARAMS]) {
-  prop_gen_t g = prop_gen_defaults(p, a);
+  prop_gen_t g = prop_gen_defaults(p, e);
   uint64_t s = seed;
   for (int i = 0; i < PROP_PARAMS; i++) param[i] = prop_rng_next(&s);
   size_t cap = prop_rng_below(&s, 4) == 0 ? (g.max_ops < 8 ? g.max_ops : 8)
@@ -207,79 +220,35 @@ size_t prop_generate(const prop_t *p, const va_allocator_t *a, uint64_t seed,
 }
 
 /* ---------------------------------------------------------------------------
- * Driving an instance without a shadow.
+ * Running a case's program.
  * ------------------------------------------------------------------------- */
-static void prop_slot_drop(const va_allocator_t *a, void *heap, prop_slots_t *s,
-                           unsigned k) {
-  if (s->ptr[k]) a->free(heap, s->ptr[k]);
-  s->ptr[k] = NULL;
-  s->size[k] = 0;
+va_interp_config_t prop_interp_config(const prop_case_t *c) {
+  return (va_interp_config_t){.misuse = c->entry->reports_misuse};
 }
 
-static void *prop_slot_set(prop_slots_t *s, unsigned k, void *p, size_t size,
-                           int *err) {
-  *err = p ? 0 : errno;
-  if (p) {
-    s->ptr[k] = p;
-    s->size[k] = size;
-  }
-  return p;
-}
-
-/* write(s, off, v): the word v at off % (usable - 7); no-op if it cannot fit.
- * write(s, *, v): v in every word of the block. */
-static void prop_write_word(const va_allocator_t *a, void *heap, void *p,
-                            const va_op_t *op) {
-  if (!p) return;
-  size_t usable = a->usable_size(heap, p);
-  uint64_t v = op->arg;
-  if (op->size >= VA_WRITE_SPRAY) { /* every aligned word; the tail gets a prefix */
-    for (size_t off = 0; off < usable; off += 8)
-      memcpy((char *)p + off, &v, usable - off < 8 ? usable - off : 8);
-    return;
-  }
-  if (usable < 8) return;
-  memcpy((char *)p + op->size % (usable - 7), &v, sizeof v);
-}
-
-void *prop_apply(const va_allocator_t *a, void *heap, prop_slots_t *s,
-                 const va_op_t *op, int *err) {
-  unsigned k = op->slot % VA_SLOTS;
-  size_t total = 0;
-  void *p;
-  *err = 0;
-  errno = 0;
-  switch (op->kind) {
-  case VA_OP_ALLOC:
-    prop_slot_drop(a, heap, s, k);
-    return prop_slot_set(s, k, a->malloc(heap, op->size), op->size, err);
-  case VA_OP_FREE: prop_slot_drop(a, heap, s, k); return NULL;
-  case VA_OP_REALLOC:
-    p = a->realloc(heap, s->ptr[k], op->size);
-    return prop_slot_set(s, k, p, op->size, err);
-  case VA_OP_CALLOC:
-    prop_slot_drop(a, heap, s, k);
-    if (__builtin_mul_overflow(op->arg, op->size, &total)) total = SIZE_MAX;
-    return prop_slot_set(s, k, a->calloc(heap, op->arg, op->size), total, err);
-  case VA_OP_MEMALIGN:
-    if (!a->memalign) return NULL;
-    prop_slot_drop(a, heap, s, k);
-    return prop_slot_set(s, k, a->memalign(heap, op->arg, op->size), op->size, err);
-  case VA_OP_WRITE: prop_write_word(a, heap, s->ptr[k], op); return NULL;
-  default: return NULL;
-  }
-}
-
-void prop_free_all(const va_allocator_t *a, void *heap, prop_slots_t *s) {
-  for (unsigned k = 0; k < VA_SLOTS; k++) prop_slot_drop(a, heap, s, k);
+bool prop_interp(prop_case_t *c, const va_observer_t *obs, size_t nobs) {
+  va_interp_config_t ic = prop_interp_config(c);
+  va_failure_t f;
+  c->key[0] = 0;
+  if (va_interp_run(c->alloc, &c->opts, &ic, obs, nobs, c->ops, c->n, &f)) return true;
+  if (c->key[0]) return false; /* an observer failed the case itself */
+  return prop_fail(c, f.op_index, f.invariant ? f.invariant : "interp", "%s", f.detail);
 }
 
 bool prop_exec(prop_case_t *c, const va_exec_config_t *cfg) {
+  return prop_exec_observed(c, cfg, NULL, 0);
+}
+
+bool prop_exec_observed(prop_case_t *c, const va_exec_config_t *cfg,
+                        const va_observer_t *obs, size_t nobs) {
   va_exec_config_t def = va_exec_config_default();
+  va_exec_config_t run = cfg ? *cfg : def;
+  run.misuse = c->entry->reports_misuse;
   va_failure_t f;
   memset(&f, 0, sizeof f);
-  if (va_exec(c->alloc, &c->opts, c->ops, c->n, cfg ? cfg : &def, &f))
+  c->key[0] = 0;
+  if (va_exec_observed(c->alloc, &c->opts, c->ops, c->n, &run, obs, nobs, &f))
     return true;
-  return prop_fail(c, f.op_index, f.invariant ? f.invariant : "exec", "%s",
-                   f.detail);
+  if (c->key[0]) return false;
+  return prop_fail(c, f.op_index, f.invariant ? f.invariant : "exec", "%s", f.detail);
 }

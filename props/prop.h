@@ -48,6 +48,7 @@
 #include "alloc/allocator.h"
 #include "alloc/registry.h"
 #include "fuzz/exec.h"
+#include "fuzz/interp.h"
 #include "fuzz/ops.h"
 
 #define PROP_PARAMS 4     /* generated parameters per case */
@@ -64,7 +65,9 @@
 #define PROP_K_CHECK PROP_K(VA_OP_CHECK)
 #define PROP_K_MEMALIGN PROP_K(VA_OP_MEMALIGN)
 #define PROP_K_WRITE PROP_K(VA_OP_WRITE)
-#define PROP_K_ALL ((1u << VA_OP_KINDS) - 1)
+#define PROP_K_THREADS (PROP_K(VA_OP_THREAD) | PROP_K(VA_OP_EXIT))
+#define PROP_K_BAD (PROP_K(VA_OP_BADFREE) | PROP_K(VA_OP_BADREALLOC))
+#define PROP_K_ALL ((1u << VA_OP_KINDS) - 1) /* misuse only where reported */
 
 /* How a property's programs are generated. Zero fields take defaults. */
 typedef struct prop_gen {
@@ -73,7 +76,7 @@ typedef struct prop_gen {
   size_t max_size;  /* largest ordinary size (0: 256 KiB) */
   unsigned slots;   /* distinct slots used (0: 8); few slots = many frees */
   bool huge;        /* also emit sizes near SIZE_MAX / above PTRDIFF_MAX */
-  uint8_t weights[8]; /* relative weight per op kind (0: the default mix) */
+  uint8_t weights[VA_OP_KINDS]; /* relative weight per op kind (0: the default mix) */
 } prop_gen_t;
 
 /* One case handed to a property; the property fills the failure fields. */
@@ -127,11 +130,11 @@ bool prop_fail(prop_case_t *c, size_t at, const char *key, const char *fmt, ...)
 
 /* Filters. */
 bool prop_any(const va_entry_t *e);
-bool prop_is_v1(const va_entry_t *e);      /* "v1-*" */
-bool prop_is_v2(const va_entry_t *e);      /* "v2-*" */
-bool prop_is_ours(const va_entry_t *e);    /* not "system" */
-bool prop_has_check(const va_entry_t *e);  /* alloc->check != NULL */
-bool prop_has_empty(const va_entry_t *e);  /* alloc->check_empty != NULL */
+bool prop_is_v1(const va_entry_t *e);      /* family V1 */
+bool prop_is_v2(const va_entry_t *e);      /* family V2: the instance is a V2 heap */
+bool prop_is_ours(const va_entry_t *e);    /* not a reference allocator */
+bool prop_has_check(const va_entry_t *e);  /* has a checker */
+bool prop_has_empty(const va_entry_t *e);  /* has an empty-state check */
 
 void prop_register(const prop_t *p);
 
@@ -143,26 +146,25 @@ const prop_t *prop_at(size_t i);
 const prop_t *prop_find(const char *name);
 
 /* ---------------------------------------------------------------------------
- * Helpers for properties that drive an instance themselves.
+ * Helpers for properties: the case's program through the one interpreter
+ * (fuzz/interp.h), watched by the property's own observers.
  * ------------------------------------------------------------------------- */
 
-/* The slots of a program run without a shadow. */
-typedef struct prop_slots {
-  void *ptr[VA_SLOTS];
-  size_t size[VA_SLOTS];  /* requested bytes */
-} prop_slots_t;
+/* The interpreter settings of the case's entry (its bad ops if it reports
+ * misuse). */
+va_interp_config_t prop_interp_config(const prop_case_t *c);
 
-/* Apply one op with the op language's semantics (ops.h). Returns the result
- * pointer of an allocating op (NULL on failure, or for free/check), and sets
- * *err to errno after a failed allocating op (0 otherwise). */
-void *prop_apply(const va_allocator_t *a, void *heap, prop_slots_t *s,
-                 const va_op_t *op, int *err);
+/* Run the program with the observers alone (no shadow). An observer that
+ * finds the property broken calls prop_fail on the case and returns false;
+ * any other failure of the run (an error hook on a valid call) becomes the
+ * case's failure with its invariant as the key. */
+bool prop_interp(prop_case_t *c, const va_observer_t *obs, size_t nobs);
 
-/* Free every live slot. */
-void prop_free_all(const va_allocator_t *a, void *heap, prop_slots_t *s);
-
-/* Run the program through va_exec (shadow model + check); NULL cfg: default. */
+/* Run the program through va_exec (shadow model + check); NULL cfg:
+ * default. _observed: with the property's observers watching too. */
 bool prop_exec(prop_case_t *c, const va_exec_config_t *cfg);
+bool prop_exec_observed(prop_case_t *c, const va_exec_config_t *cfg,
+                        const va_observer_t *obs, size_t nobs);
 
 /* ---------------------------------------------------------------------------
  * Running.
@@ -199,7 +201,7 @@ typedef struct prop_result {
 prop_config_t prop_config_from_env(void);
 
 /* Generate the case of `seed` for property p on allocator a. */
-size_t prop_generate(const prop_t *p, const va_allocator_t *a, uint64_t seed,
+size_t prop_generate(const prop_t *p, const va_entry_t *e, uint64_t seed,
                      va_op_t *ops, uint64_t param[PROP_PARAMS]);
 
 /* Run one case (forked if asked) and fill the failure fields. */

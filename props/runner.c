@@ -236,7 +236,7 @@ static size_t prop_trials_loop(const prop_t *p, const va_entry_t *e,
   for (size_t i = 0; i < pl->trials; i++) {
     if (pl->deadline > 0 && (i & 15) == 0 && prop_now() > pl->deadline) return i;
     uint64_t seed = cfg->one_seed ? cfg->seed : prop_case_seed(cfg, p, e, i);
-    size_t n = prop_generate(p, e->alloc, seed, ops, param);
+    size_t n = prop_generate(p, e, seed, ops, param);
     if (sh) {
       sh->current = i;
       sh->seed = seed;
@@ -257,7 +257,7 @@ static void prop_result_fill(const prop_t *p, const va_entry_t *e, uint64_t seed
                              const prop_case_t *c, prop_result_t *r) {
   r->failed = true;
   r->seed = seed;
-  r->n = prop_generate(p, e->alloc, seed, r->ops, r->param);
+  r->n = prop_generate(p, e, seed, r->ops, r->param);
   r->orig_n = r->n;
   snprintf(r->key, sizeof r->key, "%s", c->key);
   snprintf(r->why, sizeof r->why, "%s", c->why);

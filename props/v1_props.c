@@ -65,7 +65,7 @@ static size_t prop_v1_need(size_t n) {
 
 #define PROP_V1_KINDS                                                          \
   (PROP_K_ALLOC | PROP_K_FREE | PROP_K_REALLOC | PROP_K_CALLOC | PROP_K_CHECK |  \
-   PROP_K_WRITE)
+   PROP_K_WRITE | PROP_K_BAD)
 
 /* ---------------------------------------------------------------------------
  * No adjacent free blocks; minimum split.
@@ -96,26 +96,40 @@ static const prop_v1_block_t *prop_v1_find(const prop_v1_walk_t *w, uintptr_t p)
   return NULL;
 }
 
-/* Run the program; after every op call `each` with the fresh walk. */
+/* The program under an observer that walks the heap after every op and
+ * hands the walk to `each`, with the block the op's malloc or calloc
+ * returned (NULL for other ops). */
 typedef bool (*prop_v1_each_fn)(prop_case_t *c, size_t at, const prop_v1_walk_t *w,
                                 const va_op_t *op, void *fresh);
 
+typedef struct prop_v1_watch {
+  prop_case_t *c;
+  prop_v1_walk_t *w;
+  prop_v1_each_fn each;
+  void *fresh; /* the current op's malloc/calloc result */
+} prop_v1_watch_t;
+
+static bool prop_v1_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v1_watch_t *x = ctx;
+  (void)in;
+  if (call->kind == VA_CALL_MALLOC || call->kind == VA_CALL_CALLOC) x->fresh = call->result;
+  return true;
+}
+
+static bool prop_v1_op_end(void *ctx, va_interp_t *in, const va_op_t *op) {
+  prop_v1_watch_t *x = ctx;
+  prop_v1_walk(in->heap, x->w);
+  bool ok = x->each(x->c, in->op_index, x->w, op, x->fresh);
+  x->fresh = NULL;
+  return ok;
+}
+
 static bool prop_v1_drive(prop_case_t *c, prop_v1_each_fn each) {
-  void *heap = c->alloc->create(&c->opts);
-  PROP_REQUIRE(c, 0, heap, "v1.create", "create failed");
-  prop_v1_walk_t *w = malloc(sizeof *w);
-  prop_slots_t s;
-  memset(&s, 0, sizeof s);
-  bool ok = true;
-  for (size_t i = 0; ok && i < c->n; i++) {
-    int err;
-    void *p = prop_apply(c->alloc, heap, &s, &c->ops[i], &err);
-    prop_v1_walk(heap, w);
-    ok = each(c, i, w, &c->ops[i], p);
-  }
-  prop_free_all(c->alloc, heap, &s);
-  c->alloc->destroy(heap);
-  free(w);
+  prop_v1_watch_t x = {.c = c, .w = malloc(sizeof(prop_v1_walk_t)), .each = each};
+  PROP_REQUIRE(c, 0, x.w, "v1.setup", "no memory for the walk");
+  va_observer_t obs = {.ctx = &x, .after = prop_v1_after, .op_end = prop_v1_op_end};
+  bool ok = prop_interp(c, &obs, 1);
+  free(x.w);
   return ok;
 }
 
@@ -197,51 +211,53 @@ static size_t prop_v1_predict(const prop_v1_walk_t *w, va_fit_t fit, size_t need
   return wild < w->n && prop_v1_fits(&w->b[wild], need) ? wild : w->n;
 }
 
-/* One malloc, checked against the prediction from the walk before it. */
-static bool prop_v1_place_one(prop_case_t *c, size_t at, void *heap,
-                              prop_v1_place_t *pl, prop_v1_walk_t *w, size_t req,
-                              void **out) {
-  prop_v1_walk(heap, w);
-  size_t need = prop_v1_need(req);
-  size_t want = prop_v1_predict(w, c->opts.fit, need, pl->rover);
-  void *p = c->alloc->malloc(heap, req);
-  *out = p;
-  if (!p || w->overflow) return true;
+typedef struct prop_v1_placer {
+  prop_case_t *c;
+  prop_v1_walk_t *w;
+  prop_v1_place_t pl;
+  size_t want; /* the block the policy picks for the malloc in progress */
+} prop_v1_placer_t;
+
+static bool prop_v1_place_before(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v1_placer_t *x = ctx;
+  if (call->kind != VA_CALL_MALLOC) return true;
+  prop_v1_walk(in->heap, x->w);
+  x->want = prop_v1_predict(x->w, x->c->opts.fit, prop_v1_need(call->req), x->pl.rover);
+  return true;
+}
+
+/* The malloc landed where the policy says (from the walk before it). */
+static bool prop_v1_place_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v1_placer_t *x = ctx;
+  prop_case_t *c = x->c;
+  prop_v1_walk_t *w = x->w;
+  void *p = call->result;
+  if (call->kind != VA_CALL_MALLOC || !p || w->overflow) return true;
+  size_t at = in->op_index, want = x->want;
   if (want < w->n) {
     PROP_REQUIRE(c, at, (uintptr_t)p == w->b[want].payload, "v1.placement",
                  "%s: malloc(%zu) gave %p, the policy picks %p (%zu B free)",
-                 c->entry->name, req, p, (void *)w->b[want].payload, w->b[want].size);
+                 c->entry->name, call->req, p, (void *)w->b[want].payload,
+                 w->b[want].size);
   } else if (w->n) {
     PROP_REQUIRE(c, at, (uintptr_t)p >= w->b[w->n - 1].payload, "v1.placement",
                  "%s: malloc(%zu) gave %p below the last block %p though nothing fit",
-                 c->entry->name, req, p, (void *)w->b[w->n - 1].payload);
+                 c->entry->name, call->req, p, (void *)w->b[w->n - 1].payload);
   }
-  prop_v1_walk(heap, w);
+  prop_v1_walk(in->heap, w);
   const prop_v1_block_t *b = prop_v1_find(w, (uintptr_t)p);
-  pl->rover = b ? b->payload + b->size : 0;
+  x->pl.rover = b ? b->payload + b->size : 0;
   return true;
 }
 
 PROP(v1_placement, prop_is_v1,
      .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE, .max_ops = 96, .slots = 16,
              .max_size = 8192}) {
-  void *heap = c->alloc->create(&c->opts);
-  PROP_REQUIRE(c, 0, heap, "v1.create", "create failed");
-  prop_v1_walk_t *w = malloc(sizeof *w);
-  prop_v1_place_t pl = {0};
-  void *slot[VA_SLOTS] = {0};
-  bool ok = true;
-  for (size_t i = 0; ok && i < c->n; i++) {
-    const va_op_t *op = &c->ops[i];
-    unsigned k = op->slot % VA_SLOTS;
-    if (slot[k]) c->alloc->free(heap, slot[k]);
-    slot[k] = NULL;
-    if (op->kind == VA_OP_ALLOC)
-      ok = prop_v1_place_one(c, i, heap, &pl, w, op->size, &slot[k]);
-  }
-  for (unsigned k = 0; k < VA_SLOTS; k++)
-    if (slot[k]) c->alloc->free(heap, slot[k]);
-  c->alloc->destroy(heap);
-  free(w);
+  prop_v1_placer_t x = {.c = c, .w = malloc(sizeof(prop_v1_walk_t))};
+  PROP_REQUIRE(c, 0, x.w, "v1.setup", "no memory for the walk");
+  va_observer_t obs = {.ctx = &x, .before = prop_v1_place_before,
+                       .after = prop_v1_place_after};
+  bool ok = prop_interp(c, &obs, 1);
+  free(x.w);
   return ok;
 }

@@ -96,48 +96,54 @@ static bool prop_v2_live_ok(prop_case_t *c, size_t at, void *heap, void *p,
   return true;
 }
 
+/* After every op every live block is checked; `exact` remembers, per
+ * slot, whether its block came from malloc or calloc (its class is then
+ * exactly the request's). */
+typedef struct prop_v2_watch {
+  prop_case_t *c;
+  bool exact[VA_SLOTS];
+} prop_v2_watch_t;
+
+static bool prop_v2_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v2_watch_t *x = ctx;
+  (void)in;
+  if (call->result && !call->bad)
+    x->exact[call->slot] = call->kind == VA_CALL_MALLOC || call->kind == VA_CALL_CALLOC;
+  return true;
+}
+
+static bool prop_v2_blocks_ok(void *ctx, va_interp_t *in, const va_op_t *op) {
+  prop_v2_watch_t *x = ctx;
+  (void)op;
+  for (unsigned j = 0; j < VA_SLOTS; j++) {
+    const va_slot_t *b = &in->slot[j];
+    if (b->ptr && !prop_v2_live_ok(x->c, in->op_index, in->heap, b->ptr, b->req, x->exact[j]))
+      return false;
+  }
+  return true;
+}
+
 PROP(v2_block_in_class, prop_is_v2,
      .gen = {.kinds = PROP_K_ALL & ~PROP_K_MEMALIGN, .max_size = 100000, .slots = 16}) {
-  void *heap = c->alloc->create(&c->opts);
-  PROP_REQUIRE(c, 0, heap, "v2.create", "create failed");
-  prop_slots_t s;
-  memset(&s, 0, sizeof s);
-  bool ok = true;
-  bool exact[VA_SLOTS] = {0};
-  for (size_t i = 0; ok && i < c->n; i++) {
-    int err;
-    const va_op_t *op = &c->ops[i];
-    void *p = prop_apply(c->alloc, heap, &s, op, &err);
-    unsigned k = op->slot % VA_SLOTS;
-    if (p) exact[k] = op->kind == VA_OP_ALLOC || op->kind == VA_OP_CALLOC;
-    for (unsigned j = 0; ok && j < VA_SLOTS; j++)
-      if (s.ptr[j]) ok = prop_v2_live_ok(c, i, heap, s.ptr[j], s.size[j], exact[j]);
-  }
-  prop_free_all(c->alloc, heap, &s);
-  c->alloc->destroy(heap);
-  return ok;
+  prop_v2_watch_t x = {.c = c};
+  va_observer_t obs = {.ctx = &x, .after = prop_v2_after, .op_end = prop_v2_blocks_ok};
+  return prop_interp(c, &obs, 1);
 }
 
 /* ---------------------------------------------------------------------------
  * O(1) pages touched.
  * ------------------------------------------------------------------------- */
+static bool prop_v2_touch_ok(void *ctx, va_interp_t *in, const va_op_t *op) {
+  size_t t = sl_touch_peak(in->heap);
+  (void)op;
+  if (t <= PROP_V2_TOUCH_MAX) return true;
+  return prop_fail(ctx, in->op_index, "v2.touched", "an op touched %zu pages (max %d)",
+                   t, PROP_V2_TOUCH_MAX);
+}
+
 PROP(v2_bounded_touch, prop_is_v2,
      .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_REALLOC, .max_ops = 300,
              .slots = 64, .max_size = 70000}, .weight = 50) {
-  void *heap = c->alloc->create(&c->opts);
-  PROP_REQUIRE(c, 0, heap, "v2.create", "create failed");
-  prop_slots_t s;
-  memset(&s, 0, sizeof s);
-  bool ok = true;
-  for (size_t i = 0; ok && i < c->n; i++) {
-    int err;
-    prop_apply(c->alloc, heap, &s, &c->ops[i], &err);
-    size_t t = sl_touch_peak(heap);
-    if (t > PROP_V2_TOUCH_MAX)
-      ok = prop_fail(c, i, "v2.touched", "an op touched %zu pages (max %d)", t,
-                     PROP_V2_TOUCH_MAX);
-  }
-  prop_free_all(c->alloc, heap, &s);
-  c->alloc->destroy(heap);
-  return ok;
+  va_observer_t obs = {.ctx = c, .op_end = prop_v2_touch_ok};
+  return prop_interp(c, &obs, 1);
 }

@@ -1,0 +1,423 @@
+/* vedalloc — the op interpreter (interp.h has the contract).
+ *
+ * Policy: the interpreter owns the meaning of every op and nothing else.
+ * It keeps the slots (what is live where, what each slot freed last), the
+ * virtual threads, the skipped-request window and the bad pointers, and it
+ * makes every allocator call itself; what a call must have done is for the
+ * observers to judge (the shadow model in exec.c, or a property). The one
+ * judgement it makes is the allocator's error hook on a valid call, which
+ * every harness treats the same: "error:<kind>".
+ */
+#include "fuzz/interp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VA_OTHER_REGION ((size_t)1 << 20) /* the second instance's region */
+#define VA_OTHER_BLOCK 64                 /* its live block's size */
+
+/* What a bad op of kind `global` frees: an address in static storage. */
+static _Alignas(64) uint8_t va_interp_global[256];
+
+/* ---------------------------------------------------------------------------
+ * Failures
+ * ------------------------------------------------------------------------- */
+bool va_interp_fail(va_interp_t *in, const char *invariant, const char *fmt, ...) {
+  va_failure_t *f = in->fail;
+  f->op_index = in->op_index;
+  f->op = in->op;
+  f->invariant = invariant;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+const char *va_interp_name(va_interp_t *in, const char *prefix, const char *name) {
+  snprintf(in->fail->invariant_buf, sizeof in->fail->invariant_buf, "%s%s",
+           prefix, name ? name : "?");
+  return in->fail->invariant_buf;
+}
+
+void va_failure_print(const va_failure_t *f, void *file) {
+  FILE *out = file ? (FILE *)file : stderr;
+  char buf[96];
+  fprintf(out, "op #%zu (%s): %s: %s\n", f->op_index,
+          va_op_format(&f->op, buf, sizeof buf),
+          f->invariant ? f->invariant : "(none)", f->detail);
+}
+
+static const char *va_error_invariant(int kind) {
+  switch (kind) {
+  case VA_ERR_INVALID_FREE: return "error:invalid_free";
+  case VA_ERR_NOT_A_BLOCK: return "error:not_a_block";
+  case VA_ERR_DOUBLE_FREE: return "error:double_free";
+  case VA_ERR_CORRUPTION: return "error:corruption";
+  }
+  return "error:unknown";
+}
+
+/* The hook of the instance under test: counted against the call in
+ * progress, or, when none is (a thread exit draining what others freed),
+ * kept for the interpreter to report. */
+typedef struct va_stray {
+  int kind;
+  const char *op;
+} va_stray_t;
+
+static _Thread_local va_stray_t va_interp_stray;
+
+static void va_interp_on_error(void *ctx, va_error_kind_t kind, const char *op,
+                               const void *ptr, const char *message) {
+  va_interp_t *in = ctx;
+  (void)ptr, (void)message;
+  va_call_t *c = in->call;
+  if (c == NULL) {
+    if (!va_interp_stray.kind) va_interp_stray = (va_stray_t){(int)kind, op};
+    return;
+  }
+  if (!c->raised) c->raised = (int)kind;
+  c->raised_count++;
+}
+
+/* A raise outside any call: always a failure. */
+static bool va_interp_no_stray(va_interp_t *in) {
+  va_stray_t s = va_interp_stray;
+  if (!s.kind) return true;
+  va_interp_stray = (va_stray_t){0, NULL};
+  return va_interp_fail(in, va_error_invariant(s.kind),
+                        "%s() raised \"%s\" outside any call of the program", s.op,
+                        va_error_name((va_error_kind_t)s.kind));
+}
+
+/* ---------------------------------------------------------------------------
+ * Calls
+ * ------------------------------------------------------------------------- */
+static void va_interp_invoke(va_interp_t *in, va_call_t *c) {
+  const va_allocator_t *a = in->a;
+  switch (c->kind) {
+  case VA_CALL_MALLOC: c->result = a->malloc(in->heap, c->req); break;
+  case VA_CALL_FREE: a->free(in->heap, c->ptr); break;
+  case VA_CALL_REALLOC: c->result = a->realloc(in->heap, c->ptr, c->req); break;
+  case VA_CALL_CALLOC: c->result = a->calloc(in->heap, in->op.arg, in->op.size); break;
+  case VA_CALL_MEMALIGN: c->result = a->memalign(in->heap, c->align, c->req); break;
+  }
+}
+
+/* One allocator call under the observers. */
+static bool va_interp_call(va_interp_t *in, va_call_t *c) {
+  for (size_t i = 0; i < in->nobs; i++)
+    if (in->obs[i].before && !in->obs[i].before(in->obs[i].ctx, in, c)) return false;
+  in->running[in->thread] = true;
+  in->call = c;
+  errno = 0;
+  va_interp_invoke(in, c);
+  c->err = errno;
+  in->call = NULL;
+  if (c->result) {
+    in->pending = c->result;
+    c->usable = in->a->usable_size(in->heap, c->result);
+    if (c->kind == VA_CALL_REALLOC && !c->bad) /* the old block is gone */
+      in->slot[c->slot] = (va_slot_t){.stale = in->slot[c->slot].stale};
+  }
+  if (!c->bad && c->raised)
+    return va_interp_fail(in, va_error_invariant(c->raised),
+                          "%s() raised \"%s\" on a valid call", c->name,
+                          va_error_name((va_error_kind_t)c->raised));
+  for (size_t i = 0; i < in->nobs; i++)
+    if (in->obs[i].after && !in->obs[i].after(in->obs[i].ctx, in, c)) return false;
+  return va_interp_no_stray(in);
+}
+
+/* The result of an allocating call becomes slot s's block. */
+static void va_interp_keep(va_interp_t *in, const va_call_t *c) {
+  va_slot_t *b = &in->slot[c->slot];
+  uint8_t *stale = b->stale;
+  if (c->kind == VA_CALL_REALLOC && c->old.ptr && c->old.ptr != c->result)
+    stale = c->old.ptr; /* a move frees the old block */
+  *b = (va_slot_t){.ptr = c->result, .req = c->req, .usable = c->usable,
+                   .stale = stale};
+  in->pending = NULL;
+}
+
+/* Free slot s (a no-op when empty). */
+static bool va_interp_free_slot(va_interp_t *in, unsigned s) {
+  va_slot_t *b = &in->slot[s];
+  if (!b->ptr) return true;
+  va_call_t c = {.kind = VA_CALL_FREE, .name = "free", .slot = s, .ptr = b->ptr,
+                 .old = *b};
+  if (!va_interp_call(in, &c)) return false;
+  *b = (va_slot_t){.stale = c.old.ptr};
+  return true;
+}
+
+/* Is a request of `bytes` in the skipped window? */
+static bool va_interp_skipped(const va_interp_t *in, size_t bytes, bool overflow) {
+  const va_interp_config_t *cfg = &in->cfg;
+  size_t until = cfg->skip_until ? cfg->skip_until : (size_t)PTRDIFF_MAX;
+  return !overflow && cfg->skip_above && bytes > cfg->skip_above && bytes <= until;
+}
+
+/* alloc, calloc, memalign: refill the call's slot with what it returns. */
+static bool va_interp_refill(va_interp_t *in, va_call_t *c) {
+  if (!va_interp_free_slot(in, c->slot)) return false;
+  c->old = in->slot[c->slot];
+  if (!va_interp_call(in, c)) return false;
+  if (c->result) va_interp_keep(in, c);
+  return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * The ops
+ * ------------------------------------------------------------------------- */
+static bool va_op_alloc(va_interp_t *in, const va_op_t *op) {
+  if (va_interp_skipped(in, op->size, false)) return true;
+  va_call_t c = {.kind = VA_CALL_MALLOC, .name = "malloc", .slot = op->slot,
+                 .req = op->size};
+  return va_interp_refill(in, &c);
+}
+
+static bool va_op_calloc(va_interp_t *in, const va_op_t *op) {
+  size_t bytes;
+  bool overflow = __builtin_mul_overflow(op->arg, op->size, &bytes);
+  if (va_interp_skipped(in, bytes, overflow)) return true;
+  va_call_t c = {.kind = VA_CALL_CALLOC, .name = "calloc", .slot = op->slot,
+                 .req = overflow ? SIZE_MAX : bytes, .overflow = overflow};
+  return va_interp_refill(in, &c);
+}
+
+static bool va_op_memalign(va_interp_t *in, const va_op_t *op) {
+  if (!in->a->memalign || va_interp_skipped(in, op->size, false) ||
+      (in->cfg.skip_above && op->arg > in->cfg.skip_above))
+    return true;
+  va_call_t c = {.kind = VA_CALL_MEMALIGN, .name = "memalign", .slot = op->slot,
+                 .req = op->size, .align = op->arg};
+  return va_interp_refill(in, &c);
+}
+
+static bool va_op_realloc(va_interp_t *in, const va_op_t *op) {
+  if (va_interp_skipped(in, op->size, false)) return true;
+  va_slot_t *b = &in->slot[op->slot];
+  va_call_t c = {.kind = VA_CALL_REALLOC, .name = "realloc", .slot = op->slot,
+                 .req = op->size, .ptr = b->ptr, .old = *b};
+  if (!va_interp_call(in, &c)) return false;
+  if (c.result) va_interp_keep(in, &c);
+  return true;
+}
+
+/* Store byte o of v (little-endian) at p[o] for every o in [lo, hi). */
+static void va_spray_range(uint8_t *p, size_t lo, size_t hi, uint64_t v) {
+  uint8_t le[8];
+  for (int i = 0; i < 8; i++) le[i] = (uint8_t)(v >> (8 * i));
+  size_t o = lo;
+  for (; o < hi && o % 8; o++) p[o] = le[o % 8];
+  for (; o + 8 <= hi; o += 8) memcpy(p + o, le, 8);
+  for (; o < hi; o++) p[o] = le[o % 8];
+}
+
+static bool va_op_write(va_interp_t *in, const va_op_t *op) {
+  va_slot_t *b = &in->slot[op->slot];
+  uint64_t v = (uint64_t)op->arg;
+  if (!b->ptr) return true;
+  bool spray = op->size >= VA_WRITE_SPRAY;
+  size_t off = 0;
+  if (spray) {
+    size_t r[2][2], nr = va_owned_ranges(b->usable, r);
+    for (size_t i = 0; i < nr; i++) va_spray_range(b->ptr, r[i][0], r[i][1], v);
+    b->writes = 0;
+  } else {
+    if (b->usable < 8 || b->writes >= VA_WRITES_PER_BLOCK) return true;
+    off = op->size % (b->usable - 7);
+    for (int i = 0; i < 8; i++) b->ptr[off + i] = (uint8_t)(v >> (8 * i));
+    b->writes++;
+  }
+  for (size_t i = 0; i < in->nobs; i++)
+    if (in->obs[i].wrote && !in->obs[i].wrote(in->obs[i].ctx, in, op->slot, off, v, spray))
+      return false;
+  return true;
+}
+
+static bool va_op_thread(va_interp_t *in, const va_op_t *op) {
+  in->thread = op->slot;
+  in->running[op->slot] = true;
+  if (in->a->thread_switch) in->a->thread_switch(in->heap, op->slot);
+  return va_interp_no_stray(in);
+}
+
+static bool va_thread_exit(va_interp_t *in, unsigned t) {
+  if (!in->running[t]) return true;
+  in->running[t] = false;
+  if (in->a->thread_exit) in->a->thread_exit(in->heap, t);
+  return va_interp_no_stray(in);
+}
+
+/* ---------------------------------------------------------------------------
+ * Misuse
+ * ------------------------------------------------------------------------- */
+/* The second instance and its live block, made on first use. */
+static void *va_interp_foreign(va_interp_t *in) {
+  if (in->other_block) return in->other_block;
+  va_options_t o = in->opts;
+  if (o.source == VA_SOURCE_REGION) {
+    in->other_region = aligned_alloc(4096, VA_OTHER_REGION);
+    if (!in->other_region) return NULL;
+    o.region = in->other_region;
+    o.region_size = VA_OTHER_REGION;
+  }
+  in->other = in->a->create(&o);
+  if (in->other) in->other_block = in->a->malloc(in->other, VA_OTHER_BLOCK);
+  return in->other_block;
+}
+
+/* Is p the start of a live block of the program? */
+static bool va_interp_is_live(const va_interp_t *in, const void *p) {
+  for (unsigned s = 0; s < VA_SLOTS; s++)
+    if (in->slot[s].ptr == p) return true;
+  return false;
+}
+
+/* The bad pointer of op, or NULL when the op is a no-op (ops.h). */
+static uint8_t *va_interp_bad_ptr(va_interp_t *in, const va_op_t *op, uint8_t *stack) {
+  const va_slot_t *b = &in->slot[op->slot];
+  uint32_t k = VA_BAD_K(op->arg);
+  switch (VA_BAD_HOW(op->arg)) {
+  case VA_BAD_STALE:
+    return b->stale && !va_interp_is_live(in, b->stale) ? b->stale : NULL;
+  case VA_BAD_INTERIOR:
+    return b->ptr && b->usable > 8 ? b->ptr + 8 * (1 + k % ((b->usable - 1) / 8)) : NULL;
+  case VA_BAD_UNALIGNED:
+    return b->ptr && b->usable >= 8 ? b->ptr + 1 + k % 7 : NULL;
+  case VA_BAD_FOREIGN: return va_interp_foreign(in);
+  case VA_BAD_STACK: return stack;
+  case VA_BAD_GLOBAL: return va_interp_global + 64;
+  case VA_BAD_KINDS: break;
+  }
+  return NULL;
+}
+
+static bool va_op_bad(va_interp_t *in, const va_op_t *op) {
+  _Alignas(64) uint8_t stack[128]; /* what `stack` frees; live for the call */
+  if (!in->cfg.misuse) return true;
+  uint8_t *p = va_interp_bad_ptr(in, op, stack + 64);
+  if (p == NULL) return true;
+  bool re = op->kind == VA_OP_BADREALLOC;
+  va_call_t c = {.kind = re ? VA_CALL_REALLOC : VA_CALL_FREE,
+                 .name = re ? "realloc" : "free", .slot = op->slot, .ptr = p,
+                 .req = re ? op->size : 0, .bad = true, .how = VA_BAD_HOW(op->arg),
+                 .old = in->slot[op->slot]};
+  return va_interp_call(in, &c);
+}
+
+/* ---------------------------------------------------------------------------
+ * Running a program
+ * ------------------------------------------------------------------------- */
+static bool va_interp_op(va_interp_t *in, const va_op_t *op) {
+  switch (op->kind) {
+  case VA_OP_ALLOC: return va_op_alloc(in, op);
+  case VA_OP_FREE: return va_interp_free_slot(in, op->slot);
+  case VA_OP_REALLOC: return va_op_realloc(in, op);
+  case VA_OP_CALLOC: return va_op_calloc(in, op);
+  case VA_OP_CHECK: return true; /* the observers' op_end does the checking */
+  case VA_OP_MEMALIGN: return va_op_memalign(in, op);
+  case VA_OP_WRITE: return va_op_write(in, op);
+  case VA_OP_THREAD: return va_op_thread(in, op);
+  case VA_OP_EXIT: return va_thread_exit(in, op->slot);
+  case VA_OP_BADFREE:
+  case VA_OP_BADREALLOC: return va_op_bad(in, op);
+  }
+  return true;
+}
+
+static bool va_interp_op_end(va_interp_t *in, const va_op_t *op) {
+  for (size_t i = 0; i < in->nobs; i++)
+    if (in->obs[i].op_end && !in->obs[i].op_end(in->obs[i].ctx, in, op)) return false;
+  return true;
+}
+
+/* Free every slot, end every thread, then the end-observers. */
+static bool va_interp_teardown(va_interp_t *in) {
+  for (unsigned s = 0; s < VA_SLOTS; s++)
+    if (!va_interp_free_slot(in, s)) return false;
+  for (unsigned t = 0; t < VA_THREADS; t++)
+    if (!va_thread_exit(in, t)) return false;
+  for (size_t i = 0; i < in->nobs; i++)
+    if (in->obs[i].end && !in->obs[i].end(in->obs[i].ctx, in)) return false;
+  return true;
+}
+
+/* After a failure: an allocator without a checker (the process malloc)
+ * cannot reclaim its blocks on destroy, so give back what is still trusted. */
+static void va_interp_abandon(va_interp_t *in) {
+  if (in->a->check) return;
+  if (in->pending && !va_interp_is_live(in, in->pending))
+    in->a->free(in->heap, in->pending);
+  for (unsigned s = 0; s < VA_SLOTS; s++) {
+    void *p = in->slot[s].ptr;
+    in->slot[s].ptr = NULL;
+    if (p && !va_interp_is_live(in, p)) in->a->free(in->heap, p);
+  }
+}
+
+size_t va_owned_ranges(size_t usable, size_t range[2][2]) {
+  if (usable <= VA_FILL_CAP) {
+    range[0][0] = 0, range[0][1] = usable;
+    return 1;
+  }
+  range[0][0] = 0, range[0][1] = VA_FILL_EDGE;
+  range[1][0] = usable - VA_FILL_EDGE, range[1][1] = usable;
+  return 2;
+}
+
+bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,
+                   const va_interp_config_t *cfg, const va_observer_t *obs,
+                   size_t nobs, const va_op_t *ops, size_t n, va_failure_t *fail) {
+  va_failure_t scratch;
+  fail = fail ? fail : &scratch;
+  memset(fail, 0, sizeof *fail);
+  va_interp_t *in = calloc(1, sizeof *in); /* a few KiB: off the fuzzer's stack */
+  if (!in || nobs > VA_MAX_OBSERVERS) {
+    free(in);
+    fail->invariant = "interp.setup";
+    snprintf(fail->detail, sizeof fail->detail,
+             "the interpreter could not get its state (%zu observers)", nobs);
+    return false;
+  }
+  in->a = a;
+  in->fail = fail;
+  in->cfg = cfg ? *cfg : (va_interp_config_t){0};
+  in->nobs = nobs;
+  if (nobs) memcpy(in->obs, obs, nobs * sizeof *obs);
+  in->opts = opts ? *opts : va_options_default();
+  in->opts.on_error = va_interp_on_error;
+  in->opts.error_ctx = in;
+  in->running[0] = true;
+  va_interp_stray = (va_stray_t){0, NULL};
+  in->heap = a->create(&in->opts);
+  bool ok = in->heap != NULL ||
+            va_interp_fail(in, "interp.setup", "create() failed (errno %d)", errno);
+  for (size_t i = 0; ok && i < n; i++) {
+    in->op_index = i, in->op = ops[i], in->pending = NULL;
+    va_op_normalize(&in->op);
+    ok = va_interp_op(in, &in->op) && va_interp_op_end(in, &in->op);
+  }
+  if (ok) {
+    in->op_index = n, in->op = (va_op_t){.kind = VA_OP_CHECK}, in->pending = NULL;
+    ok = va_interp_teardown(in);
+  }
+  if (in->heap) {
+    if (!ok) va_interp_abandon(in);
+    a->destroy(in->heap);
+  }
+  if (in->other) {
+    if (in->other_block) a->free(in->other, in->other_block);
+    a->destroy(in->other);
+  }
+  free(in->other_region);
+  va_interp_stray = (va_stray_t){0, NULL};
+  free(in);
+  return ok;
+}
