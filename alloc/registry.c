@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "alloc/firstfit/firstfit.h"
+#include "alloc/malloc/vm_instance.h"
 #include "alloc/registry.h"
 #include "alloc/slab/slab.h"
 #include "alloc/system/system.h"
@@ -28,6 +29,11 @@ const va_entry_t va_registry[] = {
      .summary = "V2 heap in a shared page map (the drop-in's per-thread heap)",
      .sources = VA_SRC_V2, .checker = true, .reports_misuse = true,
      .harness_only = true},
+    /* libvedalloc.so's backend over a pool of its own, virtual threads. */
+    {.name = "v2-dropin", .alloc = &vm_instance_allocator, .family = VA_FAMILY_DROPIN,
+     .summary = "the drop-in's backend: V2 heaps per (virtual) thread, remote frees",
+     .sources = VA_SRC_V2, .checker = true, .reports_misuse = true,
+     .harness_only = true},
     {.name = "system", .alloc = &sys_allocator, .family = VA_FAMILY_REFERENCE,
      .summary = "the process malloc", .sources = VA_SRC(VA_SOURCE_DEFAULT),
      .thread_safe = true},
@@ -42,7 +48,7 @@ const va_entry_t *va_registry_find(const char *name) {
 
 va_options_t va_entry_options(const va_entry_t *e) {
   va_options_t o = va_options_default();
-  if (e->alloc == &sl_shared_allocator) {
+  if (e->alloc == &sl_shared_allocator || e->family == VA_FAMILY_DROPIN) {
     /* The drop-in's per-thread heap, with a small resident budget so
      * short programs reach the page-shedding path. */
     o = sl_thread_heap_options();

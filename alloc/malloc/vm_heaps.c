@@ -1,17 +1,20 @@
-/* vedalloc drop-in — backend: one V2 heap per thread, remote frees, a pool.
+/* vedalloc drop-in — the thread protocol: one V2 heap per thread, remote
+ * frees, a pool of heaps.
  *
- * Policy. Each thread allocates from its own V2 instance (a vm_heap_t found
- * through an initial-exec TLS pointer), so malloc and a free of one's own
- * block take no lock and touch no shared line but the heap's remote list
- * head (one relaxed load in malloc). A block freed by another thread is
- * pushed with a CAS onto its owner's remote list (a Treiber stack linked
- * through the block's first word); the owner takes the whole list with one
- * exchange when its malloc sees it non-empty and frees each block through
- * V2, so V2's bitmap still reports a double free (when the block arrives).
- * The owner of a block is found from any thread through V2's shared map
- * (sl_shared_owner: chunk -> header -> heap -> its vm_heap_t).
+ * Policy. Each thread allocates from its own V2 instance (a vm_heap_t in
+ * the thread's slot: TLS in the process, a virtual thread's slot in the
+ * harness), so malloc and a free of one's own block take no lock and touch
+ * no shared line but the heap's remote queue head (one relaxed load). A
+ * block freed by another thread is marked in its page's remote-free words
+ * (sl_remote_free: one atomic OR on the page's line, and one CAS on the
+ * owner's queue only for the first block of each 63-block word until the
+ * owner drains it), never written into; the owner takes them all back when
+ * its malloc or free sees the queue non-empty. A block freed twice by other
+ * threads, or freed remotely while free, is reported by the thread that
+ * does it, at once. The owner of a block is found from any thread through
+ * the pool's shared map (chunk -> header -> heap -> its vm_heap_t).
  *
- * Heap states (vm_heap_t.state), changed only by CAS or by the holder:
+ * Heap states (vm_heaps.h), changed only by CAS or by the holder:
  *   OWNED      held by one live thread; only it touches the V2 instance
  *   ABANDONED  its thread exited: drained, trimmed (empty pages and the
  *              large cache given back); live blocks in it stay valid. The
@@ -19,281 +22,245 @@
  *              that pushes a remote free onto it borrows it (CAS -> BUSY),
  *              drains it and puts it back, so that memory is reused.
  *   BUSY       borrowed for a drain
+ *   CLAIMED    busy, and a new thread waits to adopt it: the borrower hands
+ *              it over (-> OWNED) instead of putting it back. So a thread
+ *              that starts while another borrows the only abandoned heap
+ *              adopts that heap rather than making one, and the heap count
+ *              stays at most the peak number of live threads.
  *   LOST       (fork child only) held by a thread that does not exist in
  *              the child: never touched again, its memory leaks, never
- *              corrupts; frees into it just park on its remote list.
+ *              corrupts; frees into it just wait in its remote words.
  * Exit vs. remote free (Dekker, all seq_cst): the exiting thread stores
- * ABANDONED then reads the list; a freeing thread pushes then reads the
+ * ABANDONED then reads the queue; a freeing thread queues then reads the
  * state. One of the two sees the other, so no block is stranded.
  *
- * Pool. Heaps live in a push-only list (never freed) carved from 64 KiB
- * mappings under vm_pool_mutex; adoption scans the list with CASes. The
- * mutex is the only lock, taken when a thread creates a heap and by fork.
- * Fork: prepare takes the mutex; in the child the forking thread keeps its
- * heap, ABANDONED heaps stay adoptable, OWNED and BUSY ones become LOST.
+ * Pool. Heaps live in a push-only list (never freed while the pool lives)
+ * carved from 64 KiB mappings under the pool's mutex; adoption scans the
+ * list with CASes. The mutex is the only lock, taken when a thread creates
+ * a heap (and by fork, in the process pool).
  *
- * Initialisation cannot recurse: heaps and V2 metadata come from mmap;
- * pthread_key_create and pthread_once do not allocate; the TLS pointer is
- * set before pthread_setspecific and pthread_atfork (which may allocate,
- * and then simply use the new heap).
- *
- * Costs: malloc = TLS load + remote-list test + V2's fast path inlined
- * (alloc/slab/fast.h); free of an own block = TLS load + V2's free
- * fast path, inlined the same way (the exported malloc reaches this file
- * by two direct jumps: malloc -> vm_malloc -> vm_be_malloc); a
- * remote free = shared-map lookup (2 loads) + header reads + one CAS.
+ * Costs: malloc = slot load + remote-queue test + V2's fast path inlined
+ * (alloc/slab/fast.h); free of an own block = the same test + V2's free
+ * fast path, inlined the same way; a remote free = shared-map lookup (2
+ * loads) + header reads + the owner's bitmap word + one atomic OR (+ one
+ * CAS per word and drain).
  * Non-goals: returning an idle thread's pages to other threads (only an
  * exiting thread's), per-CPU caches, NUMA.
  */
-#include <pthread.h>
-#include <stdatomic.h>
+#include "alloc/malloc/vm_heaps.h"
+
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "alloc/internal.h"
-#include "alloc/malloc/vm_backend.h"
-#include "alloc/slab/fast.h"
-#include "alloc/slab/slab.h"
+#define VM_POOL_CHUNK (64u << 10) /* heaps are carved from mappings this big */
 
-const char vm_be_name[] = "v2-slab/thread-heaps";
-
-#define VM_POOL_CHUNK (64u << 10)     /* heaps are carved from mappings this big */
-
-enum { VM_HEAP_OWNED = 1, VM_HEAP_ABANDONED, VM_HEAP_BUSY, VM_HEAP_LOST };
-
-/* One thread's heap. The remote list head has a cache line to itself:
- * other threads write it, the owner only reads it on malloc. */
-typedef struct vm_heap {
-  _Atomic(void *) remote;       /* blocks freed by other threads (LIFO) */
-  char pad[64 - sizeof(void *)];
-  void *sl;                     /* the V2 instance; only its holder uses it */
-  _Atomic int state;            /* VM_HEAP_* */
-  struct vm_heap *next;         /* pool list; immutable once published */
-} __attribute__((aligned(64))) vm_heap_t;
-
-static __thread vm_heap_t *vm_tls __attribute__((tls_model("initial-exec")));
-
-static pthread_mutex_t vm_pool_mutex = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic(vm_heap_t *) vm_pool;      /* every heap, newest first */
-static sl_shared_map_t vm_map[1];         /* chunk -> header, every heap
-                                             (.bss: untouched but for the
-                                             slots of leaves in use) */
-static atomic_size_t vm_pool_count;       /* |vm_pool| */
-static vm_heap_t *vm_carve, *vm_carve_end; /* unused slots (under the mutex) */
-static pthread_key_t vm_key;              /* its destructor releases a heap */
-static pthread_once_t vm_key_once = PTHREAD_ONCE_INIT;
-static atomic_bool vm_fork_hooked;
+/* ---------------------------------------------------------------------------
+ * Misuse found outside any heap's instance
+ * ------------------------------------------------------------------------- */
+static void vm_raise(const vm_pool_t *pool, va_error_kind_t kind, const char *op,
+                     const void *p) {
+  va_options_t o = va_options_default();
+  o.on_error = pool->on_error;
+  o.error_ctx = pool->error_ctx;
+  va_raise(&o, kind, op, p);
+}
 
 /* ---------------------------------------------------------------------------
  * Remote frees
  * ------------------------------------------------------------------------- */
+static bool vm_heap_pending(const vm_heap_t *vh) { return sl_remote_pending(vh->sl); }
 
-/* The link word of a block on a remote list. Exempt from ASan: if the
- * block was freed twice its owner may already have poisoned it, and the
- * double free is for V2's bitmap to report, with the usual message. */
-#ifdef VA_ASAN
-__attribute__((no_sanitize("address")))
-#endif
-static void *vm_remote_next(void *b) {
-  return *(void **)b;
-}
+/* Take back every block other threads freed into vh (caller holds vh). */
+static void vm_heap_drain(vm_heap_t *vh) { sl_remote_drain(vh->sl); }
 
-/* Free every block other threads handed back to vh (caller holds vh). */
-static void vm_heap_drain(vm_heap_t *vh) {
-  void *b = atomic_exchange_explicit(&vh->remote, NULL, memory_order_acquire);
-  while (b) {
-    void *next = vm_remote_next(b); /* read before V2 reuses the word */
-    sl_free_fast(vh->sl, b); /* a block of vh's: its chunk is vh's */
-    b = next;
-  }
-}
-
-/* Drain an abandoned heap on behalf of its absent owner, until no pusher
- * can have missed us (see the Dekker note above). */
+/* Drain an abandoned heap on behalf of its absent owner, until no freeing
+ * thread can have missed us (see the Dekker note above). */
 static void vm_heap_borrow(vm_heap_t *vh) {
   int expect = VM_HEAP_ABANDONED;
   while (atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_BUSY)) {
     vm_heap_drain(vh);
     sl_heap_trim(vh->sl); /* no owner to reuse it: pages it emptied go back now */
-    atomic_store(&vh->state, VM_HEAP_ABANDONED);
-    if (atomic_load(&vh->remote) == NULL) return;
+    expect = VM_HEAP_BUSY;
+    if (!atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_ABANDONED)) {
+      atomic_store(&vh->state, VM_HEAP_OWNED); /* CLAIMED: hand it over */
+      return;
+    }
+    if (!vm_heap_pending(vh)) return;
     expect = VM_HEAP_ABANDONED;
   }
 }
 
-/* Hand p (a live block of owner's) back to owner. */
-static void vm_remote_free(vm_heap_t *owner, void *p) {
-  void *head = atomic_load_explicit(&owner->remote, memory_order_relaxed);
-  do {
-    *(void **)p = head;
-  } while (!atomic_compare_exchange_weak(&owner->remote, &head, p));
-  if (VA_UNLIKELY(atomic_load(&owner->state) == VM_HEAP_ABANDONED))
-    vm_heap_borrow(owner);
-}
-
-/* Misuse found outside any heap's instance: the default hook's report. */
-static void vm_raise(va_error_kind_t kind, const char *op, const void *p) {
-  va_options_t o = va_options_default();
-  va_raise(&o, kind, op, p);
+/* p is not a block of the caller's heap: hand it to the heap that holds it
+ * (borrowing that heap if nobody does), or report what is wrong with it. */
+static void vm_remote_free(vm_pool_t *pool, void *p, const char *op) {
+  va_error_kind_t bad;
+  vm_heap_t *owner = sl_remote_free(pool->map, p, &bad);
+  if (bad) {
+    vm_raise(pool, bad, op, p);
+    return;
+  }
+  if (VA_UNLIKELY(atomic_load(&owner->state) == VM_HEAP_ABANDONED)) vm_heap_borrow(owner);
 }
 
 /* ---------------------------------------------------------------------------
  * The pool: adopt an abandoned heap, else make one
  * ------------------------------------------------------------------------- */
-static vm_heap_t *vm_heap_adopt(void) {
-  for (vm_heap_t *vh = atomic_load_explicit(&vm_pool, memory_order_acquire); vh;
-       vh = vh->next) {
-    int expect = VM_HEAP_ABANDONED;
-    if (atomic_load_explicit(&vh->state, memory_order_relaxed) == expect &&
-        atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_OWNED)) {
-      vm_heap_drain(vh);
-      return vh;
+void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map) {
+  memset(pool, 0, sizeof *pool);
+  pthread_mutex_init(&pool->mutex, NULL);
+  pool->map = map;
+  pool->heap_opts = *heap_opts;
+  pool->on_error = heap_opts->on_error;
+  pool->error_ctx = heap_opts->error_ctx;
+}
+
+/* An abandoned heap, now ours; else a borrowed one, claimed and waited
+ * for (its borrower hands it over after one drain); else NULL. */
+static vm_heap_t *vm_heap_adopt(vm_pool_t *pool) {
+  for (;;) {
+    vm_heap_t *busy = NULL;
+    for (vm_heap_t *vh = atomic_load_explicit(&pool->heaps, memory_order_acquire); vh;
+         vh = vh->next) {
+      int s = atomic_load_explicit(&vh->state, memory_order_relaxed);
+      if (s == VM_HEAP_BUSY) busy = vh;
+      int expect = VM_HEAP_ABANDONED;
+      if (s == expect && atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_OWNED)) {
+        vm_heap_drain(vh);
+        return vh;
+      }
     }
+    if (busy == NULL) return NULL;
+    int expect = VM_HEAP_BUSY;
+    if (!atomic_compare_exchange_strong(&busy->state, &expect, VM_HEAP_CLAIMED))
+      continue; /* put back or claimed meanwhile: look again */
+    while (atomic_load(&busy->state) == VM_HEAP_CLAIMED) sched_yield();
+    vm_heap_drain(busy);
+    return busy;
   }
-  return NULL;
 }
 
 /* A fresh heap (slot from the carve mapping, V2 instance). Under the mutex. */
-static vm_heap_t *vm_heap_create(void) {
-  if (vm_carve == vm_carve_end) {
-    void *m = mmap(NULL, VM_POOL_CHUNK, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+static vm_heap_t *vm_heap_create(vm_pool_t *pool) {
+  if (pool->carve == pool->carve_end) {
+    vm_heap_t *m = mmap(NULL, VM_POOL_CHUNK, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
-    vm_carve = m;
-    vm_carve_end = vm_carve + VM_POOL_CHUNK / sizeof(vm_heap_t);
+    *(void **)m = pool->chunks; /* slot 0 links the chunks */
+    pool->chunks = m;
+    pool->carve = m + 1;
+    pool->carve_end = m + VM_POOL_CHUNK / sizeof(vm_heap_t);
   }
-  va_options_t o = sl_thread_heap_options();
-  vm_heap_t *vh = vm_carve;
-  vh->sl = sl_allocator.create(&o);
+  vm_heap_t *vh = pool->carve;
+  vh->sl = sl_allocator.create(&pool->heap_opts);
   if (vh->sl == NULL) return NULL;
-  sl_heap_share(vh->sl, vm_map, vh); /* cannot fail: the heap is empty */
-  vm_carve++;
+  sl_heap_share(vh->sl, pool->map, vh); /* cannot fail: the heap is empty */
+  pool->carve++;
   atomic_store_explicit(&vh->state, VM_HEAP_OWNED, memory_order_relaxed);
-  vh->next = atomic_load_explicit(&vm_pool, memory_order_relaxed);
-  atomic_store_explicit(&vm_pool, vh, memory_order_release);
-  atomic_fetch_add_explicit(&vm_pool_count, 1, memory_order_relaxed);
+  vh->next = atomic_load_explicit(&pool->heaps, memory_order_relaxed);
+  atomic_store_explicit(&pool->heaps, vh, memory_order_release);
+  atomic_fetch_add_explicit(&pool->count, 1, memory_order_relaxed);
   return vh;
 }
 
-/* Thread exit (pthread key destructor): give back what the heap caches and
- * leave it for adoption. Later frees by this thread go the remote way. */
-static void vm_heap_release(void *arg) {
-  vm_heap_t *vh = arg;
-  vm_tls = NULL;
-  vm_heap_drain(vh);
-  sl_heap_trim(vh->sl);
-  atomic_store(&vh->state, VM_HEAP_ABANDONED);
-  if (atomic_load(&vh->remote) != NULL) vm_heap_borrow(vh);
-}
-
-/* ---------------------------------------------------------------------------
- * Fork
- * ------------------------------------------------------------------------- */
-static void vm_fork_prepare(void) { pthread_mutex_lock(&vm_pool_mutex); }
-static void vm_fork_parent(void) { pthread_mutex_unlock(&vm_pool_mutex); }
-
-static void vm_fork_child(void) {
-  for (vm_heap_t *vh = atomic_load(&vm_pool); vh; vh = vh->next) {
-    int s = atomic_load(&vh->state);
-    if (vh != vm_tls && (s == VM_HEAP_OWNED || s == VM_HEAP_BUSY))
-      atomic_store(&vh->state, VM_HEAP_LOST);
-  }
-  pthread_mutex_init(&vm_pool_mutex, NULL);
-}
-
-static void vm_key_init(void) { pthread_key_create(&vm_key, vm_heap_release); }
-
-/* Slow path of every entry point's first call on a thread. */
-static __attribute__((noinline)) vm_heap_t *vm_heap_attach(void) {
-  pthread_once(&vm_key_once, vm_key_init);
-  vm_heap_t *vh = vm_heap_adopt();
+/* The thread of `self` gets a heap: adopted, else new. */
+static __attribute__((noinline)) vm_heap_t *vm_attach(vm_pool_t *pool,
+                                                      vm_heap_t **self) {
+  vm_heap_t *vh = vm_heap_adopt(pool);
   if (vh == NULL) {
-    pthread_mutex_lock(&vm_pool_mutex);
-    vh = vm_heap_create();
-    pthread_mutex_unlock(&vm_pool_mutex);
+    pthread_mutex_lock(&pool->mutex);
+    vh = vm_heap_create(pool);
+    pthread_mutex_unlock(&pool->mutex);
     if (vh == NULL) return NULL;
   }
-  vm_tls = vh; /* before anything that may allocate */
-  pthread_setspecific(vm_key, vh);
-  if (!atomic_load_explicit(&vm_fork_hooked, memory_order_acquire) &&
-      !atomic_exchange(&vm_fork_hooked, true))
-    pthread_atfork(vm_fork_prepare, vm_fork_parent, vm_fork_child);
-  return vh;
-}
-
-/* Slow path of vm_heap_mine: no heap yet, or remote frees to collect. Out
- * of line so the fast path saves no registers (it ends in a tail jump). */
-static __attribute__((noinline)) vm_heap_t *vm_heap_mine_slow(vm_heap_t *vh) {
-  if (vh == NULL) return vm_heap_attach();
-  vm_heap_drain(vh);
+  *self = vh; /* before anything that may allocate */
+  if (pool->attached) pool->attached(pool, vh);
   return vh;
 }
 
 /* This thread's heap, with what others freed into it collected. */
-static inline vm_heap_t *vm_heap_mine(void) {
-  vm_heap_t *vh = vm_tls;
-  if (VA_UNLIKELY(vh == NULL) ||
-      VA_UNLIKELY(atomic_load_explicit(&vh->remote, memory_order_relaxed) != NULL))
-    return vm_heap_mine_slow(vh);
+static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_heap_t **self) {
+  vm_heap_t *vh = *self;
+  if (VA_UNLIKELY(vh == NULL)) return vm_attach(pool, self);
+  if (VA_UNLIKELY(vm_heap_pending(vh))) vm_heap_drain(vh);
   return vh;
 }
 
+void vm_detach(vm_pool_t *pool, vm_heap_t **self) {
+  vm_heap_t *vh = *self;
+  (void)pool;
+  *self = NULL;
+  if (vh == NULL) return;
+  vm_heap_drain(vh);
+  sl_heap_trim(vh->sl);
+  atomic_store(&vh->state, VM_HEAP_ABANDONED);
+  if (vm_heap_pending(vh)) vm_heap_borrow(vh);
+}
+
+void vm_pool_fork_child(vm_pool_t *pool, vm_heap_t *keep) {
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
+    int s = atomic_load(&vh->state);
+    if (vh != keep && (s == VM_HEAP_OWNED || s == VM_HEAP_BUSY || s == VM_HEAP_CLAIMED))
+      atomic_store(&vh->state, VM_HEAP_LOST);
+  }
+  pthread_mutex_init(&pool->mutex, NULL);
+}
+
+void vm_pool_destroy(vm_pool_t *pool) {
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next)
+    sl_allocator.destroy(vh->sl);
+  for (void *c = pool->chunks; c;) {
+    void *next = *(void **)c;
+    munmap(c, VM_POOL_CHUNK);
+    c = next;
+  }
+  pthread_mutex_destroy(&pool->mutex);
+}
+
 /* ---------------------------------------------------------------------------
- * Entry points (vm_backend.h)
+ * The calls (vm_heaps.h)
  * ------------------------------------------------------------------------- */
-/* malloc off the fast path: no heap yet, or remote frees to collect. */
-static __attribute__((noinline)) void *vm_be_malloc_slow(size_t n) {
-  vm_heap_t *vh = vm_heap_mine();
+/* malloc off the fast path: no heap yet, or remote frees to collect. Out
+ * of line so the fast path saves no registers (it ends in a tail jump). */
+__attribute__((noinline)) void *vm_malloc_slow(vm_pool_t *pool, vm_heap_t **self,
+                                               size_t n) {
+  vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   return sl_malloc_fast(vh->sl, n);
 }
 
-/* One TLS load, one test of the remote list, V2's inlined fast path. */
-void *vm_be_malloc(size_t n) {
-  vm_heap_t *vh = vm_tls;
-  if (VA_LIKELY(vh != NULL) &&
-      VA_LIKELY(atomic_load_explicit(&vh->remote, memory_order_relaxed) == NULL))
-    return sl_malloc_fast(vh->sl, n);
-  return vm_be_malloc_slow(n);
-}
-
-void *vm_be_calloc(size_t n) {
-  vm_heap_t *vh = vm_heap_mine();
+void *vm_calloc_in(vm_pool_t *pool, vm_heap_t **self, size_t n) {
+  vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   return sl_calloc(vh->sl, 1, n);
 }
 
-void *vm_be_memalign(size_t alignment, size_t n) {
-  vm_heap_t *vh = vm_heap_mine();
+void *vm_memalign_in(vm_pool_t *pool, vm_heap_t **self, size_t align, size_t n) {
+  vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  return sl_memalign(vh->sl, alignment, n);
+  return sl_memalign(vh->sl, align, n);
 }
 
-/* Not in this thread's heap: another heap's block, or misuse. */
-static __attribute__((noinline)) void vm_free_foreign(vm_heap_t *mine, void *p) {
-  size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
-  if (owner == NULL) vm_raise(VA_ERR_INVALID_FREE, "free", p);
-  else if (usable == 0) vm_raise(VA_ERR_NOT_A_BLOCK, "free", p);
-  else if (owner == mine) sl_free_fast(mine->sl, p); /* cannot happen */
-  else vm_remote_free(owner, p);
+/* free off the fast path: remote frees to take back first, then our own
+ * block (V2's slow paths and misuse reports), else another heap's. */
+__attribute__((noinline)) void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine,
+                                            void *p) {
+  if (mine != NULL) {
+    if (vm_heap_pending(mine)) vm_heap_drain(mine);
+    if (sl_free_fast(mine->sl, p)) return;
+  }
+  vm_remote_free(pool, p, "free");
 }
 
-/* V2's fast path (its slow paths in tail position), or another heap's. */
-void vm_be_free(void *p) {
-  vm_heap_t *vh = vm_tls; /* no heap needed to free: exiting threads free too */
-  if (VA_LIKELY(vh != NULL) && VA_LIKELY(sl_free_fast(vh->sl, p))) return;
-  vm_free_foreign(vh, p);
-}
-
-void *vm_be_realloc(void *p, size_t n) {
-  vm_heap_t *vh = vm_heap_mine();
+void *vm_realloc_in(vm_pool_t *pool, vm_heap_t **self, void *p, size_t n) {
+  vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
+  va_error_kind_t bad;
+  vm_heap_t *owner = sl_shared_owner(pool->map, p, &usable, &bad);
   if (owner == vh) return sl_realloc(vh->sl, p, n);
-  if (owner == NULL || usable == 0) {
-    vm_raise(owner ? VA_ERR_NOT_A_BLOCK : VA_ERR_INVALID_FREE, "realloc", p);
+  if (bad) { /* nobody's, not a block, or free: reported, p untouched */
+    vm_raise(pool, bad, "realloc", p);
     errno = EINVAL;
     return NULL;
   }
@@ -303,24 +270,73 @@ void *vm_be_realloc(void *p, size_t n) {
   void *q = sl_malloc_fast(vh->sl, n);
   if (q == NULL) return NULL;
   memcpy(q, p, n < usable ? n : usable);
-  vm_remote_free(owner, p);
+  vm_remote_free(pool, p, "realloc");
   return q;
 }
 
-size_t vm_be_usable_size(const void *p) {
+size_t vm_usable_in(vm_pool_t *pool, vm_heap_t **self, const void *p) {
   size_t usable = 0;
-  vm_heap_t *owner = sl_shared_owner(vm_map, p, &usable);
-  vm_heap_t *vh = vm_tls;
+  va_error_kind_t bad;
+  vm_heap_t *owner = sl_shared_owner(pool->map, p, &usable, &bad);
+  vm_heap_t *vh = *self;
   if (owner != NULL && owner == vh) return sl_allocator.usable_size(vh->sl, p);
-  if (owner == NULL) vm_raise(VA_ERR_INVALID_FREE, "usable_size", p);
+  if (bad) vm_raise(pool, bad, "usable_size", p);
   return usable;
 }
 
 /* ---------------------------------------------------------------------------
- * Introspection (for tests)
+ * Introspection and the checker
+ *   vm.count      count == the length of the heap list
+ *   vm.state      every heap is in a known state
+ *   vm.abandoned  an abandoned heap has no remote frees pending (a remote
+ *                 free into it borrows and drains it)
+ *   vm.remote     (empty check) no heap has remote frees pending
+ * plus every heap's own V2 invariants ("sl.*", the remote-free words and
+ * queue among them: "sl.remote").
  * ------------------------------------------------------------------------- */
-size_t vm_be_heap_count(void) {
-  return atomic_load_explicit(&vm_pool_count, memory_order_relaxed);
+size_t vm_pool_heap_count(const vm_pool_t *pool) {
+  return atomic_load_explicit(&pool->count, memory_order_relaxed);
 }
 
-size_t vm_be_mapped_bytes(void) { return sl_mapped_bytes(); }
+bool vm_pool_check(vm_pool_t *pool, va_report_t *r) {
+  size_t n = 0, count = vm_pool_heap_count(pool);
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
+    if (++n > count) return va_fail(r, "vm.count", vh, "more heaps listed than %zu", count);
+    int s = atomic_load(&vh->state);
+    if (s < VM_HEAP_OWNED || s > VM_HEAP_LOST)
+      return va_fail(r, "vm.state", vh, "heap in state %d", s);
+    if (!sl_check(vh->sl, r)) return false;
+    if (s == VM_HEAP_ABANDONED && vm_heap_pending(vh))
+      return va_fail(r, "vm.abandoned", vh, "abandoned heap with remote frees pending");
+  }
+  if (n != count) return va_fail(r, "vm.count", pool, "%zu heaps listed, count %zu", n, count);
+  return va_pass(r);
+}
+
+bool vm_pool_check_empty(vm_pool_t *pool, va_report_t *r) {
+  if (!vm_pool_check(pool, r)) return false;
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
+    if (vm_heap_pending(vh))
+      return va_fail(r, "vm.remote", vh, "remote frees pending in an empty pool");
+    if (!sl_check_empty(vh->sl, r)) return false;
+  }
+  return va_pass(r);
+}
+
+void vm_pool_stats(vm_pool_t *pool, va_stats_t *st) {
+  va_stats_t sum = {0};
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
+    va_stats_t s;
+    sl_stats(vh->sl, &s);
+    sum.footprint += s.footprint;
+    sum.peak_footprint += s.peak_footprint;
+    sum.live_bytes += s.live_bytes;
+    sum.live_blocks += s.live_blocks;
+    sum.free_bytes += s.free_bytes;
+    sum.free_blocks += s.free_blocks;
+    if (s.largest_free > sum.largest_free) sum.largest_free = s.largest_free;
+    sum.pages += s.pages;
+    sum.large_mappings += s.large_mappings;
+  }
+  *st = sum;
+}

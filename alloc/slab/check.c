@@ -141,7 +141,38 @@ static bool sl_check_bitmap(const sl_page_t *pg, const sl_page_t *p,
   return true;
 }
 
-static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg,
+/* Remote-free words ("sl.remote"): a private heap's page has none; a
+ * shared heap's words lie between the bitmap and the grid, mark only live
+ * blocks, and a word is queued exactly when it marks some. */
+static bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
+                                  const sl_page_t *p, size_t *queued, va_report_t *r) {
+  if (!h->shared) {
+    if (p->remote || p->rnode || p->rwords)
+      return va_fail(r, "sl.remote", pg, "a private heap's page has remote-free words");
+    return true;
+  }
+  const uint8_t *lo = (const uint8_t *)pg + sizeof(sl_page_t);
+  if ((size_t)p->rwords * SL_RBITS < p->capacity || (const uint8_t *)p->remote < lo ||
+      (const uint8_t *)p->rnode != (const uint8_t *)(p->remote + p->rwords) ||
+      (const uint8_t *)(p->rnode + p->rwords) > p->blocks)
+    return va_fail(r, "sl.remote", pg, "remote-free words misplaced (%u words)", p->rwords);
+  for (size_t w = 0; w < p->rwords; w++) {
+    uint64_t word = sl_rword_get(&p->remote[w]), bits = word & ~SL_RQUEUED;
+    if (!(word & SL_RQUEUED) != !bits || sl_rnode_hdr(&p->rnode[w]) != pg)
+      return va_fail(r, "sl.remote", &p->remote[w],
+                     "remote word %zu: blocks %#llx, queued %d", w,
+                     (unsigned long long)bits, (word & SL_RQUEUED) != 0);
+    for (; bits; bits &= bits - 1) {
+      size_t i = w * SL_RBITS + (size_t)__builtin_ctzll(bits);
+      if (i >= p->bumped || i >= p->capacity || !sl_page_live(pg, i))
+        return va_fail(r, "sl.remote", pg, "remote-freed block %zu is not live", i);
+    }
+    *queued += (word & SL_RQUEUED) != 0;
+  }
+  return true;
+}
+
+static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg, size_t *queued,
                           va_report_t *r) {
   sl_page_t p = sl_check_load_page(pg);
   if (!sl_check_geometry(h, pg, &p, r)) return false;
@@ -167,7 +198,7 @@ static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg,
     return va_fail(r, "sl.reserve", pg, "reserve page has %u live blocks", p.used);
   if (p.list == SL_LIST_IDLE && p.used != 0)
     return va_fail(r, "sl.idle", pg, "pooled page has %u live blocks", p.used);
-  return true;
+  return sl_check_remote_words(h, pg, &p, queued, r);
 }
 
 /* ---------------------------------------------------------------------------
@@ -259,22 +290,49 @@ static bool sl_check_idle(const sl_heap_t *h, const sl_tally_t *t,
  * Large mappings
  * ------------------------------------------------------------------------- */
 static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
-                               uint32_t state, va_report_t *r) {
+                               uint32_t state, size_t *queued, va_report_t *r) {
   sl_large_t l = sl_check_load_large(lg);
   uint8_t *base = (uint8_t *)lg;
   if (l.kind != SL_KIND_LARGE || l.state != state || l.heap != h ||
       l.map_size % SL_CHUNK || l.payload < base + SL_LARGE_HDR ||
       l.payload >= base + l.map_size || (uintptr_t)l.payload % VA_ALIGNMENT)
     return va_fail(r, "sl.large", lg, "large mapping header inconsistent");
+  uint64_t word = sl_rword_get(&lg->remote);
+  if (l.rnode.hdr != lg || (word & ~(SL_RQUEUED | 1)) || !(word & SL_RQUEUED) != !(word & 1) ||
+      ((word & 1) && (state != SL_LARGE_LIVE || !h->shared)))
+    return va_fail(r, "sl.remote", lg, "large mapping's remote word %#llx in state %u",
+                   (unsigned long long)word, state);
+  *queued += (word & SL_RQUEUED) != 0;
   return sl_check_entries(h, base, l.map_size, lg, "sl.large", r);
 }
 
-static bool sl_check_large(const sl_heap_t *h, size_t *bytes, va_report_t *r) {
+/* The remote queue holds exactly the queued words, each once. */
+static bool sl_check_remote_queue(const sl_heap_t *h, size_t queued, va_report_t *r) {
+  size_t n = 0;
+  for (sl_rnode_t *q = atomic_load(&h->remote_queue); q; q = sl_rnode_next(q)) {
+    void *hdr = sl_rnode_hdr(q);
+    bool ours = sl_map_get(h, hdr) == hdr;
+    bool large = ours && sl_obj_kind(hdr) != SL_KIND_PAGE;
+    sl_rnode_t *first = !ours ? NULL : large ? &((sl_large_t *)hdr)->rnode : sl_page_rnode(hdr);
+    size_t words = !ours ? 0 : large ? 1 : sl_page_rwords(hdr);
+    uint64_t *word = !ours ? NULL : large ? &((sl_large_t *)hdr)->remote
+                                          : sl_page_remote(hdr) + (q - first);
+    if (++n > queued || !ours || q < first || q >= first + words ||
+        !(sl_rword_get(word) & SL_RQUEUED))
+      return va_fail(r, "sl.remote", q, "remote queue node %zu names no queued word", n);
+  }
+  if (n != queued)
+    return va_fail(r, "sl.remote", h, "%zu remote words queued, %zu marked", n, queued);
+  return true;
+}
+
+static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *queued,
+                           va_report_t *r) {
   size_t n = 0, cached = 0, cbytes = 0, cres = 0;
   for (sl_large_t *lg = h->large_live; lg; lg = sl_large_next(lg)) {
     if (++n > h->large_count)
       return va_fail(r, "sl.large", lg, "more live mappings than %zu", h->large_count);
-    if (!sl_check_large_one(h, lg, SL_LARGE_LIVE, r)) return false;
+    if (!sl_check_large_one(h, lg, SL_LARGE_LIVE, queued, r)) return false;
     *bytes += sl_large_map_size(lg);
   }
   sl_large_t *last = NULL;
@@ -282,7 +340,7 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, va_report_t *r) {
     if (++cached > h->cache_count)
       return va_fail(r, "sl.large", lg, "more cached mappings than %zu",
                      h->cache_count);
-    if (!sl_check_large_one(h, lg, SL_LARGE_CACHED, r)) return false;
+    if (!sl_check_large_one(h, lg, SL_LARGE_CACHED, queued, r)) return false;
     cbytes += sl_large_map_size(lg);
     cres += sl_large_resident(lg);
   }
@@ -302,14 +360,14 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, va_report_t *r) {
  * Whole heap
  * ------------------------------------------------------------------------- */
 static bool sl_check_pages(const sl_heap_t *h, sl_tally_t *t, size_t *bytes,
-                           va_report_t *r) {
+                           size_t *queued, va_report_t *r) {
   size_t n = 0;
   sl_page_t *prev = NULL;
   for (sl_page_t *pg = h->all; pg; prev = pg, pg = sl_page_all_next(pg)) {
     if (++n > h->page_count || sl_page_all_prev(pg) != prev)
       return va_fail(r, "sl.counts", pg, "page list longer than %zu or mislinked",
                      h->page_count);
-    if (!sl_check_page(h, pg, r)) return false;
+    if (!sl_check_page(h, pg, queued, r)) return false;
     size_t c = sl_page_class_idx(pg), size = sl_page_page_size(pg);
     uint8_t list = sl_page_list(pg);
     *bytes += size;
@@ -330,8 +388,8 @@ static bool sl_check_pages(const sl_heap_t *h, sl_tally_t *t, size_t *bytes,
 bool sl_check(void *heap, va_report_t *r) {
   const sl_heap_t *h = heap;
   sl_tally_t t = {{0}, {0}, {0}, 0, 0};
-  size_t page_bytes = 0, large_bytes = 0;
-  if (!sl_check_pages(h, &t, &page_bytes, r)) return false;
+  size_t page_bytes = 0, large_bytes = 0, queued = 0;
+  if (!sl_check_pages(h, &t, &page_bytes, &queued, r)) return false;
   if (!sl_check_idle(h, &t, r)) return false;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
     if (!sl_check_reserve(h, c, t.reserve[c], r)) return false;
@@ -340,7 +398,8 @@ bool sl_check(void *heap, va_report_t *r) {
       return va_fail(r, "sl.counts", h, "class %zu: %zu pages, count %u", c,
                      t.pages[c], h->cls[c].pages);
   }
-  if (!sl_check_large(h, &large_bytes, r)) return false;
+  if (!sl_check_large(h, &large_bytes, &queued, r)) return false;
+  if (!sl_check_remote_queue(h, queued, r)) return false;
   if (h->hot_leaf && h->map[h->hot_key] != h->hot_leaf)
     return va_fail(r, "sl.counts", h, "hot leaf is not map[%zu]", (size_t)h->hot_key);
   size_t expect = h->meta_bytes + page_bytes + large_bytes;

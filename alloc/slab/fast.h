@@ -29,6 +29,12 @@ void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg, sl_block_t *b);
 void sl_free_generic(sl_heap_t *h, void *owner, void *p);
 void sl_debug_check(sl_heap_t *h); /* whole-heap check, VA_CHECK_LEVEL 3 */
 
+/* Have other threads freed blocks of h that h has not taken back yet
+ * (slab.h, sl_remote_drain)? One relaxed load of a line they write. */
+static inline bool sl_remote_pending(const sl_heap_t *h) {
+  return atomic_load_explicit(&h->remote_queue, memory_order_relaxed) != NULL;
+}
+
 /* malloc(n) on heap h, n <= VA_MAX_REQUEST; NULL + ENOMEM on failure. */
 static inline void *sl_malloc_fast(sl_heap_t *h, size_t n) {
   if (VA_LIKELY(n <= SL_MEDIUM_MIN)) {

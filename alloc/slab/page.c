@@ -106,20 +106,47 @@ static void sl_page_slice(sl_page_t *pg) {
   sl_page_set_bumped(pg, bumped + n);
 }
 
+/* Where a page's metadata ends and its grid starts (types.h, Page layout):
+ * header, bitmap, and for a shared heap's page the remote-free words (a
+ * cache line of their own: other threads write them) and their nodes. */
+typedef struct sl_page_geometry {
+  size_t bitmap_words;  /* bitmap words cleared on a reformat */
+  size_t remote, rnode; /* offsets from the mapping start (0: none) */
+  size_t rwords;        /* remote-free words */
+  size_t grid;          /* offset of block 0 */
+  size_t capacity;      /* blocks */
+} sl_page_geometry_t;
+
+static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) {
+  sl_page_geometry_t g = {0};
+  size_t ps = sl_class_page_size(c), bs = sl_class_sizes[c];
+  size_t hdr = color * 64 + sizeof(sl_page_t), most = (ps - hdr) / bs;
+  g.bitmap_words = (most + 63) / 64;
+  size_t meta = hdr + g.bitmap_words * 8;
+  if (shared) {
+    g.rwords = (most + SL_RBITS - 1) / SL_RBITS;
+    g.remote = VA_ALIGN_UP(meta, 64);
+    g.rnode = g.remote + g.rwords * 8;
+    meta = g.rnode + g.rwords * sizeof(sl_rnode_t);
+  }
+  size_t ga = bs & (~bs + 1); /* lowest set bit: the grid's alignment */
+  if (ga > SL_GRID_ALIGN_MAX) ga = SL_GRID_ALIGN_MAX;
+  if (ga < VA_ALIGNMENT) ga = VA_ALIGNMENT;
+  g.grid = VA_ALIGN_UP(meta, ga);
+  g.capacity = (ps - g.grid) / bs; /* <= most: the words cover it */
+  return g;
+}
+
 /* Lay out page pg (fresh, or an idle page of another class) for class c:
- * header, bitmap, grid (types.h), and slice its first blocks. The header
- * is built in plain memory and stored once. A reused page's bitmap area
- * may hold old blocks' bytes: `dirty` clears it. */
+ * header, bitmap, remote words, grid (types.h), and slice its first
+ * blocks. The header is built in plain memory and stored once. A reused
+ * page's metadata may hold old blocks' bytes: `dirty` clears it. */
 static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   sl_page_t t;
   sl_meta_copy(&t, pg, sizeof t); /* keep colour, links and owner */
   size_t ps = sl_class_page_size(c), bs = sl_class_sizes[c];
-  size_t hdr = (size_t)t.color * 64 + sizeof(sl_page_t);
-  size_t words = ((ps - hdr) / bs + 63) / 64;
-  size_t ga = bs & (~bs + 1); /* lowest set bit: the grid's alignment */
-  if (ga > SL_GRID_ALIGN_MAX) ga = SL_GRID_ALIGN_MAX;
-  if (ga < VA_ALIGNMENT) ga = VA_ALIGNMENT;
-  size_t grid = VA_ALIGN_UP(hdr + words * 8, ga); /* from the mapping start */
+  uint8_t *base = (uint8_t *)pg - (size_t)t.color * 64;
+  sl_page_geometry_t g = sl_page_geometry(c, t.color, t.heap->shared != NULL);
   t.kind = SL_KIND_PAGE;
   t.class_idx = (uint8_t)c;
   t.keep_empty = 0;
@@ -128,13 +155,21 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   t.freelist = NULL;
   t.block_size = (uint32_t)bs;
   t.page_size = (uint32_t)ps;
-  t.blocks = (uint8_t *)pg - (size_t)t.color * 64 + grid;
-  t.capacity = (uint32_t)((ps - grid) / bs);
-  t.grid_bytes = (uint32_t)(t.capacity * bs);
+  t.blocks = base + g.grid;
+  t.capacity = (uint32_t)g.capacity;
+  t.grid_bytes = (uint32_t)(g.capacity * bs);
   t.div_magic = (((uint64_t)1 << 32) + bs - 1) / bs;
+  t.remote = g.rwords ? (uint64_t *)(base + g.remote) : NULL;
+  t.rnode = g.rwords ? (sl_rnode_t *)(base + g.rnode) : NULL;
+  t.rwords = (uint32_t)g.rwords;
   sl_meta_copy(pg, &t, sizeof t);
   if (dirty)
-    for (size_t w = 0; w < words; w++) sl_bits_set(pg, w, 0);
+    for (size_t w = 0; w < g.bitmap_words; w++) sl_bits_set(pg, w, 0);
+  for (size_t w = 0; w < g.rwords; w++) { /* an empty page has none pending */
+    sl_rword_take(&t.remote[w]);
+    sl_rnode_set_next(&t.rnode[w], NULL);
+    sl_rnode_set_hdr(&t.rnode[w], pg);
+  }
   sl_page_slice(pg);
 }
 

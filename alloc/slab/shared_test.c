@@ -35,9 +35,9 @@ static void test_owner_lookup(void) {
       void *h = k ? h2 : h1, *tag = k ? (void *)&tag2 : (void *)&tag1;
       char *p = A->malloc(h, sizes[i]);
       size_t u = 12345;
-      if (sl_shared_owner(t_map, p, &u) != tag) found = false;
+      if (sl_shared_owner(t_map, p, &u, NULL) != tag) found = false;
       if (u != A->usable_size(h, p) || u < sizes[i]) sized = false;
-      if (A->usable_size(h, p) > 8 && (sl_shared_owner(t_map, p + 8, &u) != tag || u != 0))
+      if (A->usable_size(h, p) > 8 && (sl_shared_owner(t_map, p + 8, &u, NULL) != tag || u != 0))
         interior = false;
       A->free(h, p);
     }
@@ -47,8 +47,8 @@ static void test_owner_lookup(void) {
   VT_CHECK(interior);
   static char not_heap[64];
   size_t u = 7;
-  VT_CHECK(sl_shared_owner(t_map, not_heap, &u) == NULL);
-  VT_CHECK(sl_shared_owner(t_map, (void *)~(uintptr_t)0, NULL) == NULL);
+  VT_CHECK(sl_shared_owner(t_map, not_heap, &u, NULL) == NULL);
+  VT_CHECK(sl_shared_owner(t_map, (void *)~(uintptr_t)0, NULL, NULL) == NULL);
   VT_CHECK(sl_t_checks(h1) && sl_t_checks(h2));
   VT_CHECK(hook.calls == 0);
   A->destroy(h1);
@@ -93,22 +93,22 @@ SL_T_META static void test_trim(void) {
   A->free(h, big);
   A->stats(h, &s1);
   VT_CHECK(s1.pages > 1 && s1.footprint > s0.footprint + (1 << 20));
-  VT_CHECK(sl_shared_owner(t_map, big, NULL) == &tag); /* cached: still mapped */
+  VT_CHECK(sl_shared_owner(t_map, big, NULL, NULL) == &tag); /* cached: still mapped */
   sl_heap_trim(h);
   A->stats(h, &s2);
   VT_CHECK(sl_t_checks(h));
   VT_CHECK(s2.pages == 1 && s2.live_blocks == 1); /* only keep's page */
   VT_CHECK(s2.footprint < s1.footprint - (1 << 20));
-  VT_CHECK(sl_shared_owner(t_map, big, NULL) == NULL);
+  VT_CHECK(sl_shared_owner(t_map, big, NULL, NULL) == NULL);
   VT_CHECK(sl_mapped_bytes() < mapped1);
-  VT_CHECK(sl_shared_owner(t_map, keep, NULL) == &tag);
+  VT_CHECK(sl_shared_owner(t_map, keep, NULL, NULL) == &tag);
   A->free(h, keep);
   sl_heap_trim(h);
   A->stats(h, &s2);
   VT_CHECK(s2.pages == 0); /* what is left is metadata: the heap, map leaves */
   VT_CHECK((s2.footprint - s0.footprint) % SL_OS_PAGE == 0);
   VT_CHECK(s2.footprint == ((sl_heap_t *)h)->meta_bytes);
-  VT_CHECK(sl_shared_owner(t_map, keep, NULL) == NULL);
+  VT_CHECK(sl_shared_owner(t_map, keep, NULL, NULL) == NULL);
   va_report_t r;
   VT_CHECK(A->check_empty(h, &r));
   VT_CHECK(hook.calls == 0);
@@ -116,7 +116,7 @@ SL_T_META static void test_trim(void) {
   void *h2 = A->create(NULL), *p = A->malloc(h2, 10);
   errno = 0;
   VT_CHECK(!sl_heap_share(h2, t_map, &tag) && errno == EINVAL);
-  VT_CHECK(sl_shared_owner(t_map, p, NULL) == NULL); /* unshared heaps stay private */
+  VT_CHECK(sl_shared_owner(t_map, p, NULL, NULL) == NULL); /* unshared heaps stay private */
   A->destroy(h2);
   A->destroy(h);
 }

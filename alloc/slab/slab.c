@@ -339,21 +339,115 @@ va_options_t sl_thread_heap_options(void) {
   return o;
 }
 
-/* Owner tag and block size from fields that are immutable while p is live. */
-void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable) {
-  void *owner = sl_shared_get(map, p);
-  if (owner == NULL) return NULL;
-  size_t n = 0;
-  sl_heap_t *h;
-  if (sl_obj_kind(owner) == SL_KIND_PAGE) {
-    h = sl_page_heap(owner);
-    if (sl_page_index(owner, p) != UINT32_MAX) n = sl_page_block_size(owner);
-  } else {
-    h = sl_large_heap(owner);
-    if (p == sl_large_payload(owner)) n = sl_large_usable(owner);
+/* What freeing p would be, from another thread: the immutable fields of
+ * p's header, the holder's bitmap word and p's remote-free word (relaxed
+ * reads; exact for a live block, whose bits only the freeing thread may
+ * change). A block freed remotely and not yet taken back is free. */
+static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
+                                           uint32_t *idx) {
+  if (sl_obj_kind(owner) != SL_KIND_PAGE) {
+    va_error_kind_t bad = sl_large_check_ptr(owner, p);
+    if (bad) return bad;
+    return sl_rword_get(&((const sl_large_t *)owner)->remote) & 1 ? VA_ERR_DOUBLE_FREE : 0;
   }
-  if (usable) *usable = n;
+  *idx = sl_page_index(owner, p);
+  if (*idx == UINT32_MAX) return VA_ERR_NOT_A_BLOCK;
+  if (!sl_page_live(owner, *idx)) return VA_ERR_DOUBLE_FREE;
+  const uint64_t *remote = sl_page_remote(owner);
+  if (remote && (sl_rword_get(remote + *idx / SL_RBITS) >> (*idx % SL_RBITS) & 1))
+    return VA_ERR_DOUBLE_FREE;
+  return 0;
+}
+
+static sl_heap_t *sl_owner_heap(const void *owner) {
+  return sl_obj_kind(owner) == SL_KIND_PAGE ? sl_page_heap(owner) : sl_large_heap(owner);
+}
+
+void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
+                      va_error_kind_t *bad) {
+  void *owner = sl_shared_get(map, p);
+  uint32_t idx = 0;
+  va_error_kind_t why = owner ? sl_remote_check_ptr(owner, p, &idx) : VA_ERR_INVALID_FREE;
+  if (bad) *bad = why;
+  if (usable)
+    *usable = owner == NULL || why ? 0
+              : sl_obj_kind(owner) == SL_KIND_PAGE ? sl_page_block_size(owner)
+                                                   : sl_large_usable(owner);
+  return owner ? sl_owner_heap(owner)->share_ctx : NULL;
+}
+
+/* Queue node n (its word just got its first block) on heap h. The last
+ * touch of the page: once n is on the queue the holder may take the block
+ * back and release the page. */
+static void sl_remote_enqueue(sl_heap_t *h, sl_rnode_t *n) {
+  sl_rnode_t *head = atomic_load_explicit(&h->remote_queue, memory_order_relaxed);
+  do {
+    sl_rnode_set_next(n, head);
+  } while (!atomic_compare_exchange_weak_explicit(&h->remote_queue, &head, n,
+                                                  memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad) {
+  void *owner = sl_shared_get(map, p);
+  uint32_t idx = 0;
+  *bad = owner ? sl_remote_check_ptr(owner, p, &idx) : VA_ERR_INVALID_FREE;
+  if (*bad) return owner ? sl_owner_heap(owner)->share_ctx : NULL;
+  sl_heap_t *h = sl_owner_heap(owner);
+  uint64_t *word, bit;
+  sl_rnode_t *node;
+  if (sl_obj_kind(owner) == SL_KIND_PAGE) {
+    word = sl_page_remote(owner) + idx / SL_RBITS;
+    bit = (uint64_t)1 << (idx % SL_RBITS);
+    node = sl_page_rnode(owner) + idx / SL_RBITS;
+  } else {
+    word = &((sl_large_t *)owner)->remote;
+    bit = 1;
+    node = &((sl_large_t *)owner)->rnode;
+  }
+  uint64_t old = sl_rword_or(word, bit | SL_RQUEUED);
+  if (old & bit) *bad = VA_ERR_DOUBLE_FREE; /* freed remotely already */
+  else if (!(old & SL_RQUEUED)) sl_remote_enqueue(h, node);
   return h->share_ctx;
+}
+
+/* Block idx of pg, freed by another thread, comes back. */
+static void sl_remote_take_block(sl_heap_t *h, sl_page_t *pg, uint32_t idx) {
+  void *p = sl_page_blocks(pg) + (size_t)idx * sl_page_block_size(pg);
+  sl_touch_begin(h);
+  if (sl_small_check_ptr(pg, idx)) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", p);
+  else sl_free_block(h, pg, p, idx);
+  sl_touch_end(h);
+}
+
+/* The blocks of one queued word (a page's, or a large mapping's). The page
+ * cannot be released meanwhile by another node's blocks: a queued word
+ * holds at least one live block of its page. */
+static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
+  void *hdr = sl_rnode_hdr(n);
+  if (sl_obj_kind(hdr) != SL_KIND_PAGE) {
+    sl_large_t *lg = hdr;
+    if (!(sl_rword_take(&lg->remote) & 1)) return;
+    if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
+    else sl_large_free(h, lg);
+    return;
+  }
+  sl_page_t *pg = hdr;
+  size_t w = (size_t)(n - sl_page_rnode(pg));
+  uint64_t bits = sl_rword_take(sl_page_remote(pg) + w) & ~SL_RQUEUED;
+  for (; bits; bits &= bits - 1)
+    sl_remote_take_block(h, pg, (uint32_t)(w * SL_RBITS + (unsigned)__builtin_ctzll(bits)));
+}
+
+void sl_remote_drain(void *heap) {
+  sl_heap_t *h = heap;
+  sl_rnode_t *n = atomic_exchange_explicit(&h->remote_queue, NULL, memory_order_acquire);
+  while (n) {
+    sl_rnode_t *next = sl_rnode_next(n); /* before the take: a pusher may requeue n */
+    sl_remote_take_node(h, n);
+    n = next;
+  }
+  sl_debug_check(h);
 }
 
 /* ---------------------------------------------------------------------------

@@ -56,12 +56,30 @@ bool sl_heap_share(void *heap, sl_shared_map_t *map, void *ctx);
 va_options_t sl_thread_heap_options(void);
 
 /* ctx of the member heap of map whose chunk holds p, or NULL when none
- * does. When usable is not NULL it receives p's block size, read from
- * fields that do not change while the block is live (so without the
- * holder's cooperation), or 0 when p is not at a block start. Exact for a
- * live block; for a stale pointer the answer is only a hint (its page may
- * be recycled meanwhile). */
-void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable);
+ * does. When usable is not NULL it receives p's block size when p is a
+ * live block (read from fields that do not change while it is live, so
+ * without the holder's cooperation), else 0; `bad` (may be NULL) then says
+ * what freeing p would be (VA_ERR_NOT_A_BLOCK, VA_ERR_DOUBLE_FREE; 0 for a
+ * live block; VA_ERR_INVALID_FREE when no heap holds p). Exact for a live
+ * block; for a stale pointer only a hint (its page may be recycled
+ * meanwhile). */
+void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
+                      va_error_kind_t *bad);
+
+/* Free p, a block of a member heap of map, from a thread that does not
+ * hold that heap: the block is marked in its page's remote-free words (one
+ * atomic OR; the first block of a word also queues the word on its heap,
+ * one CAS) and the holder takes it back in sl_remote_drain. Never writes
+ * into the block. Returns the holder heap's ctx (NULL: no heap of map
+ * holds p) and in *bad 0, or what is wrong (VA_ERR_INVALID_FREE,
+ * VA_ERR_NOT_A_BLOCK, VA_ERR_DOUBLE_FREE: p free, or freed remotely already
+ * and not yet taken back); then nothing was changed. */
+void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad);
+
+/* The holder of heap takes back every block other threads freed into it
+ * (they are freed as sl_free would; misuse found then is reported through
+ * the heap's hook). */
+void sl_remote_drain(void *heap);
 
 /* The table's entry points, for a layer above that links V2 in and wants
  * direct calls (the drop-in's per-thread heaps): same contracts. The fast

@@ -211,7 +211,7 @@
 #define SL_OS_PAGE 4096u             /* metadata is counted by touched OS pages */
 #define SL_LEAF_PAGES (SL_LEAF_BYTES / SL_OS_PAGE) /* 128 per leaf */
 #define SL_HEAP_TOUCH_WORDS 2u       /* bits for the heap mapping's pages */
-#define SL_LARGE_HDR 64u             /* payload offset of a large block */
+#define SL_LARGE_HDR 128u            /* payload offset of a large block */
 #define SL_LARGE_CACHE_MAX 32u       /* cached large mappings, at most */
 #define SL_DIRECT (SL_MEDIUM_MIN / 8 + 1) /* direct[]: sizes <= 1 KiB by 8 */
 #define SL_COLORS 16u                /* page header offsets: 0, 64, .. 960 */
@@ -219,6 +219,8 @@
                                           opts.page_reserve */
 #define SL_IDLE_DECAY_NS 20000000ull  /* pooled pages younger than this stay
                                          even over the budget (20 ms) */
+#define SL_RBITS 63u                  /* blocks per remote-free word */
+#define SL_RQUEUED ((uint64_t)1 << 63) /* a remote-free word's "on the queue" bit */
 
 /* Object kinds a map entry can point at (first field of both headers). */
 #define SL_KIND_PAGE 0x5A5A0001u
@@ -275,6 +277,10 @@ typedef struct sl_page {
   struct sl_page *all_prev;
   struct sl_heap *heap;    /* owner */
   uint64_t idle_since;     /* in the idle pool: sl_now_ns() when it entered */
+  uint64_t *remote;        /* shared heaps: remote-free words (below), else NULL */
+  struct sl_rnode *rnode;  /* ... and the queue node of each */
+  uint32_t rwords;         /* their count: ceil(capacity / SL_RBITS) */
+  uint32_t pad;
   uint64_t bitmap[];       /* bit i set <=> block i live; ceil(capacity/64) words */
 } sl_page_t;
 
@@ -288,9 +294,15 @@ typedef struct sl_large {
   struct sl_large *prev;
   struct sl_heap *heap;   /* owner */
   size_t resident;        /* cached: bytes from the start whose pages were kept */
-  uint64_t pad[1];        /* header is SL_LARGE_HDR bytes */
+  uint64_t remote;        /* remote-free word: bit 0 the block, SL_RQUEUED */
+  struct sl_rnode { struct sl_rnode *next; void *hdr; } rnode; /* its queue node */
+  uint64_t pad[6];        /* header is SL_LARGE_HDR bytes */
 } sl_large_t;
 _Static_assert(sizeof(sl_large_t) == SL_LARGE_HDR, "large header size");
+
+/* A node of a heap's remote queue: one remote-free word of a page (or a
+ * large mapping's word) with blocks freed by other threads. */
+typedef struct sl_rnode sl_rnode_t;
 
 /* Per-class bookkeeping other than the hot avail head. */
 typedef struct sl_class {
@@ -352,6 +364,10 @@ typedef struct sl_heap {
   sl_shared_map_t *shared;          /* the shared map this heap is entered
                                        in, or NULL (a private heap) */
   void *share_ctx;                  /* tag returned by sl_shared_owner */
+  _Alignas(64) _Atomic(sl_rnode_t *) remote_queue; /* words with blocks other
+                                       threads freed (a line of its own:
+                                       they write it) */
+  char remote_pad[64 - sizeof(void *)];
   void **map[];                     /* 2^SL_TOP_BITS leaf pointers */
 } sl_heap_t;
 
@@ -380,7 +396,11 @@ SL_FIELD(sl_page, sl_page_t *, all_next)
 SL_FIELD(sl_page, sl_page_t *, all_prev)
 SL_FIELD(sl_page, struct sl_heap *, heap)
 SL_FIELD(sl_page, uint64_t, idle_since)
-SL_FIELD(sl_large, uint32_t, state)
+SL_FIELD(sl_page, uint64_t *, remote)
+SL_FIELD(sl_page, sl_rnode_t *, rnode)
+SL_FIELD(sl_page, uint32_t, rwords)
+SL_FIELD(sl_rnode, sl_rnode_t *, next)
+SL_FIELD(sl_rnode, void *, hdr)
 SL_FIELD(sl_large, size_t, map_size)
 SL_FIELD(sl_large, uint8_t *, payload)
 SL_FIELD(sl_large, sl_large_t *, next)
@@ -392,9 +412,32 @@ SL_FIELD(sl_block, sl_block_t *, next)
 /* Kind of the header a map entry names (page or large: first field). */
 SL_META uint32_t sl_obj_kind(const void *hdr) { return *(const uint32_t *)hdr; }
 SL_META void sl_obj_set_kind(void *hdr, uint32_t k) { *(uint32_t *)hdr = k; }
-/* Word w of a page's bitmap. */
-SL_META uint64_t sl_bits_get(const sl_page_t *pg, size_t w) { return pg->bitmap[w]; }
-SL_META void sl_bits_set(sl_page_t *pg, size_t w, uint64_t v) { pg->bitmap[w] = v; }
+/* Word w of a page's bitmap, and a large mapping's state: written by the
+ * holder only, read by a thread freeing a block of it (relaxed atomics:
+ * plain moves, seen as what they are by TSan). */
+SL_META uint64_t sl_bits_get(const sl_page_t *pg, size_t w) {
+  return __atomic_load_n(&pg->bitmap[w], __ATOMIC_RELAXED);
+}
+SL_META void sl_bits_set(sl_page_t *pg, size_t w, uint64_t v) {
+  __atomic_store_n(&pg->bitmap[w], v, __ATOMIC_RELAXED);
+}
+SL_META uint32_t sl_large_state(const sl_large_t *lg) {
+  return __atomic_load_n(&lg->state, __ATOMIC_RELAXED);
+}
+SL_META void sl_large_set_state(sl_large_t *lg, uint32_t v) {
+  __atomic_store_n(&lg->state, v, __ATOMIC_RELAXED);
+}
+/* A remote-free word (any thread): set bits (returns the old word), take
+ * the whole word (the holder), read it (the checker). */
+SL_META uint64_t sl_rword_or(uint64_t *w, uint64_t bits) {
+  return __atomic_fetch_or(w, bits, __ATOMIC_SEQ_CST);
+}
+SL_META uint64_t sl_rword_take(uint64_t *w) {
+  return __atomic_exchange_n(w, 0, __ATOMIC_ACQ_REL); /* release: the node read before it */
+}
+SL_META uint64_t sl_rword_get(const uint64_t *w) {
+  return __atomic_load_n(w, __ATOMIC_RELAXED);
+}
 /* Whole headers, for the code that reads or lays out many fields at once
  * (format, the checker): a word-by-word copy, never an intercepted memcpy. */
 SL_META void sl_meta_copy(void *dst, const void *src, size_t bytes) {

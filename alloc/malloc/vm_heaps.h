@@ -1,0 +1,115 @@
+/* vedalloc drop-in — the thread protocol over V2 heaps: one heap per
+ * thread, remote frees, abandonment, adoption, borrowing (vm_heaps.c has
+ * the design).
+ *
+ * Every function takes the pool and `self`, the current thread's heap slot.
+ * The process backend (vm_process.c) passes its one pool and the thread's
+ * TLS slot; the harness instance (vm_instance.c) passes a pool of its own
+ * and the slot of the virtual thread the executor runs, so fuzzers and
+ * properties drive exactly this code, deterministically, in one OS thread.
+ */
+#ifndef VEDALLOC_MALLOC_VM_HEAPS_H
+#define VEDALLOC_MALLOC_VM_HEAPS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "alloc/internal.h"
+#include "alloc/slab/fast.h"
+#include "alloc/slab/slab.h"
+
+/* Heap states (vm_heap_t.state), changed only by CAS or by the holder. */
+enum {
+  VM_HEAP_OWNED = 1, /* held by one live thread; only it touches the heap */
+  VM_HEAP_ABANDONED, /* its thread exited; adoptable, borrowable */
+  VM_HEAP_BUSY,      /* borrowed by a thread draining it */
+  VM_HEAP_CLAIMED,   /* busy, and a new thread waits to adopt it */
+  VM_HEAP_LOST,      /* (fork child) held by a thread that does not exist */
+};
+
+/* One thread's heap. Blocks other threads free into it wait in V2's
+ * remote-free words (sl_remote_free) until its holder drains them. */
+typedef struct vm_heap {
+  sl_heap_t *sl;                /* the V2 instance; only its holder uses it */
+  _Atomic int state;            /* VM_HEAP_* */
+  struct vm_heap *next;         /* pool list; immutable once published */
+} __attribute__((aligned(64))) vm_heap_t;
+
+/* A set of heaps that free each other's blocks. */
+typedef struct vm_pool {
+  _Atomic(vm_heap_t *) heaps;   /* every heap, newest first (never removed) */
+  atomic_size_t count;          /* |heaps| */
+  pthread_mutex_t mutex;        /* guards heap creation and the carve */
+  vm_heap_t *carve, *carve_end; /* unused heap slots (under the mutex) */
+  void *chunks;                 /* carve mappings, linked through their
+                                   first slot (for destroy) */
+  sl_shared_map_t *map;         /* chunk -> header, over every heap */
+  va_options_t heap_opts;       /* options of each V2 heap */
+  va_error_fn on_error;         /* misuse found outside a heap (NULL: the
+                                   default hook), and its context */
+  void *error_ctx;
+  void (*attached)(struct vm_pool *pool, vm_heap_t *vh); /* a thread got a
+                                   heap (the process pool registers its
+                                   exit hook); NULL: nothing */
+} vm_pool_t;
+
+/* ---- pools --------------------------------------------------------------- */
+/* A pool whose heaps use heap_opts (their error hook too) and map. */
+void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map);
+/* Unmap every heap and the pool's own memory (not the map): instances only,
+ * with no thread using the pool. */
+void vm_pool_destroy(vm_pool_t *pool);
+
+/* ---- the calls of one thread (self: its heap slot) ----------------------- */
+void *vm_malloc_slow(vm_pool_t *pool, vm_heap_t **self, size_t n);
+void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine, void *p);
+
+/* One load of the slot, one test of the remote queue, V2's fast path. */
+static inline void *vm_malloc_in(vm_pool_t *pool, vm_heap_t **self, size_t n) {
+  vm_heap_t *vh = *self;
+  if (VA_LIKELY(vh != NULL) && VA_LIKELY(!sl_remote_pending(vh->sl)))
+    return sl_malloc_fast(vh->sl, n);
+  return vm_malloc_slow(pool, self, n);
+}
+
+/* V2's fast path on the thread's own heap, with no remote frees pending
+ * (they are taken back first, so a block freed remotely and then again by
+ * its holder is a double free at once); else the slow path: no heap (an
+ * exiting thread frees too), pending frees, another heap's block, misuse. */
+static inline void vm_free_in(vm_pool_t *pool, vm_heap_t **self, void *p) {
+  vm_heap_t *vh = *self;
+  if (VA_LIKELY(vh != NULL) && VA_LIKELY(!sl_remote_pending(vh->sl)) &&
+      VA_LIKELY(sl_free_fast(vh->sl, p)))
+    return;
+  vm_free_slow(pool, vh, p);
+}
+
+void *vm_calloc_in(vm_pool_t *pool, vm_heap_t **self, size_t n);
+void *vm_memalign_in(vm_pool_t *pool, vm_heap_t **self, size_t align, size_t n);
+void *vm_realloc_in(vm_pool_t *pool, vm_heap_t **self, void *p, size_t n);
+size_t vm_usable_in(vm_pool_t *pool, vm_heap_t **self, const void *p);
+
+/* The thread of `self` exits: its heap is drained, trimmed and abandoned
+ * for adoption; *self becomes NULL. */
+void vm_detach(vm_pool_t *pool, vm_heap_t **self);
+
+/* In a fork child: every heap held by a thread that is not the caller's
+ * (keep) becomes LOST; the mutex is made new. */
+void vm_pool_fork_child(vm_pool_t *pool, vm_heap_t *keep);
+
+/* ---- introspection ------------------------------------------------------- */
+size_t vm_pool_heap_count(const vm_pool_t *pool);
+
+/* At a quiescent point (no thread inside the pool): every heap's V2
+ * checker, its state, its remote list ("vm.*" invariants, vm_heaps.c). */
+bool vm_pool_check(vm_pool_t *pool, va_report_t *r);
+
+/* The pool holds no live block: every heap is empty, none has remote
+ * frees pending. */
+bool vm_pool_check_empty(vm_pool_t *pool, va_report_t *r);
+
+/* Statistics summed over the heaps. */
+void vm_pool_stats(vm_pool_t *pool, va_stats_t *st);
+
+#endif /* VEDALLOC_MALLOC_VM_HEAPS_H */
