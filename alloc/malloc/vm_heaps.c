@@ -76,10 +76,11 @@ static void vm_heap_drain(vm_heap_t *vh) { sl_remote_drain(vh->sl); }
 
 /* Drain an abandoned heap on behalf of its absent owner, until no freeing
  * thread can have missed us (see the Dekker note above). */
-static void vm_heap_borrow(vm_heap_t *vh) {
+static void vm_heap_borrow(vm_pool_t *pool, vm_heap_t *vh) {
   int expect = VM_HEAP_ABANDONED;
   while (atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_BUSY)) {
     vm_heap_drain(vh);
+    if (VA_UNLIKELY(pool->borrowing != NULL)) pool->borrowing(pool, vh);
     sl_heap_trim(vh->sl); /* no owner to reuse it: pages it emptied go back now */
     expect = VM_HEAP_BUSY;
     if (!atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_ABANDONED)) {
@@ -100,7 +101,8 @@ static void vm_remote_free(vm_pool_t *pool, void *p, const char *op) {
     vm_raise(pool, bad, op, p);
     return;
   }
-  if (VA_UNLIKELY(atomic_load(&owner->state) == VM_HEAP_ABANDONED)) vm_heap_borrow(owner);
+  if (VA_UNLIKELY(atomic_load(&owner->state) == VM_HEAP_ABANDONED))
+    vm_heap_borrow(pool, owner);
 }
 
 /* ---------------------------------------------------------------------------
@@ -188,13 +190,12 @@ static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_heap_t **self) {
 
 void vm_detach(vm_pool_t *pool, vm_heap_t **self) {
   vm_heap_t *vh = *self;
-  (void)pool;
   *self = NULL;
   if (vh == NULL) return;
   vm_heap_drain(vh);
   sl_heap_trim(vh->sl);
   atomic_store(&vh->state, VM_HEAP_ABANDONED);
-  if (vm_heap_pending(vh)) vm_heap_borrow(vh);
+  if (vm_heap_pending(vh)) vm_heap_borrow(pool, vh);
 }
 
 void vm_pool_fork_child(vm_pool_t *pool, vm_heap_t *keep) {

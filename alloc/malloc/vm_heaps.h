@@ -52,6 +52,9 @@ typedef struct vm_pool {
   void (*attached)(struct vm_pool *pool, vm_heap_t *vh); /* a thread got a
                                    heap (the process pool registers its
                                    exit hook); NULL: nothing */
+  void (*borrowing)(struct vm_pool *pool, vm_heap_t *vh); /* tests: called
+                                   while a borrow holds vh, to make other
+                                   threads meet it there; NULL: nothing */
 } vm_pool_t;
 
 /* ---- pools --------------------------------------------------------------- */
