@@ -25,7 +25,10 @@
 #ifndef VEDALLOC_MALLOC_VM_BACKEND_H
 #define VEDALLOC_MALLOC_VM_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "alloc/allocator.h"
 
 #include "alloc/malloc/vedalloc.h"
 
@@ -42,6 +45,9 @@ size_t vm_be_usable_size(const void *p);
 extern const char vm_be_name[];
 size_t vm_be_heap_count(void);   /* instances behind the library so far */
 size_t vm_be_mapped_bytes(void); /* bytes they hold from the OS (any thread) */
+/* Every instance's checker (and the backend's own invariants), at a
+ * quiescent point: no other thread inside the library. Tests only. */
+bool vm_be_check(va_report_t *r);
 
 /* Hidden aliases of the exported vm_ entry points (vm_api.c), for the
  * standard names (vm_export.c): `malloc` is then one direct jump to the

@@ -24,14 +24,6 @@
 #include "alloc/malloc/vm_heaps.h"
 #include "alloc/malloc/vm_instance.h"
 
-typedef struct vm_instance {
-  vm_pool_t pool;
-  vm_heap_t *slot[VA_MAX_THREADS];  /* each virtual thread's heap, or NULL */
-  bool running[VA_MAX_THREADS];     /* started and not exited */
-  unsigned cur;                     /* the thread the calls run as */
-  size_t live, peak;                /* threads running; the most at once */
-} vm_instance_t;
-
 #define VM_INSTANCE_BYTES VA_ALIGN_UP(sizeof(vm_instance_t), 4096)
 
 /* The current thread's heap slot; a call starts the thread if it is not

@@ -5,7 +5,17 @@
 #define VEDALLOC_MALLOC_VM_INSTANCE_H
 
 #include "alloc/allocator.h"
+#include "alloc/malloc/vm_heaps.h"
 
 extern const va_allocator_t vm_instance_allocator;
+
+/* An instance (its layout, for the corruption tests). */
+typedef struct vm_instance {
+  vm_pool_t pool;
+  vm_heap_t *slot[VA_MAX_THREADS];  /* each virtual thread's heap, or NULL */
+  bool running[VA_MAX_THREADS];     /* started and not exited */
+  unsigned cur;                     /* the thread the calls run as */
+  size_t live, peak;                /* threads running; the most at once */
+} vm_instance_t;
 
 #endif

@@ -124,3 +124,10 @@ size_t vm_be_mapped_bytes(void) {
   vm_locked_leave();
   return st.footprint;
 }
+
+bool vm_be_check(va_report_t *r) {
+  if (!vm_locked_enter()) return va_pass(r); /* no instance: nothing to check */
+  bool ok = vm_locked_base->check == NULL || vm_locked_base->check(vm_locked_heap, r);
+  vm_locked_leave();
+  return ok;
+}

@@ -100,3 +100,5 @@ size_t vm_be_usable_size(const void *p) { return vm_usable_in(&vm_pool, &vm_tls,
 size_t vm_be_heap_count(void) { return vm_pool_heap_count(&vm_pool); }
 
 size_t vm_be_mapped_bytes(void) { return sl_mapped_bytes(); }
+
+bool vm_be_check(va_report_t *r) { return vm_pool_check(&vm_pool, r); }

@@ -145,6 +145,94 @@ SL_T_META static void test_check_shared(void) {
   A->destroy(h);
 }
 
+/* Remote frees: marked, queued once per word, reported when wrong, taken
+ * back by the holder's drain; the checker follows the words and the queue. */
+SL_T_META static size_t t_queue_len(void *h) {
+  size_t n = 0;
+  for (sl_rnode_t *q = atomic_load(&((sl_heap_t *)h)->remote_queue); q; q = q->next) n++;
+  return n;
+}
+
+static void test_remote_free(void) {
+  sl_t_hook_t hook = {0};
+  int tag1, tag2;
+  void *h1 = t_heap(&hook, &tag1), *h2 = t_heap(&hook, &tag2);
+  enum { N = 70 }; /* two remote words of 63 blocks */
+  char *b[N];
+  for (int i = 0; i < N; i++) b[i] = A->malloc(h1, 64);
+  char *big = A->malloc(h1, 100000);
+  va_error_kind_t bad = 99;
+  VT_CHECK(!sl_remote_pending(h1));
+  VT_CHECK(sl_remote_free(t_map, b[0], &bad) == &tag1 && bad == 0);
+  VT_CHECK(sl_remote_pending(h1) && t_queue_len(h1) == 1 && sl_t_checks(h1));
+  for (int i = 1; i < N; i++) sl_remote_free(t_map, b[i], &bad);
+  VT_CHECK(t_queue_len(h1) == 2 && sl_t_checks(h1)); /* one node per word */
+  VT_CHECK(sl_remote_free(t_map, b[3], &bad) == &tag1 && bad == VA_ERR_DOUBLE_FREE);
+  VT_CHECK(sl_remote_free(t_map, b[3] + 8, &bad) == &tag1 && bad == VA_ERR_NOT_A_BLOCK);
+  static char not_ours[64];
+  VT_CHECK(sl_remote_free(t_map, not_ours, &bad) == NULL && bad == VA_ERR_INVALID_FREE);
+  VT_CHECK(sl_remote_free(t_map, big, &bad) == &tag1 && bad == 0);
+  VT_CHECK(sl_remote_free(t_map, big, &bad) == &tag1 && bad == VA_ERR_DOUBLE_FREE);
+  size_t u = 1;
+  VT_CHECK(sl_shared_owner(t_map, b[5], &u, &bad) == &tag1 && u == 0 &&
+           bad == VA_ERR_DOUBLE_FREE); /* pending: not live any more */
+  VT_CHECK(sl_block_info(h1, b[5], NULL, NULL)); /* ... but not yet taken back */
+  VT_CHECK(hook.calls == 0 && sl_t_checks(h1) && sl_t_checks(h2));
+  sl_remote_drain(h1);
+  VT_CHECK(!sl_remote_pending(h1) && !sl_block_info(h1, b[5], NULL, NULL));
+  VT_CHECK(!sl_block_info(h1, big, NULL, NULL) && hook.calls == 0);
+  VT_CHECK(sl_remote_free(t_map, b[5], &bad) == &tag1 && bad == VA_ERR_DOUBLE_FREE);
+  VT_CHECK(!sl_remote_pending(h1));
+  va_report_t r;
+  VT_CHECK(A->check_empty(h1, &r));
+  A->destroy(h1);
+  A->destroy(h2);
+}
+
+/* The checker names "sl.remote" for each way the words or the queue can
+ * go wrong. */
+SL_T_META static void test_check_remote(void) {
+  sl_t_hook_t hook = {0};
+  int tag;
+  void *h = t_heap(&hook, &tag);
+  char *p = A->malloc(h, 48), *q = A->malloc(h, 48);
+  sl_page_t *pg = t_page_of(h, p);
+  va_report_t r;
+  /* a marked block not queued */
+  pg->remote[0] |= 1;
+  VT_CHECK(!A->check(h, &r) && strcmp(r.invariant, "sl.remote") == 0);
+  pg->remote[0] = 0;
+  /* queued, but the queue does not hold it */
+  va_error_kind_t bad;
+  sl_remote_free(t_map, q, &bad);
+  sl_heap_t *sh = h;
+  sl_rnode_t *n = atomic_load(&sh->remote_queue);
+  atomic_store(&sh->remote_queue, NULL);
+  VT_CHECK(!A->check(h, &r) && strcmp(r.invariant, "sl.remote") == 0);
+  atomic_store(&sh->remote_queue, n);
+  VT_CHECK(sl_t_checks(h));
+  /* a marked block that is not live (the one after q: sliced, free) */
+  uint32_t i = sl_page_index(pg, q) + 1;
+  VT_CHECK(i < SL_RBITS && !sl_page_live(pg, i));
+  pg->remote[0] |= (uint64_t)1 << i;
+  VT_CHECK(!A->check(h, &r) && strcmp(r.invariant, "sl.remote") == 0);
+  pg->remote[0] &= ~((uint64_t)1 << i);
+  /* a private heap's page with remote words */
+  void *priv = A->create(NULL);
+  char *x = A->malloc(priv, 48);
+  sl_page_t *pp = t_page_of(priv, x);
+  pp->remote = (uint64_t *)pp->blocks;
+  VT_CHECK(!A->check(priv, &r) && strcmp(r.invariant, "sl.remote") == 0);
+  pp->remote = NULL;
+  VT_CHECK(sl_t_checks(priv));
+  A->free(priv, x);
+  A->destroy(priv);
+  sl_remote_drain(h);
+  A->free(h, p);
+  VT_CHECK(sl_t_checks(h) && hook.calls == 0);
+  A->destroy(h);
+}
+
 int main(void) {
   t_map = sl_shared_map_create();
   if (t_map == NULL) abort();
@@ -152,6 +240,8 @@ int main(void) {
   test_free_local();
   test_trim();
   test_check_shared();
+  test_remote_free();
+  test_check_remote();
   sl_shared_map_destroy(t_map);
   return va_check_summary();
 }
