@@ -12,6 +12,7 @@ va_options_t va_options_default(void) {
   o.page_reserve = 2;            /* empty pages kept per class */
   o.large_cache = 64u << 20;     /* freed large mappings kept for reuse */
   o.large_resident = SIZE_MAX;   /* ... with all their pages */
+  o.page_decay_ns = 20000000;    /* 20 ms: a burst does not unmap its pages */
   o.on_error = NULL;
   return o;
 }

@@ -399,6 +399,8 @@ bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,
   in->heap = a->create(&in->opts);
   bool ok = in->heap != NULL ||
             va_interp_fail(in, "interp.setup", "create() failed (errno %d)", errno);
+  for (size_t i = 0; ok && i < in->nobs; i++)
+    if (in->obs[i].start) ok = in->obs[i].start(in->obs[i].ctx, in);
   for (size_t i = 0; ok && i < n; i++) {
     in->op_index = i, in->op = ops[i], in->pending = NULL;
     va_op_normalize(&in->op);

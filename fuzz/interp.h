@@ -85,6 +85,7 @@ typedef struct va_interp va_interp_t;
  * callback filled the failure with va_interp_fail). */
 typedef struct va_observer {
   void *ctx;
+  bool (*start)(void *ctx, va_interp_t *in); /* the instance exists, no op ran */
   bool (*before)(void *ctx, va_interp_t *in, const va_call_t *c);
   bool (*after)(void *ctx, va_interp_t *in, const va_call_t *c);
   /* a write op was performed on slot s (off, value; spray: every word) */

@@ -71,10 +71,15 @@ static uint64_t prop_rng_below(uint64_t *s, uint64_t n) {
   return prop_rng_next(s) % n;
 }
 
-/* A size from one of the bands, at most g->max_size unless huge. */
+/* A size from one of the bands, at most g->max_size unless huge; or from
+ * the property's menu. */
 static size_t prop_gen_size(uint64_t *s, const prop_gen_t *g) {
   size_t max = g->max_size;
   size_t n;
+  if (g->nsizes) {
+    n = g->sizes[prop_rng_below(s, g->nsizes)];
+    return prop_rng_below(s, 8) == 0 && n ? n - 1 : n;
+  }
   switch (prop_rng_below(s, 12)) {
   case 0: n = prop_rng_below(s, 17); break;                      /* 0..16 */
   case 1: case 2: case 3: n = 1 + prop_rng_below(s, 256); break; /* small */

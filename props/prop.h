@@ -76,6 +76,9 @@ typedef struct prop_gen {
   size_t max_size;  /* largest ordinary size (0: 256 KiB) */
   unsigned slots;   /* distinct slots used (0: 8); few slots = many frees */
   bool huge;        /* also emit sizes near SIZE_MAX / above PTRDIFF_MAX */
+  const size_t *sizes; /* when set: sizes come from this menu (nsizes of them,
+                          now and then one less), e.g. sizes that fill pages */
+  size_t nsizes;
   uint8_t weights[VA_OP_KINDS]; /* relative weight per op kind (0: the default mix) */
 } prop_gen_t;
 

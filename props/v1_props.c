@@ -17,8 +17,17 @@
  *                        When nothing fits the heap grows: the block must not
  *                        lie below the last block of the walk;
  *   v1_split_min         every block's payload >= the minimum payload, and a
- *                        fresh malloc block keeps less slack than a header
- *                        plus a minimum payload (else it should have split).
+ *                        block handed out by malloc, calloc or realloc (in
+ *                        place, grown or shrunk, or moved) keeps less slack
+ *                        than a header plus a minimum payload: the rest of
+ *                        its free block should have been split off;
+ *   v1_trim              after every op, a free block ending the heap is not
+ *                        larger than the trim threshold unless giving it
+ *                        back would not move the break: predicted from the
+ *                        walk (the break would go to the page boundary after
+ *                        that block's header and a minimum block, never
+ *                        below where the heap started), on a region source
+ *                        so the break is always V1's own.
  * memalign is left out of these programs: it splits off leading pieces on
  * purpose, which the placement model does not describe.
  */
@@ -97,68 +106,129 @@ static const prop_v1_block_t *prop_v1_find(const prop_v1_walk_t *w, uintptr_t p)
 }
 
 /* The program under an observer that walks the heap after every op and
- * hands the walk to `each`, with the block the op's malloc or calloc
- * returned (NULL for other ops). */
-typedef bool (*prop_v1_each_fn)(prop_case_t *c, size_t at, const prop_v1_walk_t *w,
-                                const va_op_t *op, void *fresh);
+ * hands the walk to `each`, with the block the op's allocating call
+ * returned (NULL for other ops) and its request. */
+typedef struct prop_v1_watch prop_v1_watch_t;
+typedef bool (*prop_v1_each_fn)(prop_v1_watch_t *x, size_t at, const va_op_t *op);
 
-typedef struct prop_v1_watch {
+struct prop_v1_watch {
   prop_case_t *c;
   prop_v1_walk_t *w;
   prop_v1_each_fn each;
-  void *fresh; /* the current op's malloc/calloc result */
-} prop_v1_watch_t;
+  void *fresh;      /* the current op's allocating call's block */
+  size_t req;       /* ... and its request */
+  uintptr_t start;  /* end of the heap right after create (v1_trim) */
+};
 
 static bool prop_v1_after(void *ctx, va_interp_t *in, const va_call_t *call) {
   prop_v1_watch_t *x = ctx;
   (void)in;
-  if (call->kind == VA_CALL_MALLOC || call->kind == VA_CALL_CALLOC) x->fresh = call->result;
+  if (call->kind != VA_CALL_FREE && !call->bad && call->result)
+    x->fresh = call->result, x->req = call->req;
   return true;
 }
 
 static bool prop_v1_op_end(void *ctx, va_interp_t *in, const va_op_t *op) {
   prop_v1_watch_t *x = ctx;
   prop_v1_walk(in->heap, x->w);
-  bool ok = x->each(x->c, in->op_index, x->w, op, x->fresh);
+  bool ok = x->each(x, in->op_index, op);
   x->fresh = NULL;
   return ok;
 }
 
-static bool prop_v1_drive(prop_case_t *c, prop_v1_each_fn each) {
+/* The heap's end: one fence header past the last block. */
+static uintptr_t prop_v1_end(const prop_v1_walk_t *w) {
+  const prop_v1_block_t *last = &w->b[w->n - 1];
+  return last->payload + last->size + ff_header_size();
+}
+
+static bool prop_v1_start(void *ctx, va_interp_t *in) {
+  prop_v1_watch_t *x = ctx;
+  prop_v1_walk(in->heap, x->w);
+  x->start = x->w->n ? prop_v1_end(x->w) : 0;
+  return true;
+}
+
+static bool prop_v1_drive_with(prop_case_t *c, prop_v1_each_fn each) {
   prop_v1_watch_t x = {.c = c, .w = malloc(sizeof(prop_v1_walk_t)), .each = each};
   PROP_REQUIRE(c, 0, x.w, "v1.setup", "no memory for the walk");
-  va_observer_t obs = {.ctx = &x, .after = prop_v1_after, .op_end = prop_v1_op_end};
+  va_observer_t obs = {.ctx = &x, .start = prop_v1_start, .after = prop_v1_after,
+                       .op_end = prop_v1_op_end};
   bool ok = prop_interp(c, &obs, 1);
   free(x.w);
   return ok;
 }
 
-static bool prop_v1_adjacent_each(prop_case_t *c, size_t at, const prop_v1_walk_t *w,
-                                  const va_op_t *op, void *fresh) {
-  return prop_v1_adjacent_ok(c, at, w);
+static bool prop_v1_drive(prop_case_t *c, prop_v1_each_fn each) {
+  return prop_v1_drive_with(c, each);
+}
+
+static bool prop_v1_adjacent_each(prop_v1_watch_t *x, size_t at, const va_op_t *op) {
+  (void)op;
+  return prop_v1_adjacent_ok(x->c, at, x->w);
 }
 
 PROP(v1_no_adjacent_free, prop_is_v1, .gen = {.kinds = PROP_V1_KINDS, .max_ops = 128}) {
   return prop_v1_drive(c, prop_v1_adjacent_each);
 }
 
-static bool prop_v1_split_each(prop_case_t *c, size_t at, const prop_v1_walk_t *w,
-                               const va_op_t *op, void *fresh) {
-  if (!prop_v1_min_ok(c, at, w)) return false;
-  if (!fresh || (op->kind != VA_OP_ALLOC && op->kind != VA_OP_CALLOC)) return true;
-  const prop_v1_block_t *b = prop_v1_find(w, (uintptr_t)fresh);
-  PROP_REQUIRE(c, at, b, "v1.walk", "fresh block %p not found by ff_walk", fresh);
-  size_t req = op->kind == VA_OP_CALLOC ? op->arg * op->size : op->size;
-  size_t need = prop_v1_need(req);
+static bool prop_v1_split_each(prop_v1_watch_t *x, size_t at, const va_op_t *op) {
+  prop_case_t *c = x->c;
+  (void)op;
+  if (!prop_v1_min_ok(c, at, x->w)) return false;
+  if (!x->fresh) return true;
+  const prop_v1_block_t *b = prop_v1_find(x->w, (uintptr_t)x->fresh);
+  PROP_REQUIRE(c, at, b, "v1.walk", "fresh block %p not found by ff_walk", x->fresh);
+  size_t need = prop_v1_need(x->req);
   PROP_REQUIRE(c, at, b->size - need < ff_header_size() + ff_min_payload(),
                "v1.split_slack",
                "block %p of %zu B for a need of %zu: the rest should have split off",
-               fresh, b->size, need);
+               x->fresh, b->size, need);
   return true;
 }
 
 PROP(v1_split_min, prop_is_v1, .gen = {.kinds = PROP_V1_KINDS, .max_ops = 128}) {
   return prop_v1_drive(c, prop_v1_split_each);
+}
+
+/* ---------------------------------------------------------------------------
+ * Trimming.
+ * ------------------------------------------------------------------------- */
+#define PROP_V1_REGION ((size_t)16 << 20)
+#define PROP_V1_PAGE ((uintptr_t)4096)
+
+static bool prop_v1_trim_each(prop_v1_watch_t *x, size_t at, const va_op_t *op) {
+  const prop_v1_walk_t *w = x->w;
+  (void)op;
+  if (w->n == 0 || w->overflow || !w->b[w->n - 1].is_free) return true;
+  const prop_v1_block_t *t = &w->b[w->n - 1];
+  size_t hdr = ff_header_size(), block = t->size + hdr;
+  if (block <= x->c->opts.trim_threshold) return true;
+  uintptr_t start = t->payload - hdr, end = prop_v1_end(w);
+  uintptr_t keep = start + hdr + ff_min_payload() + hdr; /* a minimum block, the fence */
+  uintptr_t top = (keep + PROP_V1_PAGE - 1) & ~(PROP_V1_PAGE - 1);
+  if (top < x->start) top = x->start;
+  PROP_REQUIRE(x->c, at, top >= end, "v1.trim",
+               "free tail block %p of %zu B above the threshold %zu: the break "
+               "should be at %p, it is at %p", (void *)start, block,
+               x->c->opts.trim_threshold, (void *)top, (void *)end);
+  return true;
+}
+
+PROP(v1_trim, prop_is_v1,
+     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_REALLOC | PROP_K_CALLOC,
+             .max_ops = 96, .slots = 12, .max_size = 200000}) {
+  void *region = aligned_alloc(4096, PROP_V1_REGION);
+  PROP_REQUIRE(c, 0, region, "v1.setup", "no memory for the region");
+  va_options_t saved = c->opts;
+  c->opts.source = VA_SOURCE_REGION;
+  c->opts.region = region;
+  c->opts.region_size = PROP_V1_REGION;
+  c->opts.trim_threshold = 16384 + (size_t)(c->param[0] % 4) * 24576; /* 16..90 KiB */
+  bool ok = prop_v1_drive_with(c, prop_v1_trim_each);
+  c->opts = saved;
+  free(region);
+  return ok;
 }
 
 /* ---------------------------------------------------------------------------

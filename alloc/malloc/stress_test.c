@@ -18,7 +18,7 @@
  * before every free and realloc (the prefix after a realloc); calloc must
  * be zero; memalign aligned. Misuse ops and writes are left out (misuse
  * aborts here, as in any program), as are requests above 4 MiB.
- * Programs: fuzz/seeds/*.txt, the v2_dropin corpus, and generated ones
+ * Programs: the seed texts (fuzz/seeds), the v2_dropin corpus, generated ones
  * heavy on threads. Under TSan a subset (VM_T_TSAN_PROGRAMS) runs.
  */
 #include <dirent.h>

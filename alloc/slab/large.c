@@ -57,6 +57,7 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align) {
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg};
   sl_meta_copy(lg, &t, sizeof t);
   sl_footprint_add(h, size);
+  h->large_mapped++;
   return lg;
 }
 

@@ -191,6 +191,7 @@ static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
   if (h->all) sl_page_set_all_prev(h->all, pg);
   h->all = pg;
   h->page_count++;
+  h->pages_mapped++;
   sl_footprint_add(h, ps);
   return pg;
 }
@@ -205,6 +206,7 @@ static void sl_page_release(sl_heap_t *h, sl_page_t *pg) {
   uint8_t *base = sl_page_base(pg);
   sl_map_set(h, base, ps, NULL);
   h->footprint -= ps;
+  h->pages_unmapped++;
   sl_os_unmap(base, ps);
 }
 
@@ -266,7 +268,10 @@ static sl_page_t *sl_idle_take(sl_heap_t *h, size_t c) {
   sl_page_t *pg = h->idle[sl_class_page_size(c) == SL_MEDIUM_PAGE];
   if (pg == NULL) return NULL;
   sl_idle_unlink(h, pg);
-  if (sl_page_class_idx(pg) != c) sl_page_format(pg, c, true);
+  if (sl_page_class_idx(pg) != c) {
+    sl_page_format(pg, c, true);
+    h->pages_reformatted++;
+  }
   return pg;
 }
 

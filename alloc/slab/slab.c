@@ -270,7 +270,7 @@ static void *sl_create(const va_options_t *opts) {
   if (h == NULL) return va_enomem();
   h->opts = o;
   h->hot_key = ~(uintptr_t)0;
-  h->idle_decay = SL_IDLE_DECAY_NS;
+  h->idle_decay = o.page_decay_ns;
   h->heap_bytes = bytes;
   sl_pages_init(h);
   sl_map_init(h);
@@ -301,6 +301,60 @@ bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page) {
 }
 
 size_t sl_touch_peak(void *heap) { return ((sl_heap_t *)heap)->touch_peak; }
+
+void sl_heap_census(void *heap, sl_census_t *c) {
+  const sl_heap_t *h = heap;
+  memset(c, 0, sizeof *c);
+  for (size_t k = 0; k < SL_CLASS_COUNT; k++) {
+    sl_page_t *head = h->avail[k];
+    c->class_pages[k] = h->cls[k].pages;
+    c->class_reserve[k] = h->cls[k].reserve_count;
+    c->class_avail[k] = sl_page_freelist(head) != NULL;
+    c->head_empty[k] = head != SL_NONE && sl_page_used(head) == 0;
+  }
+  for (size_t k = 0; k < 2; k++) {
+    for (sl_page_t *pg = h->idle[k]; pg; pg = sl_page_next(pg)) c->idle_pages[k]++;
+    c->idle_newest_class[k] = h->idle[k] ? sl_page_class_idx(h->idle[k]) : SIZE_MAX;
+  }
+  c->idle_bytes = h->idle_bytes;
+  c->idle_budget = sl_idle_budget(h);
+  c->page_reserve = h->opts.page_reserve;
+  c->pages_mapped = h->pages_mapped;
+  c->pages_unmapped = h->pages_unmapped;
+  c->pages_reformatted = h->pages_reformatted;
+  c->large_live = h->large_count;
+  c->large_cached = h->cache_count;
+  c->cache_bytes = h->cache_bytes;
+  c->cache_resident = h->cache_resident;
+  c->large_mapped = h->large_mapped;
+  c->large_cache = h->opts.large_cache;
+  c->large_resident = h->opts.large_resident;
+  c->large_offset = SL_LARGE_HDR;
+  c->chunk = SL_CHUNK;
+  c->cache_entries_max = SL_LARGE_CACHE_MAX;
+  c->os_page = SL_OS_PAGE;
+}
+
+bool sl_block_place(void *heap, const void *p, sl_block_place_t *out) {
+  sl_heap_t *h = heap;
+  void *owner = NULL;
+  size_t c;
+  if (!sl_block_info(heap, p, &c, &owner)) return false;
+  memset(out, 0, sizeof *out);
+  out->class_idx = c;
+  if (c == SIZE_MAX) {
+    out->bytes = sl_large_map_size(owner);
+    return true;
+  }
+  sl_page_t *pg = owner;
+  out->used = sl_page_used(pg);
+  out->capacity = sl_page_capacity(pg);
+  out->avail_head = h->avail[c] == pg;
+  out->keep_empty = sl_page_keep_empty(pg);
+  out->full = sl_page_freelist(pg) == NULL;
+  out->bytes = sl_page_page_size(pg);
+  return true;
+}
 
 /* Empty pages: the reserves, an avail head with no live block, the pool;
  * and the large cache. */

@@ -29,6 +29,43 @@ size_t sl_class_size(size_t idx);   /* block size of class idx (< sl_class_count
  * mapping) and its page (or large mapping) base. Never raises. */
 bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page);
 
+/* What a heap holds, page by page and class by class, and what it has
+ * done: for properties that predict each call's page and cache decisions
+ * (props/v2_props.c) and for tools. Counts of classes beyond
+ * sl_class_count() are 0. */
+#define SL_CENSUS_CLASSES 48
+typedef struct sl_census {
+  size_t class_pages[SL_CENSUS_CLASSES];   /* pages a class holds (idle: none) */
+  size_t class_reserve[SL_CENSUS_CLASSES]; /* of which on its reserve list */
+  bool class_avail[SL_CENSUS_CLASSES];     /* its avail head has a free block */
+  bool head_empty[SL_CENSUS_CLASSES];      /* its avail head has no live block */
+  size_t idle_pages[2];    /* the idle pool: [0] 64 KiB pages, [1] 512 KiB */
+  size_t idle_newest_class[2]; /* class of the page each would give next */
+  size_t idle_bytes, idle_budget;
+  size_t page_reserve;     /* empty pages a class may keep */
+  size_t pages_mapped, pages_unmapped, pages_reformatted; /* over its life */
+  size_t large_live, large_cached, cache_bytes, cache_resident;
+  size_t large_mapped;     /* large mappings made fresh, over its life */
+  size_t large_cache, large_resident; /* its budgets (options) */
+  size_t large_offset;     /* payload offset of a large block */
+  size_t chunk;            /* mappings are multiples of this */
+  size_t cache_entries_max;/* cached large mappings, at most */
+  size_t os_page;          /* a shed cache entry keeps this much */
+} sl_census_t;
+void sl_heap_census(void *heap, sl_census_t *c);
+
+/* Where live block p sits: false when p is not one. */
+typedef struct sl_block_place {
+  size_t class_idx;   /* SIZE_MAX: a large mapping */
+  size_t used;        /* page: live blocks in it (p's included) */
+  size_t capacity;    /* page: blocks in it */
+  bool avail_head;    /* page: it is its class's avail head */
+  bool keep_empty;    /* page: a free may leave it empty where it is */
+  bool full;          /* page: no free block */
+  size_t bytes;       /* the page's or the large mapping's size */
+} sl_block_place_t;
+bool sl_block_place(void *heap, const void *p, sl_block_place_t *out);
+
 /* The O(1) witness: the most pages whose metadata one operation's slow
  * path wrote, over the heap's life (a fast path touches exactly one page
  * and is not counted). */

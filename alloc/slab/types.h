@@ -31,17 +31,20 @@
  * ---------------------------------------------------------------------------
  * Page layout (page_size = 64 KiB or 512 KiB, chunk-aligned):
  *
- *   base        pg = base + 64*color                    base + page_size
- *   |           |                                                        |
- *   +-----------+-----------+-----------+-----+-------+-----+-------+----+
- *   | colour    | sl_page_t | bitmap[]  | gap | blk 0 | ... | blk   |tail|
- *   | pad       | header    | 1 bit/blk |     |       |     | cap-1 |    |
- *   +-----------+-----------+-----------+-----+-------+-----+-------+----+
- *   ^ all poisoned (metadata)           ^ blocks = grid start, aligned to the
- *                                   lowest set bit of block_size (<= 4096),
+ *   base        pg = base + 64*color                          base + page_size
+ *   |           |                                                              |
+ *   +-------+---------+---------+- - - - - - - - - -+-----+-------+-----+-----+----+
+ *   |colour | sl_page | bitmap[]| remote[] rnode[]  | gap | blk 0 | ... | blk |tail|
+ *   | pad   | header  |1 bit/blk| (shared heaps)    |     |       |     |cap-1|    |
+ *   +-------+---------+---------+- - - - - - - - - -+-----+-------+-----+-----+----+
+ *   ^ all poisoned (metadata)                       ^ blocks = grid start, aligned
+ *                                   to the lowest set bit of block_size (<= 4096),
  *                                   so a class whose size is a multiple of
  *                                   A (a power of two <= 4096) serves
  *                                   memalign(A).
+ *   remote[w]: blocks w*63 .. w*63+62 freed by other threads, bit 63 "queued";
+ *   on a cache line of its own (other threads write it); rnode[w]: the node
+ *   that queues word w on the heap. Present only in pages of shared heaps.
  *   Cache colouring: the header sits 64 * color bytes into the mapping
  *   (color = pages created so far % SL_COLORS). Every mapping is 64 KiB
  *   aligned, so uncoloured headers (and their first bitmap words) would
@@ -78,6 +81,11 @@
  *   keep_empty == (page is its class's avail head && reserve_count <
  *   page_reserve): the cached answer to "may a free leave this page empty
  *   where it is?", so free's fast path reads no heap field "sl.avail_list"
+ *   remote words (shared heaps only): a set bit marks a live block (bit set,
+ *   sliced); a word is queued (bit 63)  <=>  it marks a block  <=>  its
+ *   node is on heap->remote_queue, once; a private heap's pages have none
+ *   and its queue is empty; the same for a large mapping's word (bit 0:
+ *   the block, live)                                           "sl.remote"
  *
  * Lists of a class c (all doubly linked through next/prev unless noted):
  *   avail[c]   pages with a free block; head is the page malloc pops from.
@@ -176,9 +184,16 @@
  *               block_size; a large block's payload and map_size, which
  *               change only when the block is not live or is being
  *               realloc'ed by its holder); never the owner-only bitmap.
- * The remote-free list itself lives in the layer above: it hands blocks
- * back to the holder, which frees them through sl_free_fast, so the bitmap
- * still reports a double free, once the block reaches its owner.
+ *   remote free sl_remote_free, from any thread: checks p from those
+ *               fields, the holder's bitmap word and p's remote word (a
+ *               block that is free, or freed remotely already, is a double
+ *               free, reported at once), then one atomic OR marks it in its
+ *               page's remote word; the first mark of a word also queues
+ *               the word's node on the heap (one CAS), and that is the last
+ *               touch of the page: a queued word keeps a live block, so the
+ *               page stays until its holder drains. Nothing is written into
+ *               the block. sl_remote_drain (the holder) takes the queue and
+ *               frees every marked block as free() would.
  */
 #ifndef VEDALLOC_SLAB_TYPES_H
 #define VEDALLOC_SLAB_TYPES_H
@@ -217,8 +232,6 @@
 #define SL_COLORS 16u                /* page header offsets: 0, 64, .. 960 */
 #define SL_IDLE_PER_RESERVE (1u << 20) /* idle pool budget per unit of
                                           opts.page_reserve */
-#define SL_IDLE_DECAY_NS 20000000ull  /* pooled pages younger than this stay
-                                         even over the budget (20 ms) */
 #define SL_RBITS 63u                  /* blocks per remote-free word */
 #define SL_RQUEUED ((uint64_t)1 << 63) /* a remote-free word's "on the queue" bit */
 
@@ -354,12 +367,16 @@ typedef struct sl_heap {
                                        O(1) witness (the fast paths touch one
                                        page by construction and count none) */
   uint32_t next_color;              /* colour of the next page created */
+  size_t pages_mapped;              /* pages mapped fresh, over the heap's life */
+  size_t pages_unmapped;            /* pages given back to the OS, same */
+  size_t pages_reformatted;         /* idle pages laid out for another class */
+  size_t large_mapped;              /* large mappings made fresh */
   sl_page_t *idle[2];               /* idle pool by page size (0: 64 KiB,
                                        1: 512 KiB), newest first */
   sl_page_t *idle_tail[2];          /* oldest of each (released first) */
   size_t idle_count;                /* pages in both pools */
   size_t idle_bytes;                /* their page_size sum */
-  uint64_t idle_decay;              /* SL_IDLE_DECAY_NS (tests set 0) */
+  uint64_t idle_decay;              /* opts.page_decay_ns (0: a hard budget) */
   uint64_t idle_clock;              /* sl_now_ns() of the last release pass */
   sl_shared_map_t *shared;          /* the shared map this heap is entered
                                        in, or NULL (a private heap) */
