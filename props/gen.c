@@ -67,7 +67,7 @@ static uint64_t prop_rng_next(uint64_t *s) {
 }
 
 /* Uniform in [0, n) (n > 0; the modulo bias is irrelevant here). */
-static uint64_t prop_rng_below(uint64_t *s, uint64_t n) {
+uint64_t prop_rng_below(uint64_t *s, uint64_t n) {
   return prop_rng_next(s) % n;
 }
 
@@ -217,6 +217,11 @@ size_t prop_generate(const prop_t *p, const va_entry_t *e, uint64_t seed,
   prop_gen_t g = prop_gen_defaults(p, e);
   uint64_t s = seed;
   for (int i = 0; i < PROP_PARAMS; i++) param[i] = prop_rng_next(&s);
+  if (g.program) {
+    size_t n = g.program(&s, &g, ops);
+    for (size_t i = 0; i < n; i++) va_op_normalize(&ops[i]);
+    return n;
+  }
   size_t cap = prop_rng_below(&s, 4) == 0 ? (g.max_ops < 8 ? g.max_ops : 8)
                                           : g.max_ops;
   size_t n = 1 + prop_rng_below(&s, cap);

@@ -70,7 +70,8 @@
 #define PROP_K_ALL ((1u << VA_OP_KINDS) - 1) /* misuse only where reported */
 
 /* How a property's programs are generated. Zero fields take defaults. */
-typedef struct prop_gen {
+typedef struct prop_gen prop_gen_t;
+struct prop_gen {
   unsigned kinds;   /* PROP_K_* mask (0: every kind the allocator supports) */
   size_t max_ops;   /* longest program (0: 64) */
   size_t max_size;  /* largest ordinary size (0: 256 KiB) */
@@ -79,8 +80,15 @@ typedef struct prop_gen {
   const size_t *sizes; /* when set: sizes come from this menu (nsizes of them,
                           now and then one less), e.g. sizes that fill pages */
   size_t nsizes;
+  /* when set: the program comes from this instead of op by op (it gets the
+   * case's random stream and the defaults above; returns its length, at
+   * most max_ops) */
+  size_t (*program)(uint64_t *rng, const struct prop_gen *g, va_op_t *ops);
   uint8_t weights[VA_OP_KINDS]; /* relative weight per op kind (0: the default mix) */
-} prop_gen_t;
+};
+
+/* Random numbers for a program generator: uniform in [0, n), n > 0. */
+uint64_t prop_rng_below(uint64_t *s, uint64_t n);
 
 /* One case handed to a property; the property fills the failure fields. */
 typedef struct prop_case {

@@ -147,3 +147,342 @@ PROP(v2_bounded_touch, prop_is_v2,
   va_observer_t obs = {.ctx = c, .op_end = prop_v2_touch_ok};
   return prop_interp(c, &obs, 1);
 }
+
+/* ---------------------------------------------------------------------------
+ * Giving pages back, and reusing them.
+ *
+ *   v2_pages   every small malloc, calloc, memalign and free does to the
+ *              heap's pages exactly what the policy says, predicted from
+ *              the census before the call (page decay 0: the idle budget is
+ *              a hard limit):
+ *     free that empties its page: stays when it is the head and may stay
+ *       (keep_empty); else to the class's reserve when the reserve (its
+ *       list and an empty head) has room; else to the idle pool, which,
+ *       over its budget, gives back its oldest pages, 512 KiB ones first,
+ *       down to half the budget;
+ *     allocation of class c with no free block at c's head: a reserve page
+ *       of c, else the newest idle page of c's page size (laid out anew if
+ *       it served another class), else a page mapped fresh;
+ *     anything else: no page changes hands.
+ *   v2_large_cache  every large malloc, calloc, memalign and free does to
+ *              the large cache exactly what the policy says, against a
+ *              model of the cache (entries newest first, with their size
+ *              and resident bytes): a freed mapping is kept when it fits
+ *              the budget, oldest entries unmapped first to make room (and
+ *              below the entry limit), oldest entries shed to one page each
+ *              and then this one cut while the resident budget is exceeded;
+ *              a request takes the newest entry of at least its size and at
+ *              most twice it, else maps a fresh one.
+ * Both record which decisions their runs reached (prop_v2_reached), so a
+ * test can require that the generators reach every page state the drop-in's
+ * settings reach.
+ * ------------------------------------------------------------------------- */
+#include "props/v2_props.h"
+
+prop_v2_reached_t prop_v2_reached;
+
+/* The class of a small request, or SIZE_MAX when it goes to a large
+ * mapping (or is not served: a bad alignment). */
+static size_t prop_v2_class_of(const va_call_t *call) {
+  size_t n = call->req, a = call->align, max = sl_max_small();
+  if (call->kind == VA_CALL_MEMALIGN) {
+    if (!a || (a & (a - 1))) return SIZE_MAX;
+    if (a > 8) {
+      if (a > 4096 || n > max) return SIZE_MAX;
+      size_t c = sl_size_class(n < a ? a : n);
+      while (sl_class_size(c) % a) c++;
+      return c;
+    }
+  }
+  return call->overflow || n > max ? SIZE_MAX : sl_size_class(n);
+}
+
+static size_t prop_v2_kind_of_class(size_t c) { return sl_class_size(c) > 1024; }
+
+typedef struct prop_v2_pages {
+  prop_case_t *c;
+  sl_census_t want;  /* the census the call must leave */
+  bool predicted;
+} prop_v2_pages_t;
+
+/* An empty page goes to the idle pool, which may then shrink. */
+static void prop_v2_to_idle(sl_census_t *w, size_t c, size_t bytes) {
+  w->class_pages[c]--;
+  w->idle_pages[bytes > 65536]++;
+  w->idle_bytes += bytes;
+  prop_v2_reached.emptied_idle++;
+  if (w->idle_bytes <= w->idle_budget) return;
+  size_t target = w->idle_budget / 2;
+  for (size_t k = 2; k-- > 0;)
+    while (w->idle_bytes > target && w->idle_pages[k]) {
+      w->idle_pages[k]--;
+      w->idle_bytes -= k ? 512 * 1024 : 65536;
+      w->pages_unmapped++;
+      prop_v2_reached.idle_released++;
+    }
+}
+
+static void prop_v2_predict_free(sl_census_t *w, const sl_block_place_t *pl) {
+  size_t c = pl->class_idx;
+  if (pl->used != 1) return; /* the page keeps live blocks */
+  if (pl->keep_empty) {
+    prop_v2_reached.emptied_stays++;
+    return;
+  }
+  size_t held = w->class_reserve[c] + (!pl->avail_head && w->head_empty[c]);
+  if (!pl->avail_head && held < w->page_reserve) {
+    w->class_reserve[c]++;
+    prop_v2_reached.emptied_reserve++;
+    return;
+  }
+  prop_v2_to_idle(w, c, pl->bytes);
+}
+
+static void prop_v2_predict_alloc(sl_census_t *w, size_t c) {
+  if (w->class_avail[c]) return;
+  size_t k = prop_v2_kind_of_class(c);
+  if (w->class_reserve[c]) {
+    w->class_reserve[c]--;
+    prop_v2_reached.took_reserve++;
+  } else if (w->idle_pages[k]) {
+    w->idle_pages[k]--;
+    w->idle_bytes -= k ? 512 * 1024 : 65536;
+    w->class_pages[c]++;
+    if (w->idle_newest_class[k] != c) w->pages_reformatted++, prop_v2_reached.took_idle_other++;
+    else prop_v2_reached.took_idle_same++;
+  } else {
+    w->pages_mapped++;
+    w->class_pages[c]++;
+    prop_v2_reached.mapped_fresh++;
+  }
+}
+
+static bool prop_v2_pages_before(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v2_pages_t *x = ctx;
+  sl_heap_census(in->heap, &x->want);
+  x->predicted = !call->bad && call->kind != VA_CALL_REALLOC;
+  if (!x->predicted) return true;
+  if (call->kind == VA_CALL_FREE) {
+    sl_block_place_t pl;
+    if (sl_block_place(in->heap, call->ptr, &pl) && pl.class_idx != SIZE_MAX)
+      prop_v2_predict_free(&x->want, &pl);
+    return true;
+  }
+  size_t c = prop_v2_class_of(call);
+  if (c != SIZE_MAX) prop_v2_predict_alloc(&x->want, c);
+  return true;
+}
+
+static bool prop_v2_pages_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v2_pages_t *x = ctx;
+  if (!x->predicted) return true;
+  sl_census_t got;
+  sl_heap_census(in->heap, &got);
+  const sl_census_t *w = &x->want;
+  for (size_t k = 0; k < sl_class_count(); k++)
+    if (got.class_pages[k] != w->class_pages[k] || got.class_reserve[k] != w->class_reserve[k])
+      return prop_fail(x->c, in->op_index, "v2.pages",
+                       "%s: class %zu holds %zu pages (%zu in reserve), the policy says "
+                       "%zu (%zu)", call->name, k, got.class_pages[k], got.class_reserve[k],
+                       w->class_pages[k], w->class_reserve[k]);
+  if (got.idle_pages[0] != w->idle_pages[0] || got.idle_pages[1] != w->idle_pages[1] ||
+      got.pages_mapped != w->pages_mapped || got.pages_unmapped != w->pages_unmapped ||
+      got.pages_reformatted != w->pages_reformatted)
+    return prop_fail(x->c, in->op_index, "v2.pages",
+                     "%s: idle %zu+%zu pages, %zu mapped, %zu unmapped, %zu laid out anew; "
+                     "the policy says %zu+%zu, %zu, %zu, %zu", call->name, got.idle_pages[0],
+                     got.idle_pages[1], got.pages_mapped, got.pages_unmapped,
+                     got.pages_reformatted, w->idle_pages[0], w->idle_pages[1],
+                     w->pages_mapped, w->pages_unmapped, w->pages_reformatted);
+  return true;
+}
+
+/* Sizes whose pages 64 slots can fill (about 62 blocks of 1 KiB in a
+ * 64 KiB page; 15 to 31 in a 512 KiB one), classes that share a page size
+ * (so the idle pool serves another class), and a few others. */
+static const size_t prop_v2_page_sizes[] = {1024, 896, 768, 32768, 28672, 20480,
+                                            16384, 8192, 48, 100000};
+
+/* Bursts: fill slots with blocks of one size, then free most of them in a
+ * random order, a few stray ops between; pages fill, empty, go to the
+ * reserve and the pool, and come back for the same or another class. */
+static size_t prop_v2_bursts(uint64_t *rng, const prop_gen_t *g, va_op_t *ops) {
+  size_t n = 0, max = g->max_ops;
+  while (n + 2 * VA_SLOTS + 4 <= max) {
+    size_t size = g->sizes[prop_rng_below(rng, g->nsizes)];
+    size_t k = 8 + prop_rng_below(rng, VA_SLOTS - 7), first = prop_rng_below(rng, VA_SLOTS);
+    uint8_t order[VA_SLOTS];
+    for (size_t j = 0; j < k; j++) {
+      va_op_t *op = &ops[n++];
+      *op = (va_op_t){.kind = VA_OP_ALLOC, .slot = (uint8_t)((first + j) % VA_SLOTS), .size = size};
+      if (prop_rng_below(rng, 8) == 0) op->kind = VA_OP_CALLOC, op->arg = 1;
+      if (prop_rng_below(rng, 16) == 0) op->kind = VA_OP_MEMALIGN, op->arg = 64;
+      order[j] = op->slot;
+    }
+    for (size_t j = k; j > 1; j--) { /* shuffle, then free most */
+      size_t i = prop_rng_below(rng, j);
+      uint8_t t = order[i];
+      order[i] = order[j - 1], order[j - 1] = t;
+    }
+    size_t frees = k - prop_rng_below(rng, k / 4 + 1);
+    for (size_t j = 0; j < frees; j++)
+      ops[n++] = (va_op_t){.kind = VA_OP_FREE, .slot = order[j]};
+    for (size_t j = prop_rng_below(rng, 4); j > 0; j--)
+      ops[n++] = (va_op_t){.kind = prop_rng_below(rng, 2) ? VA_OP_ALLOC : VA_OP_FREE,
+                           .slot = (uint8_t)prop_rng_below(rng, VA_SLOTS),
+                           .size = g->sizes[prop_rng_below(rng, g->nsizes)]};
+    if (prop_rng_below(rng, 3) == 0) break;
+  }
+  return n;
+}
+
+PROP(v2_pages, prop_is_v2,
+     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_CALLOC | PROP_K_MEMALIGN,
+             .max_ops = 512, .slots = 64, .sizes = prop_v2_page_sizes,
+             .nsizes = sizeof prop_v2_page_sizes / sizeof prop_v2_page_sizes[0],
+             .program = prop_v2_bursts},
+     .weight = 50) {
+  prop_v2_pages_t x = {.c = c};
+  va_options_t saved = c->opts;
+  c->opts.page_decay_ns = 0;
+  va_observer_t obs = {.ctx = &x, .before = prop_v2_pages_before, .after = prop_v2_pages_after};
+  bool ok = prop_interp(c, &obs, 1);
+  c->opts = saved;
+  return ok;
+}
+
+/* ---- the large cache ----------------------------------------------------- */
+#define PROP_V2_CACHE_MAX 64
+
+typedef struct prop_v2_entry {
+  size_t size, resident;
+} prop_v2_entry_t;
+
+typedef struct prop_v2_cache {
+  prop_case_t *c;
+  prop_v2_entry_t e[PROP_V2_CACHE_MAX]; /* newest first */
+  size_t n, resident, mapped;
+  sl_census_t k;                         /* constants and budgets */
+  bool predicted;
+} prop_v2_cache_t;
+
+static size_t prop_v2_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+static void prop_v2_cache_drop(prop_v2_cache_t *x, size_t i) {
+  x->resident -= x->e[i].resident;
+  memmove(&x->e[i], &x->e[i + 1], (x->n - i - 1) * sizeof x->e[0]);
+  x->n--;
+}
+
+static size_t prop_v2_cache_bytes(const prop_v2_cache_t *x) {
+  size_t b = 0;
+  for (size_t i = 0; i < x->n; i++) b += x->e[i].size;
+  return b;
+}
+
+static void prop_v2_cache_put(prop_v2_cache_t *x, size_t size) {
+  size_t budget = x->k.large_cache, r = x->k.large_resident, page = x->k.os_page;
+  if (size > budget) {
+    prop_v2_reached.cache_too_big++;
+    return;
+  }
+  while (x->n && (prop_v2_cache_bytes(x) + size > budget || x->n >= x->k.cache_entries_max)) {
+    prop_v2_reached.cache_evicted++;
+    prop_v2_cache_drop(x, x->n - 1);
+  }
+  size_t keep = size;
+  for (size_t i = x->n; i-- > 0 && r != SIZE_MAX && x->resident + keep > r;)
+    if (x->e[i].resident > page) {
+      x->resident -= x->e[i].resident - page;
+      x->e[i].resident = page;
+      prop_v2_reached.cache_shed++;
+    }
+  if (r != SIZE_MAX && x->resident + keep > r) {
+    size_t room = r > x->resident ? r - x->resident : 0;
+    keep = prop_v2_up(room > x->k.large_offset ? room : x->k.large_offset, page);
+    if (keep >= size) keep = size;
+    else prop_v2_reached.cache_cut++;
+  }
+  memmove(&x->e[1], &x->e[0], x->n * sizeof x->e[0]);
+  x->e[0] = (prop_v2_entry_t){size, keep};
+  x->n++;
+  x->resident += keep;
+  prop_v2_reached.cache_put++;
+}
+
+/* A large request of n bytes at payload offset off. */
+static void prop_v2_cache_take(prop_v2_cache_t *x, size_t n, size_t off) {
+  size_t size = prop_v2_up((n ? n : 1) + off, x->k.chunk);
+  if (off == x->k.large_offset)
+    for (size_t i = 0; i < x->n; i++)
+      if (x->e[i].size >= size && x->e[i].size / 2 <= size) {
+        prop_v2_cache_drop(x, i);
+        prop_v2_reached.cache_hit++;
+        return;
+      }
+  x->mapped++;
+  prop_v2_reached.cache_miss++;
+}
+
+static bool prop_v2_cache_start(void *ctx, va_interp_t *in) {
+  prop_v2_cache_t *x = ctx;
+  sl_heap_census(in->heap, &x->k);
+  x->mapped = x->k.large_mapped;
+  return true;
+}
+
+static bool prop_v2_cache_before(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v2_cache_t *x = ctx;
+  x->predicted = !call->bad && call->kind != VA_CALL_REALLOC;
+  if (!x->predicted) return true;
+  if (call->kind == VA_CALL_FREE) {
+    sl_block_place_t pl;
+    if (sl_block_place(in->heap, call->ptr, &pl) && pl.class_idx == SIZE_MAX)
+      prop_v2_cache_put(x, pl.bytes);
+    return true;
+  }
+  if (call->overflow || call->req > (size_t)PTRDIFF_MAX || prop_v2_class_of(call) != SIZE_MAX)
+    return true;
+  size_t a = call->kind == VA_CALL_MEMALIGN ? call->align : 0;
+  if (a && (a & (a - 1))) return true; /* EINVAL */
+  prop_v2_cache_take(x, call->req, a > x->k.large_offset ? a : x->k.large_offset);
+  return true;
+}
+
+static bool prop_v2_cache_after(void *ctx, va_interp_t *in, const va_call_t *call) {
+  prop_v2_cache_t *x = ctx;
+  if (!x->predicted) return true;
+  sl_census_t got;
+  sl_heap_census(in->heap, &got);
+  if (got.large_cached != x->n || got.cache_bytes != prop_v2_cache_bytes(x) ||
+      got.cache_resident != x->resident || got.large_mapped != x->mapped)
+    return prop_fail(x->c, in->op_index, "v2.large_cache",
+                     "%s: cache of %zu mappings, %zu bytes, %zu resident, %zu mapped fresh; "
+                     "the policy says %zu, %zu, %zu, %zu", call->name, got.large_cached,
+                     got.cache_bytes, got.cache_resident, got.large_mapped, x->n,
+                     prop_v2_cache_bytes(x), x->resident, x->mapped);
+  return true;
+}
+
+/* Sizes around the cache's reuse window, up to and over the drop-in's
+ * 32 MiB budget, with enough slots to fill it and pass the entry limit. */
+static const size_t prop_v2_large_sizes[] = {40000,     70000,     200000,    1 << 20,
+                                             3u << 20,  6u << 20,  12u << 20, 33u << 20,
+                                             100000,    50000};
+
+PROP(v2_large_cache, prop_is_v2,
+     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_CALLOC | PROP_K_MEMALIGN,
+             .max_ops = 120, .slots = 40, .sizes = prop_v2_large_sizes,
+             .nsizes = sizeof prop_v2_large_sizes / sizeof prop_v2_large_sizes[0],
+             .weights = {[VA_OP_ALLOC] = 40, [VA_OP_FREE] = 40, [VA_OP_CALLOC] = 3,
+                         [VA_OP_MEMALIGN] = 6}},
+     .weight = 30) {
+  prop_v2_cache_t *x = calloc(1, sizeof *x);
+  PROP_REQUIRE(c, 0, x, "v2.setup", "no memory for the model");
+  x->c = c;
+  va_observer_t obs = {.ctx = x, .start = prop_v2_cache_start,
+                       .before = prop_v2_cache_before, .after = prop_v2_cache_after};
+  bool ok = prop_interp(c, &obs, 1);
+  free(x);
+  return ok;
+}
