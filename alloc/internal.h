@@ -32,6 +32,20 @@
 #define VA_ALIGN_UP(n, a) (((n) + ((a) - 1)) & ~((size_t)(a) - 1))
 #define VA_IS_POW2(x) ((x) != 0 && ((x) & ((x) - 1)) == 0)
 
+/* Around a checker's functions: a checker is the harness's eyes, not code
+ * for libFuzzer to explore, and its loops' comparison tracing cost more
+ * than the allocator itself. */
+#if defined(__clang__) && __clang_major__ >= 13
+#define VA_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#define VA_CHECKER_BEGIN                                                       \
+  _Pragma("clang attribute push(__attribute__((no_sanitize(\"coverage\"))), apply_to = function)")
+#define VA_CHECKER_END _Pragma("clang attribute pop")
+#else
+#define VA_NO_COVERAGE
+#define VA_CHECKER_BEGIN
+#define VA_CHECKER_END
+#endif
+
 /* Internal assert at level >= lvl; the expression is always type-checked. */
 #define VA_ASSERT_AT(lvl, e)                                                   \
   do {                                                                         \

@@ -9,7 +9,7 @@
 
 #define VA_SRC_V1 (VA_SRC(VA_SOURCE_DEFAULT) | VA_SRC(VA_SOURCE_SBRK) | \
                    VA_SRC(VA_SOURCE_MMAP) | VA_SRC(VA_SOURCE_REGION))
-#define VA_SRC_V2 (VA_SRC(VA_SOURCE_DEFAULT) | VA_SRC(VA_SOURCE_MMAP))
+#define VA_SRC_V2 (VA_SRC(VA_SOURCE_DEFAULT) | VA_SRC(VA_SOURCE_MMAP) | VA_SRC(VA_SOURCE_REGION))
 
 const va_entry_t va_registry[] = {
     {.name = "v1-firstfit", .alloc = &ff_allocator, .family = VA_FAMILY_V1,

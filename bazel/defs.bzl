@@ -26,6 +26,16 @@ FUZZ_COPTS = [
 
 FUZZ_LINKOPTS = ["-fsanitize=fuzzer,address,undefined"]
 
+# The harness's own code (op language, interpreter, shadow) in a fuzz build:
+# sanitized like the rest, but no coverage feedback of its own, so
+# libFuzzer's guidance (and its comparison tracing) is the allocator's.
+HARNESS_FUZZ_COPTS = [
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-DVA_SANITIZED=1",
+    "-DVA_FUZZING=1",
+]
+
 def fuzz_label(label):
     """The `_fuzz` twin of a va_library label."""
     if label.startswith("@"):
@@ -34,15 +44,16 @@ def fuzz_label(label):
         return label + "_fuzz"
     return label + ":" + label.split("/")[-1] + "_fuzz"
 
-def va_library(name, deps = [], copts = [], fuzz_deps = [], **kwargs):
-    """A cc_library with the shared flags, plus its fuzz-instrumented twin `name_fuzz`."""
+def va_library(name, deps = [], copts = [], fuzz_deps = [], harness = False, **kwargs):
+    """A cc_library with the shared flags, plus its fuzz-instrumented twin
+    `name_fuzz` (harness code: sanitized, without coverage feedback)."""
     native.cc_library(name = name, deps = deps, copts = VA_COPTS + copts, **kwargs)
     fuzz_kwargs = dict(kwargs)
     fuzz_kwargs["tags"] = kwargs.get("tags", []) + ["fuzz"]
     native.cc_library(
         name = name + "_fuzz",
         deps = [fuzz_label(d) for d in deps] + fuzz_deps,
-        copts = VA_COPTS + copts + FUZZ_COPTS,
+        copts = VA_COPTS + copts + (HARNESS_FUZZ_COPTS if harness else FUZZ_COPTS),
         **fuzz_kwargs
     )
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VA_OTHER_REGION ((size_t)1 << 20) /* the second instance's region */
+#define VA_OTHER_REGION ((size_t)4 << 20) /* the second instance's region */
 #define VA_OTHER_BLOCK 64                 /* its live block's size */
 
 /* What a bad op of kind `global` frees: an address in static storage. */
@@ -226,7 +226,7 @@ static bool va_op_write(va_interp_t *in, const va_op_t *op) {
   bool spray = op->size >= VA_WRITE_SPRAY;
   size_t off = 0;
   if (spray) {
-    size_t r[2][2], nr = va_owned_ranges(b->usable, r);
+    size_t r[VA_OWNED_RANGES][2], nr = va_owned_ranges(b->usable, r);
     for (size_t i = 0; i < nr; i++) va_spray_range(b->ptr, r[i][0], r[i][1], v);
     b->writes = 0;
   } else {
@@ -260,10 +260,10 @@ static bool va_thread_exit(va_interp_t *in, unsigned t) {
  * ------------------------------------------------------------------------- */
 /* The second instance and its live block, made on first use. */
 static void *va_interp_foreign(va_interp_t *in) {
-  if (in->other_block) return in->other_block;
+  if (in->other || in->other_region) return in->other_block; /* made, or tried */
   va_options_t o = in->opts;
   if (o.source == VA_SOURCE_REGION) {
-    in->other_region = aligned_alloc(4096, VA_OTHER_REGION);
+    in->other_region = aligned_alloc(65536, VA_OTHER_REGION);
     if (!in->other_region) return NULL;
     o.region = in->other_region;
     o.region_size = VA_OTHER_REGION;
@@ -362,14 +362,30 @@ static void va_interp_abandon(va_interp_t *in) {
   }
 }
 
-size_t va_owned_ranges(size_t usable, size_t range[2][2]) {
+/* Page w of n, mixed from the block size: the interior windows move from
+ * size to size, so a campaign checks every part of large blocks. */
+static size_t va_owned_page(size_t usable, size_t salt, size_t n) {
+  uint64_t x = (uint64_t)usable * 0x9E3779B97F4A7C15ull + salt * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 29;
+  return (size_t)(x % n);
+}
+
+size_t va_owned_ranges(size_t usable, size_t range[VA_OWNED_RANGES][2]) {
   if (usable <= VA_FILL_CAP) {
     range[0][0] = 0, range[0][1] = usable;
     return 1;
   }
-  range[0][0] = 0, range[0][1] = VA_FILL_EDGE;
-  range[1][0] = usable - VA_FILL_EDGE, range[1][1] = usable;
-  return 2;
+  /* Whole windows strictly between the first and the last: pages 1 ..
+   * pages-2 of the block's VA_FILL_EDGE-sized pages, two of them. */
+  size_t pages = usable / VA_FILL_EDGE, a = 1 + va_owned_page(usable, 1, pages - 2);
+  size_t b = 1 + va_owned_page(usable, 2, pages - 2);
+  if (a > b) { size_t t = a; a = b; b = t; }
+  size_t n = 0;
+  range[n][0] = 0, range[n][1] = VA_FILL_EDGE, n++;
+  range[n][0] = a * VA_FILL_EDGE, range[n][1] = (a + 1) * VA_FILL_EDGE, n++;
+  if (b != a) range[n][0] = b * VA_FILL_EDGE, range[n][1] = (b + 1) * VA_FILL_EDGE, n++;
+  range[n][0] = usable - VA_FILL_EDGE, range[n][1] = usable, n++;
+  return n;
 }
 
 bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,

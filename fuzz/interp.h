@@ -143,8 +143,9 @@ bool va_interp_fail(va_interp_t *in, const char *invariant, const char *fmt, ...
 const char *va_interp_name(va_interp_t *in, const char *prefix, const char *name);
 
 /* The bytes of a block of `usable` bytes the harness owns (ops.h): all of
- * it, or its first and last VA_FILL_EDGE bytes. Returns the count. */
-size_t va_owned_ranges(size_t usable, size_t range[2][2]);
+ * it, or windows of VA_FILL_EDGE bytes (ops.h), in address order, disjoint.
+ * Returns the count of ranges. */
+size_t va_owned_ranges(size_t usable, size_t range[VA_OWNED_RANGES][2]);
 
 /* Print a failure: "op #12 (alloc 3 4096): shadow.overlap: ..." */
 void va_failure_print(const va_failure_t *f, void *file /* FILE* */);

@@ -48,7 +48,10 @@
  * registry entry says, alloc/registry.h).
  *
  * Owned bytes: the harness writes and verifies a block's bytes up to
- * VA_FILL_CAP whole; a larger block at both ends only, VA_FILL_EDGE each.
+ * VA_FILL_CAP whole; a larger block in windows of VA_FILL_EDGE bytes: its
+ * first and last, and two whole ones between, chosen from its size (so a
+ * copy that loses part of a large realloc is seen by some size, without
+ * writing and faulting in every page of every MiB-sized block).
  *
  * Bytes <-> ops: fixed-size records of VA_OP_RECORD bytes (a trailing
  * partial record is ignored). A record picks a size *band* (0, 1, class
@@ -107,8 +110,9 @@
 #define VA_OP_RECORD 12 /* bytes per op in the binary form */
 #define VA_WRITE_SPRAY 0x8000 /* write offsets >= this decode to it: spray */
 #define VA_WRITES_PER_BLOCK 4 /* word writes remembered per block and fill */
-#define VA_FILL_CAP ((size_t)64 << 20) /* owned whole up to this size */
-#define VA_FILL_EDGE ((size_t)1 << 20) /* else this much at each end */
+#define VA_FILL_CAP ((size_t)32 << 10) /* owned whole up to this size */
+#define VA_FILL_EDGE ((size_t)4 << 10) /* else four windows of this much */
+#define VA_OWNED_RANGES 4
 
 typedef enum va_op_kind {
   VA_OP_ALLOC = 0,

@@ -81,7 +81,7 @@ FZ_HOT static void fz_expect(const fz_image_t *img, size_t off, size_t len, uint
 }
 
 void fz_fill(uint8_t *p, size_t usable, const fz_image_t *img) {
-  size_t r[2][2], n = va_owned_ranges(usable, r);
+  size_t r[VA_OWNED_RANGES][2], n = va_owned_ranges(usable, r);
   uint8_t buf[FZ_CHUNK];
   for (size_t i = 0; i < n; i++)
     for (size_t off = r[i][0]; off < r[i][1]; off += FZ_CHUNK) {
@@ -94,7 +94,7 @@ void fz_fill(uint8_t *p, size_t usable, const fz_image_t *img) {
 bool fz_verify(const uint8_t *p, size_t usable, size_t limit,
                const fz_image_t *img, size_t *bad_off, uint8_t *got,
                uint8_t *want) {
-  size_t r[2][2], n = va_owned_ranges(usable, r);
+  size_t r[VA_OWNED_RANGES][2], n = va_owned_ranges(usable, r);
   uint8_t buf[FZ_CHUNK];
   for (size_t i = 0; i < n; i++) {
     size_t end = r[i][1] < limit ? r[i][1] : limit;

@@ -346,6 +346,23 @@ static bool ff_block_listed(const ff_heap_t *h, const ff_block_t *b) {
   return false;
 }
 
+/* Where address a lies, by a walk of the list (misuse only: O(blocks),
+ * bounded by the counts, each step checked to be a header of ours): inside
+ * a free block's payload is a double free (a block was freed there);
+ * anywhere else (a live block past its start, a header) is not a block.
+ * Asked when the word before a holds a merged-away header's magic, which
+ * may be a remnant inside memory handed out again, so it is not trusted. */
+static va_error_kind_t ff_block_locate(const ff_heap_t *h, uintptr_t a) {
+  size_t steps = h->live_blocks + h->free_blocks + 2 * h->nseg;
+  for (const ff_block_t *x = h->head; x && steps--; x = ff_next(x)) {
+    if (!ff_addr_is_header(h, x)) break;
+    uintptr_t lo = (uintptr_t)x, hi = lo + (ff_is_fence(x) ? FF_HDR : ff_size(x));
+    if (a >= lo && a < hi)
+      return ff_is_free(x) && a >= lo + FF_HDR ? VA_ERR_DOUBLE_FREE : VA_ERR_NOT_A_BLOCK;
+  }
+  return VA_ERR_NOT_A_BLOCK;
+}
+
 /* What is wrong with freeing p (0: nothing; *out is its block). */
 va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p,
                                   ff_block_t **out) {
@@ -355,7 +372,7 @@ va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p,
   if (a % FF_GRAIN || a - FF_HDR < h->seg[i].start) return VA_ERR_NOT_A_BLOCK;
   ff_block_t *b = ff_block_of(p);
   uint32_t m = ff_magic(b);
-  if (m == FF_MAGIC_DEAD) return VA_ERR_DOUBLE_FREE;
+  if (m == FF_MAGIC_DEAD) return ff_block_locate(h, a);
   if (m != FF_MAGIC || ff_is_fence(b) || !ff_block_linked(h, &h->seg[i], b))
     return VA_ERR_NOT_A_BLOCK;
   if (VA_CHECK_LEVEL >= 2 && !ff_block_listed(h, b)) return VA_ERR_NOT_A_BLOCK;

@@ -12,6 +12,8 @@
 #include "alloc/firstfit/firstfit.h"
 #include "alloc/firstfit/internal.h"
 
+VA_CHECKER_BEGIN
+
 /* What a walk has seen so far. */
 typedef struct ff_walk_state {
   size_t si;                 /* segment being walked */
@@ -211,3 +213,5 @@ double ff_fragmentation(void *heap) {
   if (h->free_bytes == 0) return 0.0;
   return 100.0 * (1.0 - (double)ff_largest_free(h) / (double)h->free_bytes);
 }
+
+VA_CHECKER_END

@@ -16,9 +16,9 @@
 #include "alloc/internal.h"
 
 #ifdef VA_ASAN
-#define FF_META __attribute__((no_sanitize("address"))) static inline
+#define FF_META __attribute__((no_sanitize("address"))) VA_NO_COVERAGE static inline
 #else
-#define FF_META static inline
+#define FF_META VA_NO_COVERAGE static inline
 #endif
 
 /* ---- header fields ------------------------------------------------------ */

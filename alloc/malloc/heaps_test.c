@@ -61,7 +61,7 @@ static void *t_thread_c(void *arg) {
 static void test_adopt_while_borrowed(void) {
   sl_shared_map_t *map = sl_shared_map_create();
   va_options_t o = sl_thread_heap_options();
-  vm_pool_init(&t_pool, &o, map);
+  vm_pool_init(&t_pool, &o, map, NULL);
   t_pool.borrowing = t_borrowing;
   /* A: a heap with one live block, then A exits (its heap is abandoned).
    * B makes its heap while A's is still owned. */

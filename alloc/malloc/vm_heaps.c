@@ -51,7 +51,6 @@
 
 #include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define VM_POOL_CHUNK (64u << 10) /* heaps are carved from mappings this big */
 
@@ -108,10 +107,12 @@ static void vm_remote_free(vm_pool_t *pool, void *p, const char *op) {
 /* ---------------------------------------------------------------------------
  * The pool: adopt an abandoned heap, else make one
  * ------------------------------------------------------------------------- */
-void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map) {
+void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map,
+                  sl_source_t *src) {
   memset(pool, 0, sizeof *pool);
   pthread_mutex_init(&pool->mutex, NULL);
   pool->map = map;
+  pool->src = src;
   pool->heap_opts = *heap_opts;
   pool->on_error = heap_opts->on_error;
   pool->error_ctx = heap_opts->error_ctx;
@@ -145,16 +146,15 @@ static vm_heap_t *vm_heap_adopt(vm_pool_t *pool) {
 /* A fresh heap (slot from the carve mapping, V2 instance). Under the mutex. */
 static vm_heap_t *vm_heap_create(vm_pool_t *pool) {
   if (pool->carve == pool->carve_end) {
-    vm_heap_t *m = mmap(NULL, VM_POOL_CHUNK, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return NULL;
+    vm_heap_t *m = sl_os_map(pool->src, VM_POOL_CHUNK, VM_POOL_CHUNK, NULL);
+    if (m == NULL) return NULL;
     *(void **)m = pool->chunks; /* slot 0 links the chunks */
     pool->chunks = m;
     pool->carve = m + 1;
     pool->carve_end = m + VM_POOL_CHUNK / sizeof(vm_heap_t);
   }
   vm_heap_t *vh = pool->carve;
-  vh->sl = sl_allocator.create(&pool->heap_opts);
+  vh->sl = sl_heap_create_in(&pool->heap_opts, pool->src);
   if (vh->sl == NULL) return NULL;
   sl_heap_share(vh->sl, pool->map, vh); /* cannot fail: the heap is empty */
   pool->carve++;
@@ -212,7 +212,7 @@ void vm_pool_destroy(vm_pool_t *pool) {
     sl_allocator.destroy(vh->sl);
   for (void *c = pool->chunks; c;) {
     void *next = *(void **)c;
-    munmap(c, VM_POOL_CHUNK);
+    sl_os_unmap(pool->src, c, VM_POOL_CHUNK);
     c = next;
   }
   pthread_mutex_destroy(&pool->mutex);

@@ -17,6 +17,7 @@
 
 #include "alloc/internal.h"
 #include "alloc/slab/fast.h"
+#include "alloc/slab/os.h"
 #include "alloc/slab/slab.h"
 
 /* Heap states (vm_heap_t.state), changed only by CAS or by the holder. */
@@ -45,6 +46,8 @@ typedef struct vm_pool {
   void *chunks;                 /* carve mappings, linked through their
                                    first slot (for destroy) */
   sl_shared_map_t *map;         /* chunk -> header, over every heap */
+  sl_source_t *src;             /* where heaps and slots come from (NULL:
+                                   the OS; a region: the harness instance) */
   va_options_t heap_opts;       /* options of each V2 heap */
   va_error_fn on_error;         /* misuse found outside a heap (NULL: the
                                    default hook), and its context */
@@ -58,8 +61,10 @@ typedef struct vm_pool {
 } vm_pool_t;
 
 /* ---- pools --------------------------------------------------------------- */
-/* A pool whose heaps use heap_opts (their error hook too) and map. */
-void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map);
+/* A pool whose heaps use heap_opts (their error hook too) and map, their
+ * memory from src (NULL: the OS). */
+void vm_pool_init(vm_pool_t *pool, const va_options_t *heap_opts, sl_shared_map_t *map,
+                  sl_source_t *src);
 /* Unmap every heap and the pool's own memory (not the map): instances only,
  * with no thread using the pool. */
 void vm_pool_destroy(vm_pool_t *pool);

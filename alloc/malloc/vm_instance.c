@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "alloc/malloc/vm_heaps.h"
 #include "alloc/malloc/vm_instance.h"
@@ -36,21 +35,27 @@ static vm_heap_t **vm_self(vm_instance_t *x) {
   return &x->slot[x->cur];
 }
 
+/* Everything of an instance comes from one source: the OS, or the
+ * caller's region (a fuzz input's, reused input after input). */
 static void *vm_i_create(const va_options_t *opts) {
   va_options_t o = opts ? *opts : sl_thread_heap_options();
-  if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
-    errno = EINVAL; /* V2 maps its own memory */
+  sl_source_t *src = NULL;
+  if (o.source == VA_SOURCE_REGION) {
+    src = sl_source_open(o.region, o.region_size);
+    if (src == NULL) return NULL;
+  } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
+    errno = EINVAL; /* V2 maps its own memory, or carves a region */
     return NULL;
   }
-  vm_instance_t *x = mmap(NULL, VM_INSTANCE_BYTES, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (x == MAP_FAILED) return va_enomem();
-  sl_shared_map_t *map = sl_shared_map_create();
+  o.source = VA_SOURCE_DEFAULT; /* the heaps take the source, not the region */
+  vm_instance_t *x = sl_os_map(src, VM_INSTANCE_BYTES, 4096, NULL);
+  if (x == NULL) return va_enomem();
+  sl_shared_map_t *map = sl_shared_map_create_in(src);
   if (map == NULL) {
-    munmap(x, VM_INSTANCE_BYTES);
+    sl_os_unmap(src, x, VM_INSTANCE_BYTES);
     return va_enomem();
   }
-  vm_pool_init(&x->pool, &o, map);
+  vm_pool_init(&x->pool, &o, map, src);
   x->running[0] = true;
   x->live = x->peak = 1;
   return x;
@@ -60,9 +65,10 @@ static void vm_i_destroy(void *h) {
   vm_instance_t *x = h;
   if (x == NULL) return;
   sl_shared_map_t *map = x->pool.map;
+  sl_source_t *src = x->pool.src;
   vm_pool_destroy(&x->pool);
   sl_shared_map_destroy(map);
-  munmap(x, VM_INSTANCE_BYTES);
+  sl_os_unmap(src, x, VM_INSTANCE_BYTES);
 }
 
 static void *vm_i_malloc(void *h, size_t n) {

@@ -8,9 +8,13 @@
  * accessors, so the checker is instrumented like the rest of V2.
  * Cost: O(pages * capacity + large chunks).
  */
+#include <string.h>
+
 #include "alloc/slab/class.h"
 #include "alloc/slab/map.h"
 #include "alloc/slab/types.h"
+
+VA_CHECKER_BEGIN
 
 /* Blocks a page can hold at most (64 KiB of 8-byte blocks). */
 #define SL_CHECK_MAX_CAP (SL_SMALL_PAGE / 8)
@@ -100,25 +104,33 @@ static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
   return sl_check_entries(h, base, p->page_size, pg, "sl.page_class", r);
 }
 
-/* Walk the free list: bounds, grid, repeats, bits. Counts it in *n. */
+/* The page's bitmap, copied once (a page's checks then read plain memory). */
+typedef struct sl_check_bits {
+  uint64_t live[SL_CHECK_MAX_CAP / 64]; /* the bitmap */
+  uint64_t seen[SL_CHECK_MAX_CAP / 64]; /* free-list nodes met */
+  size_t words;                         /* in use: ceil(capacity / 64) */
+} sl_check_bits_t;
+
+/* Walk the free list: bounds, grid, repeats, bits. Counts it in *n. The
+ * grid test multiplies by div_magic, which the geometry check verified. */
 static bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
-                              size_t *n, va_report_t *r) {
-  uint64_t seen[SL_CHECK_MAX_CAP / 64] = {0};
-  size_t count = 0;
-  uint8_t *sliced_end = p->blocks + (size_t)p->bumped * p->block_size;
+                              sl_check_bits_t *bits, size_t *n, va_report_t *r) {
+  size_t count = 0, bs = p->block_size;
+  uint8_t *sliced_end = p->blocks + (size_t)p->bumped * bs;
+  memset(bits->seen, 0, bits->words * 8);
   for (sl_block_t *b = p->freelist; b; b = sl_block_next(b)) {
     uint8_t *a = (uint8_t *)b;
     if (a < p->blocks || a >= sliced_end)
       return va_fail(r, "sl.freelist_bounds", b,
                      "free node outside the sliced grid of page %p", (void *)pg);
-    size_t off = (size_t)(a - p->blocks), i = off / p->block_size;
-    if (off % p->block_size)
-      return va_fail(r, "sl.freelist_grid", b,
-                     "free node %zu bytes into block %zu", off % p->block_size, i);
-    if (sl_check_bit(seen, i) || ++count > p->capacity)
+    size_t off = (size_t)(a - p->blocks), i = (off * p->div_magic) >> 32;
+    if (i * bs != off)
+      return va_fail(r, "sl.freelist_grid", b, "free node %zu bytes into block %zu",
+                     off - i * bs, i);
+    if (sl_check_bit(bits->seen, i) || ++count > p->capacity)
       return va_fail(r, "sl.freelist_cycle", b, "free block %zu reached twice", i);
-    seen[i / 64] |= (uint64_t)1 << (i % 64);
-    if (sl_page_live(pg, i))
+    bits->seen[i / 64] |= (uint64_t)1 << (i % 64);
+    if (sl_check_bit(bits->live, i))
       return va_fail(r, "sl.bitmap", b, "free block %zu marked live", i);
   }
   *n = count;
@@ -126,15 +138,15 @@ static bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
 }
 
 static bool sl_check_bitmap(const sl_page_t *pg, const sl_page_t *p,
-                            va_report_t *r) {
-  size_t live = 0, words = (p->capacity + 63) / 64;
-  for (size_t w = 0; w < words; w++) {
-    uint64_t word = sl_bits_get(pg, w), bits = word;
+                            const sl_check_bits_t *bits, va_report_t *r) {
+  size_t live = 0;
+  for (size_t w = 0; w < bits->words; w++) {
+    uint64_t word = bits->live[w], kept = word;
     size_t lo = w * 64;
     if (lo + 64 > p->bumped) /* bits at or beyond bumped must be clear */
-      bits &= lo >= p->bumped ? 0 : (((uint64_t)1 << (p->bumped - lo)) - 1);
-    if (bits != word) return va_fail(r, "sl.bitmap", pg, "unsliced block marked live");
-    live += (size_t)__builtin_popcountll(bits);
+      kept &= lo >= p->bumped ? 0 : (((uint64_t)1 << (p->bumped - lo)) - 1);
+    if (kept != word) return va_fail(r, "sl.bitmap", pg, "unsliced block marked live");
+    live += (size_t)__builtin_popcountll(word);
   }
   if (live != p->used)
     return va_fail(r, "sl.bitmap", pg, "%zu live bits, used %u", live, p->used);
@@ -176,14 +188,17 @@ static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg, size_t *queue
                           va_report_t *r) {
   sl_page_t p = sl_check_load_page(pg);
   if (!sl_check_geometry(h, pg, &p, r)) return false;
+  sl_check_bits_t bits;
+  bits.words = (p.capacity + 63) / 64;
+  sl_meta_copy(bits.live, pg->bitmap, bits.words * 8);
   size_t nfree;
-  if (!sl_check_freelist(pg, &p, &nfree, r)) return false;
+  if (!sl_check_freelist(pg, &p, &bits, &nfree, r)) return false;
   size_t unsliced = p.capacity - p.bumped;
   if (p.used + nfree + unsliced != p.capacity)
     return va_fail(r, "sl.capacity", pg,
                    "used %u + free %zu + unsliced %zu != capacity %u", p.used,
                    nfree, unsliced, p.capacity);
-  if (!sl_check_bitmap(pg, &p, r)) return false;
+  if (!sl_check_bitmap(pg, &p, &bits, r)) return false;
   bool has_free = nfree + unsliced > 0;
   if ((p.list == SL_LIST_FULL) == has_free ||
       (p.list != SL_LIST_FULL && p.list != SL_LIST_AVAIL &&
@@ -227,10 +242,6 @@ static bool sl_check_avail(const sl_heap_t *h, size_t c, size_t expect,
       return va_fail(r, "sl.reserve", pg, "empty page behind the head of class %zu", c);
     prev = pg;
   }
-  for (size_t k = 0; k < SL_DIRECT; k++)
-    if (sl_class_by8[k] == c && h->direct[k] != head)
-      return va_fail(r, "sl.avail_list", head,
-                     "direct[%zu] is not the avail head of class %zu", k, c);
   if (n != expect || h->cls[c].avail_tail != prev)
     return va_fail(r, "sl.avail_list", head,
                    "class %zu: %zu pages listed, %zu marked avail", c, n, expect);
@@ -398,6 +409,10 @@ bool sl_check(void *heap, va_report_t *r) {
       return va_fail(r, "sl.counts", h, "class %zu: %zu pages, count %u", c,
                      t.pages[c], h->cls[c].pages);
   }
+  for (size_t k = 0; k < SL_DIRECT; k++)
+    if (h->direct[k] != h->avail[sl_class_by8[k]])
+      return va_fail(r, "sl.avail_list", h->direct[k],
+                     "direct[%zu] is not the avail head of class %u", k, sl_class_by8[k]);
   if (!sl_check_large(h, &large_bytes, &queued, r)) return false;
   if (!sl_check_remote_queue(h, queued, r)) return false;
   if (h->hot_leaf && h->map[h->hot_key] != h->hot_leaf)
@@ -456,3 +471,5 @@ void sl_stats(void *heap, va_stats_t *st) {
   s.large_mappings = h->large_count;
   *st = s;
 }
+
+VA_CHECKER_END

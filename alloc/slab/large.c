@@ -46,14 +46,13 @@ static void sl_large_unlink(sl_large_t **head, sl_large_t *lg) {
   sl_large_set_prev(lg, NULL);
 }
 
-static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align) {
-  sl_large_t *lg = sl_os_map(size, align > SL_CHUNK ? align : SL_CHUNK);
+static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
+  sl_large_t *lg = sl_os_map(h->src, size, align > SL_CHUNK ? align : SL_CHUNK, zeroed);
   if (lg == NULL) return NULL;
   if (!sl_map_set(h, lg, size, lg)) {
-    sl_os_unmap(lg, size);
+    sl_os_unmap(h->src, lg, size);
     return NULL;
   }
-  VA_POISON(lg, size);
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg};
   sl_meta_copy(lg, &t, sizeof t);
   sl_footprint_add(h, size);
@@ -65,7 +64,7 @@ static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
   size_t size = sl_large_map_size(lg);
   sl_map_set(h, lg, size, NULL);
   h->footprint -= size;
-  sl_os_unmap(lg, size);
+  sl_os_unmap(h->src, lg, size);
 }
 
 /* ---------------------------------------------------------------------------
@@ -97,7 +96,7 @@ static sl_large_t *sl_cache_take(sl_heap_t *h, size_t size) {
 static void sl_cache_shed(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   size_t resident = sl_large_resident(lg);
   if (resident <= keep) return;
-  sl_os_discard((uint8_t *)lg + keep, resident - keep);
+  sl_os_discard(h->src, (uint8_t *)lg + keep, resident - keep);
   h->cache_resident -= resident - keep;
   sl_large_set_resident(lg, keep);
 }
@@ -125,7 +124,7 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   if (resident != SIZE_MAX && h->cache_resident + keep > resident) {
     size_t room = resident > h->cache_resident ? resident - h->cache_resident : 0;
     keep = VA_ALIGN_UP(room > SL_LARGE_HDR ? room : SL_LARGE_HDR, SL_OS_PAGE);
-    if (keep < size) sl_os_discard((uint8_t *)lg + keep, size - keep);
+    if (keep < size) sl_os_discard(h->src, (uint8_t *)lg + keep, size - keep);
     else keep = size;
   }
   sl_large_set_resident(lg, keep);
@@ -147,17 +146,21 @@ void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh) {
     return va_enomem();
   size_t size = VA_ALIGN_UP(need, SL_CHUNK);
   sl_large_t *lg = off == SL_LARGE_HDR ? sl_cache_take(h, size) : NULL;
-  *fresh = lg == NULL;
+  bool mapped = lg == NULL, zeroed = false;
   if (lg == NULL) {
-    lg = sl_large_map(h, size, align);
+    lg = sl_large_map(h, size, align, &zeroed);
     if (lg == NULL) return va_enomem();
   }
+  *fresh = zeroed;
   uint8_t *payload = (uint8_t *)lg + off;
   sl_large_set_payload(lg, payload);
   sl_large_set_state(lg, SL_LARGE_LIVE);
   sl_large_link(&h->large_live, lg);
   h->large_count++;
-  VA_UNPOISON(payload, sl_large_usable(lg));
+  /* A fresh mapping is addressable to ASan: only the header (and padding)
+   * before the payload is ours. A cached one was poisoned whole when freed. */
+  if (mapped) VA_POISON(lg, off);
+  else VA_UNPOISON(payload, sl_large_usable(lg));
   return payload;
 }
 
@@ -182,7 +185,7 @@ static void sl_large_shrink(sl_heap_t *h, sl_large_t *lg, size_t n) {
   size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK), size = sl_large_map_size(lg);
   if (keep > size / 2) return;
   sl_map_set(h, (uint8_t *)lg + keep, size - keep, NULL);
-  sl_os_trim(lg, size, keep);
+  sl_os_trim(h->src, lg, size, keep);
   h->footprint -= size - keep;
   sl_large_set_map_size(lg, keep);
 }
@@ -193,9 +196,9 @@ static bool sl_large_grow(sl_heap_t *h, sl_large_t *lg, size_t n) {
   if (__builtin_add_overflow(off, n, &need) || need > VA_MAX_REQUEST)
     return false;
   size_t size = VA_ALIGN_UP(need, SL_CHUNK), old = sl_large_map_size(lg);
-  if (!sl_os_grow(lg, old, size)) return false;
+  if (!sl_os_grow(h->src, lg, old, size)) return false;
   if (!sl_map_set(h, (uint8_t *)lg + old, size - old, lg)) {
-    sl_os_trim(lg, size, old);
+    sl_os_trim(h->src, lg, size, old);
     return false;
   }
   sl_large_set_map_size(lg, size);

@@ -6,7 +6,7 @@
 #include "alloc/slab/types.h"
 
 /* A block of n bytes (payload aligned to align, 0 for the default) from
- * the cache or a new mapping; *fresh tells which (a fresh one is zero).
+ * the cache or a new mapping; *fresh: it is known to be zero.
  * NULL + ENOMEM when it cannot be had. */
 void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh);
 

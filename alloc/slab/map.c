@@ -59,7 +59,7 @@ static void **sl_map_leaf(sl_heap_t *h, uintptr_t a, bool create) {
   uintptr_t key = sl_map_top(a);
   void ***slot = &h->map[key];
   if (*slot || !create) return *slot;
-  void **leaf = sl_os_map(SL_LEAF_BYTES, SL_OS_PAGE); /* zero: all NULL */
+  void **leaf = sl_os_map(h->src, SL_LEAF_BYTES, SL_OS_PAGE, NULL); /* zero: all NULL */
   if (!leaf) return NULL;
   *slot = leaf;
   sl_meta_touch_heap(h, (size_t)((uint8_t *)slot - (uint8_t *)h) / SL_OS_PAGE);
@@ -96,32 +96,58 @@ bool sl_map_set(sl_heap_t *h, void *base, size_t size, void *v) {
 }
 
 /* Reading all of map[] would fault in 256 KiB of zero pages: walk the
- * remembered leaves, and the whole top only past SL_LEAF_TRACK leaves. */
+ * remembered leaves, and the whole top only past SL_LEAF_TRACK leaves.
+ * Every entry is clear by now, so the leaves go back as zero, and so do
+ * the top's slots. */
 void sl_map_release(sl_heap_t *h) {
   if (h->leaves <= SL_LEAF_TRACK) {
-    for (size_t i = 0; i < h->leaves; i++)
-      sl_os_unmap(h->map[h->leaf_keys[i]], SL_LEAF_BYTES);
+    for (size_t i = 0; i < h->leaves; i++) {
+      sl_os_unmap_zero(h->src, h->map[h->leaf_keys[i]], SL_LEAF_BYTES);
+      h->map[h->leaf_keys[i]] = NULL;
+    }
   } else {
     for (size_t t = 0; t < ((size_t)1 << SL_TOP_BITS); t++)
-      if (h->map[t]) sl_os_unmap(h->map[t], SL_LEAF_BYTES);
+      if (h->map[t]) sl_os_unmap_zero(h->src, h->map[t], SL_LEAF_BYTES), h->map[t] = NULL;
   }
 }
 
 /* ---------------------------------------------------------------------------
  * The shared map
  * ------------------------------------------------------------------------- */
-sl_shared_map_t *sl_shared_map_create(void) {
-  return sl_os_map(VA_ALIGN_UP(sizeof(sl_shared_map_t), SL_OS_PAGE), SL_OS_PAGE);
+sl_shared_map_t *sl_shared_map_create_in(sl_source_t *src) {
+  sl_shared_map_t *m =
+      sl_os_map(src, VA_ALIGN_UP(sizeof(sl_shared_map_t), SL_OS_PAGE), SL_OS_PAGE, NULL);
+  if (m) m->src = src;
+  return m;
 }
+
+sl_shared_map_t *sl_shared_map_create(void) { return sl_shared_map_create_in(NULL); }
 
 void sl_shared_map_destroy(sl_shared_map_t *m) {
   if (m == NULL) return;
+  /* Every member heap is gone: every entry is clear, and so is the map
+   * once its top slots and counts are. */
+  sl_source_t *src = m->src;
   size_t left = atomic_load(&m->leaves);
-  for (size_t t = 0; left && t < ((size_t)1 << SL_TOP_BITS); t++) {
-    sl_slot_t *leaf = atomic_load_explicit(&m->top[t], memory_order_relaxed);
-    if (leaf) sl_os_unmap(leaf, SL_LEAF_BYTES), left--;
+  if (left <= SL_LEAF_TRACK) {
+    for (size_t i = 0; i < left; i++) {
+      uint32_t key = atomic_load(&m->keys[i]);
+      if (!key) continue;
+      sl_os_unmap_zero(src, atomic_load(&m->top[key - 1]), SL_LEAF_BYTES);
+      atomic_store(&m->top[key - 1], NULL);
+      atomic_store(&m->keys[i], 0);
+    }
+  } else {
+    for (size_t t = 0; left && t < ((size_t)1 << SL_TOP_BITS); t++) {
+      sl_slot_t *leaf = atomic_load_explicit(&m->top[t], memory_order_relaxed);
+      if (leaf) sl_os_unmap_zero(src, leaf, SL_LEAF_BYTES), left--;
+      atomic_store(&m->top[t], NULL);
+    }
+    for (size_t i = 0; i < SL_LEAF_TRACK; i++) atomic_store(&m->keys[i], 0);
   }
-  sl_os_unmap(m, VA_ALIGN_UP(sizeof(sl_shared_map_t), SL_OS_PAGE));
+  atomic_store(&m->leaves, 0);
+  m->src = NULL;
+  sl_os_unmap_zero(src, m, VA_ALIGN_UP(sizeof(sl_shared_map_t), SL_OS_PAGE));
 }
 
 /* The leaf covering address a; created when asked (NULL if that fails). */
@@ -129,15 +155,16 @@ static sl_slot_t *sl_shared_leaf(sl_shared_map_t *m, uintptr_t a, bool create) {
   _Atomic(sl_slot_t *) *top = &m->top[sl_map_top(a)];
   sl_slot_t *leaf = atomic_load_explicit(top, memory_order_acquire);
   if (leaf || !create) return leaf;
-  sl_slot_t *fresh = sl_os_map(SL_LEAF_BYTES, SL_OS_PAGE); /* zero: all NULL */
+  sl_slot_t *fresh = sl_os_map(m->src, SL_LEAF_BYTES, SL_OS_PAGE, NULL); /* zero: all NULL */
   if (fresh == NULL) return NULL;
   if (atomic_compare_exchange_strong_explicit(top, &leaf, fresh,
                                               memory_order_acq_rel,
                                               memory_order_acquire)) {
-    atomic_fetch_add_explicit(&m->leaves, 1, memory_order_relaxed);
+    size_t i = atomic_fetch_add_explicit(&m->leaves, 1, memory_order_relaxed);
+    if (i < SL_LEAF_TRACK) atomic_store(&m->keys[i], (uint32_t)sl_map_top(a) + 1);
     return fresh;
   }
-  sl_os_unmap(fresh, SL_LEAF_BYTES); /* another heap installed it first */
+  sl_os_unmap_zero(m->src, fresh, SL_LEAF_BYTES); /* another heap installed it first */
   return leaf;
 }
 

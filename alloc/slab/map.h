@@ -27,7 +27,7 @@ static inline bool sl_map_outside(uintptr_t a) { return (a >> SL_ADDR_BITS) != 0
  * The leaf of the first page (hot_leaf: nearly every pointer of a heap under
  * 4 GiB) is reached without the top-level load, shortening free's chain of
  * dependent loads by one. */
-static inline void *sl_map_get(const sl_heap_t *h, const void *p) {
+VA_NO_COVERAGE static inline void *sl_map_get(const sl_heap_t *h, const void *p) {
   uintptr_t a = (uintptr_t)p, key = sl_map_top(a);
   void **leaf = h->hot_leaf;
   if (VA_UNLIKELY(key != h->hot_key)) {

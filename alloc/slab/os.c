@@ -1,17 +1,43 @@
-/* vedalloc V2 — the OS layer: the only file that maps or unmaps memory.
+/* vedalloc V2 — the memory source (os.h): the only file that maps or
+ * unmaps memory.
  *
- * Every mapping V2 asks for is a whole number of 64 KiB chunks aligned to
- * at least a chunk, so the page map can own chunks outright. Linux places
- * anonymous mappings next to each other, so after the first aligned one
- * most later requests come back aligned at the first try; otherwise we map
- * `align` more and give back the misaligned head and the tail.
+ * The OS. Every mapping V2 asks for is a whole number of 64 KiB chunks
+ * aligned to at least a chunk, so the page map can own chunks outright.
+ * Linux places anonymous mappings next to each other, so after the first
+ * aligned one most later requests come back aligned at the first try;
+ * otherwise we map `align` more and give back the misaligned head and the
+ * tail.
+ *
+ * A region. Chunks of the caller's memory, handed out first fit from a
+ * bitmap (the lowest chunk that may be free is remembered), with a second
+ * bitmap of chunks that may be dirty: chunks given back as zero are clean,
+ * so a caller that needs zero memory gets it without a clear. The state is
+ * the region's first chunk, and outlives the heaps on it (os.h).
+ * Complexity: O(chunks) per map in the worst case (first fit from the
+ * hint), O(size / chunk) per unmap.
  */
+#include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #include "alloc/slab/os.h"
 #include "alloc/slab/types.h"
+
+#define SL_REGION_MAX_CHUNKS 65536u /* 4 GiB of region */
+#define SL_REGION_WORDS (SL_REGION_MAX_CHUNKS / 64)
+#define SL_REGION_MAGIC 0x5652454731ull /* "VREG1" */
+
+struct sl_source {
+  uint64_t magic;                    /* SL_REGION_MAGIC */
+  uint8_t *base;                     /* chunk 0 (this state) */
+  size_t chunks;                     /* in the region, this one included */
+  size_t hint;                       /* no chunk below it is free */
+  uint64_t used[SL_REGION_WORDS];    /* bit c: chunk c is handed out */
+  uint64_t dirty[SL_REGION_WORDS];   /* bit c: chunk c may hold non-zero bytes */
+};
+_Static_assert(sizeof(sl_source_t) <= SL_CHUNK, "a region's state fits its first chunk");
 
 /* Bytes mapped by every V2 object in the process (sl_mapped_bytes). */
 static atomic_size_t sl_os_mapped;
@@ -20,20 +46,20 @@ size_t sl_mapped_bytes(void) {
   return atomic_load_explicit(&sl_os_mapped, memory_order_relaxed);
 }
 
+/* ---------------------------------------------------------------------------
+ * The OS
+ * ------------------------------------------------------------------------- */
 static void *sl_os_mmap(size_t size) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? NULL : p;
 }
 
-void *sl_os_map(size_t size, size_t align) {
+static void *sl_os_mmap_aligned(size_t size, size_t align) {
   VA_ASSERT(VA_IS_POW2(align));
   uint8_t *p = sl_os_mmap(size);
   if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) { /* align <= 4096: always */
-    atomic_fetch_add_explicit(&sl_os_mapped, size, memory_order_relaxed);
-    return p;
-  }
+  if (((uintptr_t)p & (align - 1)) == 0) return p; /* align <= 4096: always */
   munmap(p, size);
   size_t over;
   if (__builtin_add_overflow(size, align, &over)) return NULL;
@@ -43,30 +69,139 @@ void *sl_os_map(size_t size, size_t align) {
   if (a > p) munmap(p, (size_t)(a - p));
   size_t tail = (size_t)((p + over) - (a + size));
   if (tail) munmap(a + size, tail);
-  atomic_fetch_add_explicit(&sl_os_mapped, size, memory_order_relaxed);
   return a;
 }
 
-void sl_os_unmap(void *p, size_t size) {
-  /* ASan keeps shadow state by address: clear ours before the range can be
-   * handed to someone else by the kernel. */
-  VA_UNPOISON(p, size);
-  munmap(p, size);
-  atomic_fetch_sub_explicit(&sl_os_mapped, size, memory_order_relaxed);
+/* ---------------------------------------------------------------------------
+ * A region
+ * ------------------------------------------------------------------------- */
+static bool sl_bit(const uint64_t *w, size_t c) { return (w[c / 64] >> (c % 64)) & 1; }
+
+static void sl_bits_mark(uint64_t *w, size_t c, size_t n, bool on) {
+  for (size_t i = c; i < c + n; i++)
+    if (on) w[i / 64] |= (uint64_t)1 << (i % 64);
+    else w[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
-bool sl_os_grow(void *p, size_t old_size, size_t new_size) {
-  if (mremap(p, old_size, new_size, 0) == MAP_FAILED) return false;
+/* Are chunks [c, c + n) all free (and inside the region)? */
+static bool sl_region_free_run(const sl_source_t *s, size_t c, size_t n) {
+  if (c + n > s->chunks) return false;
+  for (size_t i = c; i < c + n; i++)
+    if (sl_bit(s->used, i)) return false;
+  return true;
+}
+
+sl_source_t *sl_source_open(void *region, size_t size) {
+  uint8_t *base = (uint8_t *)VA_ALIGN_UP((uintptr_t)region, SL_CHUNK);
+  size_t skip = (size_t)(base - (uint8_t *)region);
+  size_t chunks = size > skip ? (size - skip) / SL_CHUNK : 0;
+  if (chunks < 16 || chunks > SL_REGION_MAX_CHUNKS) {
+    errno = EINVAL;
+    return NULL;
+  }
+  sl_source_t *s = (sl_source_t *)base;
+  /* A region V2 had before, all given back: its record of clean chunks
+   * still holds (os.h), and every chunk was unpoisoned as it came back. */
+  bool again = s->magic == SL_REGION_MAGIC && s->base == base && s->chunks == chunks &&
+               s->used[0] == 1;
+  for (size_t w = 1; again && w < (chunks + 63) / 64; w++) again = s->used[w] == 0;
+  if (again) {
+    s->hint = 1;
+    return s;
+  }
+  VA_UNPOISON(base, chunks * SL_CHUNK); /* someone else's region may carry poison */
+  memset(s, 0, sizeof *s);
+  s->magic = SL_REGION_MAGIC;
+  s->base = base;
+  s->chunks = chunks;
+  s->hint = 1;
+  sl_bits_mark(s->used, 0, 1, true);
+  sl_bits_mark(s->dirty, 0, chunks, true); /* the caller's memory: unknown */
+  return s;
+}
+
+static void *sl_region_map(sl_source_t *s, size_t size, size_t align, bool *zeroed) {
+  size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
+  size_t step = align > SL_CHUNK ? align / SL_CHUNK : 1;
+  size_t c = VA_ALIGN_UP(s->hint, step);
+  while (c + n <= s->chunks && !sl_region_free_run(s, c, n)) c += step;
+  if (c + n > s->chunks) return NULL;
+  bool clean = true;
+  for (size_t i = c; i < c + n; i++) clean &= !sl_bit(s->dirty, i);
+  sl_bits_mark(s->used, c, n, true);
+  if (c == s->hint) s->hint = c + n;
+  uint8_t *p = s->base + c * SL_CHUNK;
+  if (zeroed) *zeroed = clean;
+  else if (!clean) memset(p, 0, n * SL_CHUNK);
+  return p;
+}
+
+static void sl_region_unmap(sl_source_t *s, void *p, size_t size, bool zero) {
+  size_t c = (size_t)((uint8_t *)p - s->base) / SL_CHUNK;
+  size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
+  VA_ASSERT(c >= 1 && c + n <= s->chunks);
+  VA_UNPOISON(p, n * SL_CHUNK);
+  sl_bits_mark(s->used, c, n, false);
+  sl_bits_mark(s->dirty, c, n, !zero);
+  if (c < s->hint) s->hint = c;
+}
+
+/* ---------------------------------------------------------------------------
+ * The source's calls (os.h)
+ * ------------------------------------------------------------------------- */
+void *sl_os_map(sl_source_t *src, size_t size, size_t align, bool *zeroed) {
+  void *p;
+  if (src) {
+    p = sl_region_map(src, size, align, zeroed);
+  } else {
+    if (zeroed) *zeroed = true;
+    p = sl_os_mmap_aligned(size, align);
+  }
+  if (p) atomic_fetch_add_explicit(&sl_os_mapped, size, memory_order_relaxed);
+  return p;
+}
+
+static void sl_os_give_back(sl_source_t *src, void *p, size_t size, bool zero) {
+  /* ASan keeps shadow state by address: clear ours before the range can be
+   * handed to someone else (by the kernel, or by the region). */
+  atomic_fetch_sub_explicit(&sl_os_mapped, size, memory_order_relaxed);
+  if (src) {
+    sl_region_unmap(src, p, size, zero);
+    return;
+  }
+  VA_UNPOISON(p, size);
+  munmap(p, size);
+}
+
+void sl_os_unmap(sl_source_t *src, void *p, size_t size) {
+  sl_os_give_back(src, p, size, false);
+}
+
+void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size) {
+  sl_os_give_back(src, p, size, true);
+}
+
+bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
+  if (src) {
+    size_t c = (size_t)((uint8_t *)p - src->base) / SL_CHUNK;
+    size_t old = (old_size + SL_CHUNK - 1) / SL_CHUNK;
+    size_t n = (new_size + SL_CHUNK - 1) / SL_CHUNK;
+    if (!sl_region_free_run(src, c + old, n - old)) return false;
+    sl_bits_mark(src->used, c + old, n - old, true); /* dirty is fine: no promise */
+  } else if (mremap(p, old_size, new_size, 0) == MAP_FAILED) {
+    return false;
+  }
   atomic_fetch_add_explicit(&sl_os_mapped, new_size - old_size, memory_order_relaxed);
   return true;
 }
 
-void sl_os_discard(void *p, size_t size) {
+void sl_os_discard(sl_source_t *src, void *p, size_t size) {
+  (void)src; /* a region's pages are anonymous memory too */
   madvise(p, size, MADV_DONTNEED); /* advice: a failure loses nothing */
 }
 
-void sl_os_trim(void *p, size_t old_size, size_t new_size) {
-  sl_os_unmap((uint8_t *)p + new_size, old_size - new_size);
+void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
+  sl_os_unmap(src, (uint8_t *)p + new_size, old_size - new_size);
 }
 
 uint64_t sl_now_ns(void) {

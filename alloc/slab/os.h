@@ -1,4 +1,19 @@
-/* vedalloc V2 — the OS layer (os.c): the only file that maps memory. */
+/* vedalloc V2 — the memory source (os.c): the only code that gets memory.
+ *
+ * A source is the OS (src == NULL: mmap, munmap, mremap, madvise) or a
+ * caller's region (VA_SOURCE_REGION) cut into 64 KiB chunks, for harnesses
+ * that run one heap after another on the same memory: no system call, no
+ * page fault after the first input, and the same addresses for the same
+ * program. Every mapping is a whole number of chunks, chunk-aligned.
+ *
+ * Region memory may hold a previous user's bytes; the OS's is zero. A
+ * caller that needs zero memory passes zeroed == NULL and gets it (the
+ * region clears what is not known to be clean); one that can do with
+ * dirty memory passes a flag and is told. Giving back memory the caller
+ * knows is zero (sl_os_unmap_zero: map leaves and tops whose entries are
+ * all clear) keeps it clean, so it is not cleared again.
+ * A region source is single-threaded (the harness instances).
+ */
 #ifndef VEDALLOC_SLAB_OS_H
 #define VEDALLOC_SLAB_OS_H
 
@@ -6,11 +21,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void *sl_os_map(size_t size, size_t align); /* align: power of two; NULL on failure */
-void sl_os_unmap(void *p, size_t size);
-bool sl_os_grow(void *p, size_t old_size, size_t new_size); /* in place or false */
-void sl_os_trim(void *p, size_t old_size, size_t new_size); /* give back the tail */
-void sl_os_discard(void *p, size_t size); /* drop the pages, keep the range */
+typedef struct sl_source sl_source_t;
+
+/* A source over [region, region + size): its state lives in the region's
+ * first chunk, and stays there once every heap on it is destroyed, so the
+ * next source opened on the same region knows which chunks are still zero
+ * (a caller that writes the region in between must clear that chunk).
+ * NULL with EINVAL when the region cannot hold it and a heap. */
+sl_source_t *sl_source_open(void *region, size_t size);
+
+/* size bytes aligned to align (a power of two), or NULL. */
+void *sl_os_map(sl_source_t *src, size_t size, size_t align, bool *zeroed);
+void sl_os_unmap(sl_source_t *src, void *p, size_t size);
+void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size);
+/* Extend [p, p + old) to new bytes in place, or false (nothing changed). */
+bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size);
+/* Give back the tail past new_size. */
+void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size);
+/* Drop the pages, keep the range (reads back zero: MADV_DONTNEED). */
+void sl_os_discard(sl_source_t *src, void *p, size_t size);
 
 /* Monotonic time for the idle pool's decay (coarse clock: ~10 ns). */
 uint64_t sl_now_ns(void);

@@ -83,7 +83,8 @@ static void sl_avail_remove(sl_heap_t *h, sl_page_t *pg) {
 }
 
 void sl_pages_init(sl_heap_t *h) {
-  for (size_t c = 0; c < SL_CLASS_COUNT; c++) sl_avail_set_head(h, c, SL_NONE);
+  for (size_t c = 0; c < SL_CLASS_COUNT; c++) h->avail[c] = SL_NONE;
+  for (size_t k = 0; k < SL_DIRECT; k++) h->direct[k] = SL_NONE;
 }
 
 /* ---------------------------------------------------------------------------
@@ -175,18 +176,19 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
 
 static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
   size_t ps = sl_class_page_size(c), color = h->next_color % SL_COLORS;
-  uint8_t *mem = sl_os_map(ps, SL_CHUNK);
+  bool zeroed;
+  uint8_t *mem = sl_os_map(h->src, ps, SL_CHUNK, &zeroed);
   if (mem == NULL) return NULL;
   sl_page_t *pg = (sl_page_t *)(mem + color * 64);
   if (!sl_map_set(h, mem, ps, pg)) {
-    sl_os_unmap(mem, ps);
+    sl_os_unmap(h->src, mem, ps);
     return NULL;
   }
   h->next_color++;
   VA_POISON(mem, ps); /* header, bitmap, grid: all ours until handed out */
   sl_page_t t = {.color = (uint8_t)color, .heap = h, .all_next = h->all};
   sl_meta_copy(pg, &t, sizeof t);
-  sl_page_format(pg, c, false);
+  sl_page_format(pg, c, !zeroed);
   /* The heap's all-list, newest first. */
   if (h->all) sl_page_set_all_prev(h->all, pg);
   h->all = pg;
@@ -207,7 +209,7 @@ static void sl_page_release(sl_heap_t *h, sl_page_t *pg) {
   sl_map_set(h, base, ps, NULL);
   h->footprint -= ps;
   h->pages_unmapped++;
-  sl_os_unmap(base, ps);
+  sl_os_unmap(h->src, base, ps);
 }
 
 /* ---------------------------------------------------------------------------

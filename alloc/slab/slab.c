@@ -29,8 +29,9 @@
  *
  * Threads. An instance is single-threaded; sl_heap_share and a shared map
  * (map.c, types.h) let a layer above run one instance per thread.
- * Non-goals. Locking inside the instance; caller-given regions or sbrk as a
- * source (V2 is mmap by design: create refuses them).
+ * Sources. The OS (mmap), or a caller's region carved in chunks (os.c),
+ * for harnesses that run heap after heap; sbrk is refused (EINVAL).
+ * Non-goals. Locking inside the instance.
  */
 #include <stdio.h>
 #include <string.h>
@@ -258,23 +259,38 @@ static size_t sl_usable_size(void *heap, const void *p) {
 /* ---------------------------------------------------------------------------
  * Instances
  * ------------------------------------------------------------------------- */
-static void *sl_create(const va_options_t *opts) {
-  va_options_t o = opts ? *opts : va_options_default();
-  if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
-    errno = EINVAL; /* V2 maps its own pages; see the non-goals above */
-    return NULL;
-  }
+/* A heap on src (NULL: the OS), its options already checked. */
+static void *sl_create_on(const va_options_t *o, sl_source_t *src) {
   size_t bytes = VA_ALIGN_UP(
       sizeof(sl_heap_t) + (sizeof(void **) << SL_TOP_BITS), SL_OS_PAGE);
-  sl_heap_t *h = sl_os_map(bytes, SL_OS_PAGE); /* zero; never in the map */
+  sl_heap_t *h = sl_os_map(src, bytes, SL_OS_PAGE, NULL); /* zero; never in the map */
   if (h == NULL) return va_enomem();
-  h->opts = o;
+  h->opts = *o;
+  h->src = src;
   h->hot_key = ~(uintptr_t)0;
-  h->idle_decay = o.page_decay_ns;
+  h->idle_decay = o->page_decay_ns;
   h->heap_bytes = bytes;
   sl_pages_init(h);
   sl_map_init(h);
   return h;
+}
+
+void *sl_heap_create_in(const va_options_t *opts, sl_source_t *src) {
+  va_options_t o = opts ? *opts : va_options_default();
+  return sl_create_on(&o, src);
+}
+
+static void *sl_create(const va_options_t *opts) {
+  va_options_t o = opts ? *opts : va_options_default();
+  sl_source_t *src = NULL;
+  if (o.source == VA_SOURCE_REGION) {
+    src = sl_source_open(o.region, o.region_size);
+    if (src == NULL) return NULL; /* EINVAL: too small, or too large */
+  } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
+    errno = EINVAL; /* V2 maps its own memory, or carves a caller's region */
+    return NULL;
+  }
+  return sl_create_on(&o, src);
 }
 
 static void sl_destroy(void *heap) {
@@ -283,7 +299,12 @@ static void sl_destroy(void *heap) {
   sl_pages_release_all(h);
   sl_large_release_all(h);
   sl_map_release(h);
-  sl_os_unmap(h, h->heap_bytes);
+  /* The map's top slots are clear; with the record cleared too the whole
+   * mapping goes back as zero (a region then need not clear it again). */
+  sl_source_t *src = h->src;
+  size_t bytes = h->heap_bytes;
+  memset(h, 0, sizeof *h);
+  sl_os_unmap_zero(src, h, bytes);
 }
 
 /* ---------------------------------------------------------------------------

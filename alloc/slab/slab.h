@@ -79,8 +79,14 @@ size_t sl_touch_peak(void *heap);
 typedef struct sl_shared_map sl_shared_map_t;
 
 /* A shared map with no heap in it (NULL + ENOMEM on failure); destroy it
- * after every member heap is destroyed. */
+ * after every member heap is destroyed. _in: its memory from a source. */
 sl_shared_map_t *sl_shared_map_create(void);
+typedef struct sl_source sl_source_t; /* alloc/slab/os.h */
+sl_shared_map_t *sl_shared_map_create_in(sl_source_t *src);
+
+/* A heap whose memory comes from src (NULL: the OS), for a layer that puts
+ * many heaps on one region source (the drop-in's harness instance). */
+void *sl_heap_create_in(const va_options_t *opts, sl_source_t *src);
 void sl_shared_map_destroy(sl_shared_map_t *map);
 
 /* Enter heap's chunks, from now on, in map, tagged with ctx (the caller's

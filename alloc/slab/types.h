@@ -204,6 +204,7 @@
 #include <stdint.h>
 
 #include "alloc/internal.h"
+#include "alloc/slab/os.h"
 #include "alloc/slab/slab.h"
 
 /* ---------------------------------------------------------------------------
@@ -252,9 +253,9 @@
 /* Metadata accessors (see "What ASan sees"): exempt from ASan, nothing else
  * is. Without ASan they are plain field accesses and inline away. */
 #ifdef VA_ASAN
-#define SL_META __attribute__((no_sanitize("address"))) static inline
+#define SL_META __attribute__((no_sanitize("address"))) VA_NO_COVERAGE static inline
 #else
-#define SL_META static inline
+#define SL_META VA_NO_COVERAGE static inline
 #endif
 
 /* ---------------------------------------------------------------------------
@@ -330,7 +331,11 @@ typedef struct sl_class {
 typedef _Atomic(void *) sl_slot_t;
 struct sl_shared_map {
   _Atomic(sl_slot_t *) top[(size_t)1 << SL_TOP_BITS]; /* leaf per 4 GiB, or NULL */
+  sl_source_t *src;      /* where its memory comes from (NULL: the OS) */
   atomic_size_t leaves;  /* leaves installed (bounded by address space used) */
+  _Atomic uint32_t keys[SL_LEAF_TRACK]; /* top indices of the first leaves +1
+                                           (0: none), so destroy need not
+                                           read the whole top */
 };
 
 /* A heap: lives at the start of its own mapping, followed by the map top. */
@@ -340,6 +345,7 @@ typedef struct sl_heap {
   uintptr_t hot_key;                /* top index of hot_leaf (~0: none) */
   void **hot_leaf;                  /* == map[hot_key]: the first leaf made */
   va_options_t opts;                /* copied at create */
+  sl_source_t *src;                 /* memory source (os.h; NULL: the OS) */
   sl_class_t cls[SL_CLASS_COUNT];
   sl_page_t *all;                   /* every page of the heap */
   size_t page_count;                /* |all| */
@@ -457,9 +463,10 @@ SL_META uint64_t sl_rword_get(const uint64_t *w) {
 }
 /* Whole headers, for the code that reads or lays out many fields at once
  * (format, the checker): a word-by-word copy, never an intercepted memcpy. */
+typedef uint64_t __attribute__((may_alias)) sl_word_t; /* aliases any type */
 SL_META void sl_meta_copy(void *dst, const void *src, size_t bytes) {
-  uint64_t *d = dst;
-  const uint64_t *s = src;
+  sl_word_t *d = dst;
+  const sl_word_t *s = src;
   for (size_t i = 0; i < bytes / 8; i++) d[i] = s[i];
 }
 _Static_assert(sizeof(sl_page_t) % 8 == 0, "page header copied by words");
@@ -475,7 +482,7 @@ static inline size_t sl_large_usable(const sl_large_t *lg) {
 }
 
 /* Is block i of pg live? */
-static inline bool sl_page_live(const sl_page_t *pg, size_t i) {
+VA_NO_COVERAGE static inline bool sl_page_live(const sl_page_t *pg, size_t i) {
   return (sl_bits_get(pg, i >> 6) >> (i & 63)) & 1;
 }
 
