@@ -69,6 +69,8 @@ typedef struct va_options {
   va_source_kind_t source; /* where memory comes from */
   void *region;            /* VA_SOURCE_REGION: base of the caller's memory */
   size_t region_size;      /* REGION: its size; MMAP for V1: bytes to reserve (0: 1 GiB) */
+  bool region_zero;        /* REGION: it reads as zero, as a fresh anonymous mmap
+                              does (V2 then clears none of it the first time) */
   va_fit_t fit;            /* V1 placement policy */
   size_t trim_threshold;   /* V1: free tail above this many bytes goes back (SIZE_MAX: never) */
   size_t page_reserve;     /* V2: empty pages kept per size class before unmapping */
@@ -118,7 +120,8 @@ typedef struct va_allocator {
   void (*stats)(void *heap, va_stats_t *stats);   /* NULL: no statistics */
   /* With no block live, is the heap back at its empty state? (V1: one free
    * block or trimmed to its initial footprint; V2: no live block, pages held
-   * within the reserve, no large mapping.) NULL: not checkable. */
+   * within the reserve, no large mapping.) Runs check() first: a caller
+   * needs one of the two, not both. NULL: not checkable. */
   bool (*check_empty)(void *heap, va_report_t *report);
   /* Virtual threads, for an instance that is a heap per thread (the
    * drop-in's backend); NULL for one heap that serves every thread. Calls

@@ -302,9 +302,8 @@ static bool fz_op_end(void *ctx, va_interp_t *in, const va_op_t *op) {
 
 static bool fz_end(void *ctx, va_interp_t *in) {
   fz_shadow_t *st = ctx;
-  if (!fz_run_check(in)) return false;
-  if (!st->cfg->check_empty_at_end || !in->a->check_empty) return true;
-  va_report_t r = {0};
+  if (!st->cfg->check_empty_at_end || !in->a->check_empty) return fz_run_check(in);
+  va_report_t r = {0}; /* check_empty runs check() first (allocator.h) */
   if (in->a->check_empty(in->heap, &r)) return true;
   return va_interp_fail(in, va_interp_name(in, "empty:", r.invariant), "at %p: %s",
                         r.addr, r.detail);
@@ -323,15 +322,17 @@ va_exec_config_t va_exec_config_default(void) {
                             .misuse = false};
 }
 
+static va_spare_t fz_shadow_spare;
+
 bool va_exec_observed(const va_allocator_t *a, const va_options_t *opts,
                       const va_op_t *ops, size_t n, const va_exec_config_t *cfg,
                       const va_observer_t *extra, size_t nextra,
                       va_failure_t *fail) {
   va_exec_config_t def = va_exec_config_default();
-  fz_shadow_t *st = calloc(1, sizeof *st); /* a few KiB: off the fuzzer's stack */
+  fz_shadow_t *st = va_state_take(&fz_shadow_spare, sizeof *st); /* off the fuzzer's stack */
   va_observer_t obs[VA_MAX_OBSERVERS];
   if (!st || nextra >= VA_MAX_OBSERVERS) {
-    free(st);
+    if (st) va_state_give(&fz_shadow_spare, st);
     if (fail) {
       memset(fail, 0, sizeof *fail);
       fail->invariant = "interp.setup";
@@ -347,7 +348,7 @@ bool va_exec_observed(const va_allocator_t *a, const va_options_t *opts,
                            .skip_until = st->cfg->skip_until,
                            .misuse = st->cfg->misuse};
   bool ok = va_interp_run(a, opts, &ic, obs, 1 + nextra, ops, n, fail);
-  free(st);
+  va_state_give(&fz_shadow_spare, st);
   return ok;
 }
 

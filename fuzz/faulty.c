@@ -188,8 +188,11 @@ static void fz_destroy(void *heap) {
 }
 
 /* V1_GROW_ALIAS: account the request in the 4096-byte heap; NULL when the
- * request fits or the last block is free (grow normally). */
-static void *fz_v1_alias(fz_heap_t *h, size_t n) {
+ * request fits or the last block is free (grow normally). `moving` is the
+ * block a realloc is about to free: aliasing it would hand out memory that
+ * is freed a moment later, a use-after-free the shadow cannot tell from the
+ * bug modelled here (a live neighbour handed out again). */
+static void *fz_v1_alias(fz_heap_t *h, size_t n, const void *moving) {
   size_t need = fz_round8(n) + 32;
   bool fits = h->v1_used + need <= h->v1_heap;
   fz_block_t *last = h->last ? fz_find(h, h->last) : NULL;
@@ -197,11 +200,11 @@ static void *fz_v1_alias(fz_heap_t *h, size_t n) {
   if (fits) return NULL;
   h->v1_heap = h->v1_used;
   if (!last || last->kind != FZ_REAL) return NULL; /* its own trigger: no warm-up */
+  if (last->user == moving) return NULL;
   return fz_track(h, last->user, NULL, n, FZ_FAKE); /* "grown" and handed out again */
 }
 
-static void *fz_malloc(void *heap, size_t n) {
-  fz_heap_t *h = heap;
+static void *fz_malloc_moving(fz_heap_t *h, size_t n, const void *moving) {
   fz_block_t *b;
   if (n > (size_t)PTRDIFF_MAX) return fz_inner->malloc(h->inner, n);
   if (fz_slab_mode(n)) return fz_slab_alloc(h, n);
@@ -210,7 +213,7 @@ static void *fz_malloc(void *heap, size_t n) {
   if (fz_armed(h, VA_FAULT_SAME_TWICE) && (b = fz_latest_real(h, 0)))
     return fz_track(h, b->user, NULL, n, FZ_FAKE);
   if (fz_fault == VA_FAULT_V1_GROW_ALIAS) {
-    void *alias = fz_v1_alias(h, n);
+    void *alias = fz_v1_alias(h, n, moving);
     if (alias) return alias;
   }
   if (fz_armed(h, VA_FAULT_MISALIGNED) && n >= 16) {
@@ -220,6 +223,8 @@ static void *fz_malloc(void *heap, size_t n) {
   uint8_t *p = fz_inner->malloc(h->inner, n);
   return p ? fz_track(h, p, p, n, FZ_REAL) : NULL;
 }
+
+static void *fz_malloc(void *heap, size_t n) { return fz_malloc_moving(heap, n, NULL); }
 
 static void fz_free(void *heap, void *ptr) {
   fz_heap_t *h = heap;
@@ -270,7 +275,7 @@ static void *fz_realloc(void *heap, void *ptr, size_t n) {
   }
   /* Everything else: allocate, copy, free (no fault in the copy itself). */
   size_t old = fz_usable(heap, ptr);
-  uint8_t *q = fz_malloc(heap, n ? n : 1);
+  uint8_t *q = fz_malloc_moving(h, n ? n : 1, ptr);
   if (!q) return NULL;
   memcpy(q, ptr, old < n ? old : n);
   fz_free(heap, ptr);

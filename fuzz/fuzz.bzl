@@ -19,6 +19,7 @@ load("//bazel:defs.bzl", "FUZZ_COPTS", "FUZZ_LINKOPTS", "VA_COPTS", "fuzz_label"
 
 HARNESS_DEPS = [
     "//fuzz:exec",
+    "//fuzz:harness",
     "//fuzz:ops",
 ]
 

@@ -4,12 +4,8 @@
  * a fresh instance under the shadow model (fuzz/exec.h). Which allocator:
  *   -DVA_FUZZ_ENTRY="v1-firstfit"   a registry entry, fixed at compile time,
  *   or the environment variable VA_FUZZ_ENTRY (default "system").
- * Entries that accept a REGION source get a fixed static buffer (V1 a
- * bounded 16 MiB of it; V2 and the drop-in's backend 2 GiB of chunks), so
- * every input is a fresh independent heap whatever the previous one did,
- * with no system call and no page fault after the first inputs; a
- * reference allocator (the process malloc) gets the harness's checks only. Entries that report misuse run
- * the bad ops too.
+ * The entry's options, memory (one reserved region, reused input after
+ * input), checks and skipped sizes are fuzz/harness.h's.
  *
  * Built with -DVA_FUZZ_FAULTY, the allocator is the test-only faulty
  * wrapper over "system" with the fault named by VA_FAULT (fuzz/faulty.h),
@@ -22,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "fuzz/exec.h"
 #include "fuzz/ops.h"
@@ -30,22 +25,15 @@
 #include "alloc/system/system.h"
 #include "fuzz/faulty.h"
 #else
-#include "alloc/registry.h"
+#include "fuzz/harness.h"
 #endif
 
-#define FZ_MAX_OPS 4096                   /* longer inputs are cut here */
-#define FZ_REGION_SIZE ((size_t)16 << 20) /* V1's fixed region */
-#define FZ_REGION_V2 ((size_t)2 << 30)    /* V2's (chunks: pages, large blocks,
-                                             caches), untouched but for use */
-#define FZ_MAX_REQUEST ((size_t)4 << 20)  /* larger possible requests: skipped */
+#define FZ_MAX_OPS 4096 /* longer inputs are cut here */
 
 static const va_allocator_t *fz_alloc;
 static va_options_t fz_opts;
 static va_exec_config_t fz_cfg;
 static const char *fz_label;
-#ifndef VA_FUZZ_FAULTY
-static uint8_t *fz_region; /* FZ_REGION_V2 bytes, reserved once */
-#endif
 
 /* ASan must return NULL for impossible sizes (the shadow checks ENOMEM)
  * rather than report them; a smaller quarantine keeps the process malloc's
@@ -85,36 +73,21 @@ static void fz_setup(void) {
     fprintf(stderr, "fuzz_alloc: no allocator '%s' in the registry\n", name);
     exit(2);
   }
+  void *region = NULL;
+  if ((e->sources & VA_SRC(VA_SOURCE_REGION)) && (region = va_harness_region()) == NULL) {
+    perror("fuzz_alloc: mmap of the region");
+    exit(2);
+  }
+  va_harness_t h;
+  const char *why;
+  if (!va_harness_make(&h, e, region, &why)) {
+    fprintf(stderr, "fuzz_alloc: %s, not '%s'\n", why, getenv("VA_FUZZ_CHECK_EVERY"));
+    exit(2);
+  }
   fz_alloc = e->alloc;
-  fz_opts = va_entry_options(e);
-  fz_cfg = va_exec_config_default();
+  fz_opts = h.opts;
+  fz_cfg = h.cfg;
   fz_label = e->name;
-  fz_cfg.misuse = e->reports_misuse;
-  if (e->sources & VA_SRC(VA_SOURCE_REGION)) { /* the same memory, a fresh heap per input */
-    fz_region = mmap(NULL, FZ_REGION_V2, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (fz_region == MAP_FAILED) {
-      perror("fuzz_alloc: mmap of the region");
-      exit(2);
-    }
-    fz_opts.source = VA_SOURCE_REGION;
-    fz_opts.region = fz_region;
-    fz_opts.region_size = e->family == VA_FAMILY_V1 ? FZ_REGION_SIZE : FZ_REGION_V2;
-  }
-  /* Skip requests that would succeed at great cost (exec.h): a block of
-   * many MiB costs its page faults and an ASan shadow memset of an eighth
-   * of its size at every map, free and unmap, for paths that are the same
-   * at 4 MiB (the large cache's budgets are reached by several blocks). */
-  fz_cfg.max_request = FZ_MAX_REQUEST;
-  if (getenv("FZ_CHECK_EVERY")) fz_cfg.check_every = (size_t)atoi(getenv("FZ_CHECK_EVERY"));
-  fz_cfg.skip_above = fz_cfg.max_request;
-  fz_cfg.skip_until = (size_t)PTRDIFF_MAX - ((size_t)4 << 30);
-  if (e->family == VA_FAMILY_REFERENCE) {
-    /* ASan's allocator keeps the shadow of every MiB-sized mapping it ever
-     * made, so RSS climbs past libFuzzer's limit: the reference stays small. */
-    fz_cfg.skip_above = (size_t)1 << 20;
-    fz_cfg.skip_until = 0;
-  }
 }
 #endif
 

@@ -11,12 +11,14 @@
 #include "fuzz/interp.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define VA_OTHER_REGION ((size_t)4 << 20) /* the second instance's region */
+#define VA_OTHER_REGION ((size_t)64 << 20) /* the second instance's region (reserved, touched as used) */
 #define VA_OTHER_BLOCK 64                 /* its live block's size */
 
 /* What a bad op of kind `global` frees: an address in static storage. */
@@ -259,14 +261,25 @@ static bool va_thread_exit(va_interp_t *in, unsigned t) {
  * Misuse
  * ------------------------------------------------------------------------- */
 /* The second instance and its live block, made on first use. */
+/* One region for every run's second instance, mapped once (zero, as the
+ * options say): a region source keeps its record of clean chunks in it
+ * between runs (alloc/slab/os.h), so no run clears what none dirtied. */
+static void *va_interp_other_region;
+
 static void *va_interp_foreign(va_interp_t *in) {
   if (in->other || in->other_region) return in->other_block; /* made, or tried */
   va_options_t o = in->opts;
   if (o.source == VA_SOURCE_REGION) {
-    in->other_region = aligned_alloc(65536, VA_OTHER_REGION);
-    if (!in->other_region) return NULL;
+    if (!va_interp_other_region) {
+      void *m = mmap(NULL, VA_OTHER_REGION, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (m == MAP_FAILED) return NULL;
+      va_interp_other_region = m;
+    }
+    in->other_region = va_interp_other_region;
     o.region = in->other_region;
     o.region_size = VA_OTHER_REGION;
+    o.region_zero = true;
   }
   in->other = in->a->create(&o);
   if (in->other) in->other_block = in->a->malloc(in->other, VA_OTHER_BLOCK);
@@ -388,15 +401,29 @@ size_t va_owned_ranges(size_t usable, size_t range[VA_OWNED_RANGES][2]) {
   return n;
 }
 
+void *va_state_take(va_spare_t *spare, size_t size) {
+  void *p = atomic_exchange(spare, NULL);
+  if (p == NULL) return calloc(1, size);
+  memset(p, 0, size);
+  return p;
+}
+
+void va_state_give(va_spare_t *spare, void *state) {
+  void *none = NULL;
+  if (!atomic_compare_exchange_strong(spare, &none, state)) free(state);
+}
+
+static va_spare_t va_interp_spare;
+
 bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,
                    const va_interp_config_t *cfg, const va_observer_t *obs,
                    size_t nobs, const va_op_t *ops, size_t n, va_failure_t *fail) {
   va_failure_t scratch;
   fail = fail ? fail : &scratch;
   memset(fail, 0, sizeof *fail);
-  va_interp_t *in = calloc(1, sizeof *in); /* a few KiB: off the fuzzer's stack */
+  va_interp_t *in = va_state_take(&va_interp_spare, sizeof *in); /* off the fuzzer's stack */
   if (!in || nobs > VA_MAX_OBSERVERS) {
-    free(in);
+    if (in) va_state_give(&va_interp_spare, in);
     fail->invariant = "interp.setup";
     snprintf(fail->detail, sizeof fail->detail,
              "the interpreter could not get its state (%zu observers)", nobs);
@@ -434,8 +461,7 @@ bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,
     if (in->other_block) a->free(in->other, in->other_block);
     a->destroy(in->other);
   }
-  free(in->other_region);
   va_interp_stray = (va_stray_t){0, NULL};
-  free(in);
+  va_state_give(&va_interp_spare, in);
   return ok;
 }

@@ -23,6 +23,7 @@
 #ifndef VEDALLOC_FUZZ_INTERP_H
 #define VEDALLOC_FUZZ_INTERP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,7 +113,8 @@ struct va_interp {
   void *pending;             /* a block returned but not yet in its slot */
   void *other;               /* the second instance (foreign pointers) */
   void *other_block;         /* its live block */
-  void *other_region;        /* its memory, when the source is a REGION */
+  void *other_region;        /* its memory, when the source is a REGION (one
+                                for the process, reused run after run) */
   va_observer_t obs[VA_MAX_OBSERVERS];
   size_t nobs;
   struct va_failure *fail;
@@ -134,6 +136,14 @@ typedef struct va_failure {
 bool va_interp_run(const va_allocator_t *a, const va_options_t *opts,
                    const va_interp_config_t *cfg, const va_observer_t *obs,
                    size_t nobs, const va_op_t *ops, size_t n, va_failure_t *fail);
+
+/* A run's own state, zeroed, from a spare the last run gave back (else
+ * calloc), and back again. A calloc per input costs ASan's allocator a
+ * quarantined chunk and its page faults: half the fixed cost of a one-op
+ * V2 input, measured. The spare is a global, so LSan sees it. */
+typedef void *_Atomic va_spare_t;
+void *va_state_take(va_spare_t *spare, size_t size);
+void va_state_give(va_spare_t *spare, void *state);
 
 /* Fail the run: fill the failure for the current op; returns false. */
 bool va_interp_fail(va_interp_t *in, const char *invariant, const char *fmt, ...)

@@ -210,9 +210,13 @@ void vm_pool_fork_child(vm_pool_t *pool, vm_heap_t *keep) {
 void vm_pool_destroy(vm_pool_t *pool) {
   for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next)
     sl_allocator.destroy(vh->sl);
-  for (void *c = pool->chunks; c;) {
-    void *next = *(void **)c;
-    sl_os_unmap(pool->src, c, VM_POOL_CHUNK);
+  /* Cleared, the carve mappings go back as zero: a region (the harness's)
+   * then hands them out again without clearing 64 KiB, or a fresh chunk. */
+  for (vm_heap_t *c = pool->chunks; c;) {
+    vm_heap_t *next = *(void **)c;
+    vm_heap_t *end = c == pool->chunks ? pool->carve : c + VM_POOL_CHUNK / sizeof(vm_heap_t);
+    memset(c, 0, (size_t)((uint8_t *)end - (uint8_t *)c)); /* the slots carved */
+    sl_os_unmap_zero(pool->src, c, VM_POOL_CHUNK);
     c = next;
   }
   pthread_mutex_destroy(&pool->mutex);

@@ -41,7 +41,7 @@ static void *vm_i_create(const va_options_t *opts) {
   va_options_t o = opts ? *opts : sl_thread_heap_options();
   sl_source_t *src = NULL;
   if (o.source == VA_SOURCE_REGION) {
-    src = sl_source_open(o.region, o.region_size);
+    src = sl_source_open(o.region, o.region_size, o.region_zero);
     if (src == NULL) return NULL;
   } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
     errno = EINVAL; /* V2 maps its own memory, or carves a region */
@@ -68,7 +68,8 @@ static void vm_i_destroy(void *h) {
   sl_source_t *src = x->pool.src;
   vm_pool_destroy(&x->pool);
   sl_shared_map_destroy(map);
-  sl_os_unmap(src, x, VM_INSTANCE_BYTES);
+  memset(x, 0, sizeof *x); /* back as zero: a region need not clear it again */
+  sl_os_unmap_zero(src, x, VM_INSTANCE_BYTES);
 }
 
 static void *vm_i_malloc(void *h, size_t n) {

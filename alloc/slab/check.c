@@ -31,9 +31,10 @@ static sl_large_t sl_check_load_large(const sl_large_t *lg) {
   return t;
 }
 
-static bool sl_check_bit(const uint64_t *bits, size_t i) {
-  return (bits[i / 64] >> (i % 64)) & 1;
-}
+/* A macro, so the walks exempt from ASan (SL_META) inline it too. */
+#define SL_CHECK_BIT(bits, i) (((bits)[(i) / 64] >> ((i) % 64)) & 1)
+
+static bool sl_check_bit(const uint64_t *bits, size_t i) { return SL_CHECK_BIT(bits, i); }
 
 /* ---------------------------------------------------------------------------
  * Metadata accounting (types.h, "sl.counts")
@@ -107,18 +108,23 @@ static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
 /* The page's bitmap, copied once (a page's checks then read plain memory). */
 typedef struct sl_check_bits {
   uint64_t live[SL_CHECK_MAX_CAP / 64]; /* the bitmap */
-  uint64_t seen[SL_CHECK_MAX_CAP / 64]; /* free-list nodes met */
   size_t words;                         /* in use: ceil(capacity / 64) */
 } sl_check_bits_t;
 
-/* Walk the free list: bounds, grid, repeats, bits. Counts it in *n. The
- * grid test multiplies by div_magic, which the geometry check verified. */
-static bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
-                              sl_check_bits_t *bits, size_t *n, va_report_t *r) {
+/* Walk the free list: bounds, grid, bits, length. Counts it in *n. The
+ * grid test multiplies by div_magic, which the geometry check verified.
+ * A list that meets a node twice has a cycle from there on (each node has
+ * one link), so the length bound alone finds repeats: no walk keeps a set
+ * of the nodes met, and a sound list costs one dependent load per node.
+ * A metadata accessor (SL_META): it reads the link word of every free
+ * block, and nothing else but the header copy and the bitmap copy on the
+ * checker's stack; as one walk, not a call per link, it is most of what
+ * a check costs the fuzzers. */
+SL_META bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
+                               const sl_check_bits_t *bits, size_t *n, va_report_t *r) {
   size_t count = 0, bs = p->block_size;
   uint8_t *sliced_end = p->blocks + (size_t)p->bumped * bs;
-  memset(bits->seen, 0, bits->words * 8);
-  for (sl_block_t *b = p->freelist; b; b = sl_block_next(b)) {
+  for (sl_block_t *b = p->freelist; b; b = b->next) {
     uint8_t *a = (uint8_t *)b;
     if (a < p->blocks || a >= sliced_end)
       return va_fail(r, "sl.freelist_bounds", b,
@@ -127,10 +133,11 @@ static bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
     if (i * bs != off)
       return va_fail(r, "sl.freelist_grid", b, "free node %zu bytes into block %zu",
                      off - i * bs, i);
-    if (sl_check_bit(bits->seen, i) || ++count > p->capacity)
-      return va_fail(r, "sl.freelist_cycle", b, "free block %zu reached twice", i);
-    bits->seen[i / 64] |= (uint64_t)1 << (i % 64);
-    if (sl_check_bit(bits->live, i))
+    if (++count > p->bumped)
+      return va_fail(r, "sl.freelist_cycle", b,
+                     "free list longer than the %u blocks sliced: block %zu reached twice",
+                     p->bumped, i);
+    if (SL_CHECK_BIT(bits->live, i))
       return va_fail(r, "sl.bitmap", b, "free block %zu marked live", i);
   }
   *n = count;
@@ -155,9 +162,12 @@ static bool sl_check_bitmap(const sl_page_t *pg, const sl_page_t *p,
 
 /* Remote-free words ("sl.remote"): a private heap's page has none; a
  * shared heap's words lie between the bitmap and the grid, mark only live
- * blocks, and a word is queued exactly when it marks some. */
-static bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
-                                  const sl_page_t *p, size_t *queued, va_report_t *r) {
+ * blocks, and a word is queued exactly when it marks some. A metadata
+ * accessor (SL_META) like the free-list walk: it reads each word and its
+ * queue node, and the bitmap copy. */
+SL_META bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
+                                   const sl_page_t *p, const sl_check_bits_t *bits,
+                                   size_t *queued, va_report_t *r) {
   if (!h->shared) {
     if (p->remote || p->rnode || p->rwords)
       return va_fail(r, "sl.remote", pg, "a private heap's page has remote-free words");
@@ -169,14 +179,14 @@ static bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
       (const uint8_t *)(p->rnode + p->rwords) > p->blocks)
     return va_fail(r, "sl.remote", pg, "remote-free words misplaced (%u words)", p->rwords);
   for (size_t w = 0; w < p->rwords; w++) {
-    uint64_t word = sl_rword_get(&p->remote[w]), bits = word & ~SL_RQUEUED;
-    if (!(word & SL_RQUEUED) != !bits || sl_rnode_hdr(&p->rnode[w]) != pg)
+    uint64_t word = __atomic_load_n(&p->remote[w], __ATOMIC_RELAXED), bits_w = word & ~SL_RQUEUED;
+    if (!(word & SL_RQUEUED) != !bits_w || p->rnode[w].hdr != pg)
       return va_fail(r, "sl.remote", &p->remote[w],
                      "remote word %zu: blocks %#llx, queued %d", w,
-                     (unsigned long long)bits, (word & SL_RQUEUED) != 0);
-    for (; bits; bits &= bits - 1) {
-      size_t i = w * SL_RBITS + (size_t)__builtin_ctzll(bits);
-      if (i >= p->bumped || i >= p->capacity || !sl_page_live(pg, i))
+                     (unsigned long long)bits_w, (word & SL_RQUEUED) != 0);
+    for (; bits_w; bits_w &= bits_w - 1) {
+      size_t i = w * SL_RBITS + (size_t)__builtin_ctzll(bits_w);
+      if (i >= p->bumped || i >= p->capacity || !SL_CHECK_BIT(bits->live, i))
         return va_fail(r, "sl.remote", pg, "remote-freed block %zu is not live", i);
     }
     *queued += (word & SL_RQUEUED) != 0;
@@ -213,7 +223,7 @@ static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg, size_t *queue
     return va_fail(r, "sl.reserve", pg, "reserve page has %u live blocks", p.used);
   if (p.list == SL_LIST_IDLE && p.used != 0)
     return va_fail(r, "sl.idle", pg, "pooled page has %u live blocks", p.used);
-  return sl_check_remote_words(h, pg, &p, queued, r);
+  return sl_check_remote_words(h, pg, &p, &bits, queued, r);
 }
 
 /* ---------------------------------------------------------------------------

@@ -8,13 +8,17 @@
  * otherwise we map `align` more and give back the misaligned head and the
  * tail.
  *
- * A region. Chunks of the caller's memory, handed out first fit from a
- * bitmap (the lowest chunk that may be free is remembered), with a second
- * bitmap of chunks that may be dirty: chunks given back as zero are clean,
- * so a caller that needs zero memory gets it without a clear. The state is
- * the region's first chunk, and outlives the heaps on it (os.h).
- * Complexity: O(chunks) per map in the worst case (first fit from the
- * hint), O(size / chunk) per unmap.
+ * A region. Chunks of the caller's memory in a bitmap: memory asked to be
+ * zero (records, map leaves) first fit from the top down, the rest (pages,
+ * large blocks) first fit from the bottom up (the lowest chunk that may be
+ * free is remembered). A second bitmap marks the chunks that may be dirty:
+ * chunks given back as zero are clean, and are not cleared again. The two
+ * ends keep zero and dirty memory apart, and placement never looks at the
+ * dirty bits, so a program gets the same addresses on a reused region as
+ * on a fresh one. The state is the region's first chunk, and outlives the
+ * heaps on it (os.h).
+ * Complexity: O(chunks) per map in the worst case (a word at a time over
+ * chunks in use), O(size / chunk) per unmap.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -27,13 +31,14 @@
 
 #define SL_REGION_MAX_CHUNKS 65536u /* 4 GiB of region */
 #define SL_REGION_WORDS (SL_REGION_MAX_CHUNKS / 64)
-#define SL_REGION_MAGIC 0x5652454731ull /* "VREG1" */
+#define SL_REGION_MAGIC 0x5652454732ull /* "VREG2" */
 
 struct sl_source {
   uint64_t magic;                    /* SL_REGION_MAGIC */
   uint8_t *base;                     /* chunk 0 (this state) */
   size_t chunks;                     /* in the region, this one included */
   size_t hint;                       /* no chunk below it is free */
+  size_t handed;                     /* chunks handed out, this one included */
   uint64_t used[SL_REGION_WORDS];    /* bit c: chunk c is handed out */
   uint64_t dirty[SL_REGION_WORDS];   /* bit c: chunk c may hold non-zero bytes */
 };
@@ -91,7 +96,58 @@ static bool sl_region_free_run(const sl_source_t *s, size_t c, size_t n) {
   return true;
 }
 
-sl_source_t *sl_source_open(void *region, size_t size) {
+/* Chunk c's address is a multiple of step chunks: (c + phase) % step == 0. */
+static size_t sl_region_phase(const sl_source_t *s, size_t step) {
+  return (size_t)((uintptr_t)s->base / SL_CHUNK) % step;
+}
+
+/* The lowest free run of n chunks at or above the hint whose address is a
+ * multiple of step chunks, or SIZE_MAX: one pass up, a word at a time over
+ * words all in use. Out of coverage tracing, like a checker: it is the
+ * harness's plumbing, its loop counters nothing for libFuzzer to learn. */
+VA_NO_COVERAGE static size_t sl_region_find_up(const sl_source_t *s, size_t n, size_t step) {
+  size_t phase = sl_region_phase(s, step), start = SIZE_MAX; /* of the free run ending at i */
+  for (size_t i = s->hint; i < s->chunks; i++) {
+    uint64_t free_bits = ~s->used[i / 64] >> (i % 64);
+    if (free_bits == 0) { /* the rest of this word is in use */
+      start = SIZE_MAX;
+      i |= 63;
+      continue;
+    }
+    if (!(free_bits & 1)) {
+      start = SIZE_MAX;
+      continue;
+    }
+    if (start == SIZE_MAX) start = i;
+    size_t first = start + (step - (start + phase) % step) % step; /* aligned, in the run */
+    if (first + n <= i + 1) return first;
+  }
+  return SIZE_MAX;
+}
+
+/* The highest such run, or SIZE_MAX: one pass down from the top. */
+VA_NO_COVERAGE static size_t sl_region_find_down(const sl_source_t *s, size_t n, size_t step) {
+  size_t phase = sl_region_phase(s, step), end = SIZE_MAX; /* of the free run starting at i */
+  for (size_t i = s->chunks; i-- > s->hint;) {
+    if (s->used[i / 64] == ~(uint64_t)0) { /* the whole word is in use */
+      end = SIZE_MAX;
+      i &= ~(size_t)63;
+      continue;
+    }
+    if (sl_bit(s->used, i)) {
+      end = SIZE_MAX;
+      continue;
+    }
+    if (end == SIZE_MAX) end = i;
+    if (end + 1 - i < n) continue;
+    size_t last = end + 1 - n; /* the highest start; aligned down, in the run */
+    size_t c = last - (last + phase) % step;
+    if (c >= i && c <= last) return c;
+  }
+  return SIZE_MAX;
+}
+
+sl_source_t *sl_source_open(void *region, size_t size, bool zero) {
   uint8_t *base = (uint8_t *)VA_ALIGN_UP((uintptr_t)region, SL_CHUNK);
   size_t skip = (size_t)(base - (uint8_t *)region);
   size_t chunks = size > skip ? (size - skip) / SL_CHUNK : 0;
@@ -102,33 +158,42 @@ sl_source_t *sl_source_open(void *region, size_t size) {
   sl_source_t *s = (sl_source_t *)base;
   /* A region V2 had before, all given back: its record of clean chunks
    * still holds (os.h), and every chunk was unpoisoned as it came back. */
-  bool again = s->magic == SL_REGION_MAGIC && s->base == base && s->chunks == chunks &&
-               s->used[0] == 1;
-  for (size_t w = 1; again && w < (chunks + 63) / 64; w++) again = s->used[w] == 0;
-  if (again) {
+  if (s->magic == SL_REGION_MAGIC && s->base == base && s->chunks == chunks &&
+      s->handed == 1) {
     s->hint = 1;
     return s;
   }
-  VA_UNPOISON(base, chunks * SL_CHUNK); /* someone else's region may carry poison */
+  /* Someone else's region may carry poison; a fresh mapping carries none
+   * (and unpoisoning gigabytes of it costs a shadow write per 8 bytes). */
+  if (!zero) VA_UNPOISON(base, chunks * SL_CHUNK);
   memset(s, 0, sizeof *s);
   s->magic = SL_REGION_MAGIC;
   s->base = base;
   s->chunks = chunks;
   s->hint = 1;
+  s->handed = 1;
   sl_bits_mark(s->used, 0, 1, true);
-  sl_bits_mark(s->dirty, 0, chunks, true); /* the caller's memory: unknown */
+  if (!zero) sl_bits_mark(s->dirty, 0, chunks, true); /* the caller's memory: unknown */
   return s;
 }
 
+/* Where a run goes depends on the chunks in use only, never on which are
+ * clean, so the same program gets the same addresses whatever ran on the
+ * region before it (fuzz/region_test). Memory that must be zero (records,
+ * map leaves: given back zero) comes from the top down, the rest (pages,
+ * large blocks: given back dirty) from the bottom up, so the two meet only
+ * when the region is nearly full, and a 512 KiB map leaf is not cleared
+ * for the few entries it will hold. */
 static void *sl_region_map(sl_source_t *s, size_t size, size_t align, bool *zeroed) {
+  if (size > (s->chunks - s->handed) * SL_CHUNK) return NULL; /* more than is free */
   size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
   size_t step = align > SL_CHUNK ? align / SL_CHUNK : 1;
-  size_t c = VA_ALIGN_UP(s->hint, step);
-  while (c + n <= s->chunks && !sl_region_free_run(s, c, n)) c += step;
-  if (c + n > s->chunks) return NULL;
+  size_t c = zeroed ? sl_region_find_up(s, n, step) : sl_region_find_down(s, n, step);
+  if (c == SIZE_MAX) return NULL;
   bool clean = true;
   for (size_t i = c; i < c + n; i++) clean &= !sl_bit(s->dirty, i);
   sl_bits_mark(s->used, c, n, true);
+  s->handed += n;
   if (c == s->hint) s->hint = c + n;
   uint8_t *p = s->base + c * SL_CHUNK;
   if (zeroed) *zeroed = clean;
@@ -140,8 +205,9 @@ static void sl_region_unmap(sl_source_t *s, void *p, size_t size, bool zero) {
   size_t c = (size_t)((uint8_t *)p - s->base) / SL_CHUNK;
   size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
   VA_ASSERT(c >= 1 && c + n <= s->chunks);
-  VA_UNPOISON(p, n * SL_CHUNK);
+  if (!zero) VA_UNPOISON(p, n * SL_CHUNK); /* zero memory is never poisoned */
   sl_bits_mark(s->used, c, n, false);
+  s->handed -= n;
   sl_bits_mark(s->dirty, c, n, !zero);
   if (c < s->hint) s->hint = c;
 }
@@ -169,7 +235,7 @@ static void sl_os_give_back(sl_source_t *src, void *p, size_t size, bool zero) {
     sl_region_unmap(src, p, size, zero);
     return;
   }
-  VA_UNPOISON(p, size);
+  if (!zero) VA_UNPOISON(p, size); /* zero memory is never poisoned */
   munmap(p, size);
 }
 
@@ -188,6 +254,7 @@ bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
     size_t n = (new_size + SL_CHUNK - 1) / SL_CHUNK;
     if (!sl_region_free_run(src, c + old, n - old)) return false;
     sl_bits_mark(src->used, c + old, n - old, true); /* dirty is fine: no promise */
+    src->handed += n - old;
   } else if (mremap(p, old_size, new_size, 0) == MAP_FAILED) {
     return false;
   }
@@ -196,7 +263,7 @@ bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
 }
 
 void sl_os_discard(sl_source_t *src, void *p, size_t size) {
-  (void)src; /* a region's pages are anonymous memory too */
+  if (src) return; /* a region's pages are the caller's: none to give back */
   madvise(p, size, MADV_DONTNEED); /* advice: a failure loses nothing */
 }
 

@@ -27,18 +27,25 @@ typedef struct sl_source sl_source_t;
  * first chunk, and stays there once every heap on it is destroyed, so the
  * next source opened on the same region knows which chunks are still zero
  * (a caller that writes the region in between must clear that chunk).
+ * zero: the caller promises the region reads as zero (a fresh mmap), so
+ * no chunk of it is cleared before it is first used.
  * NULL with EINVAL when the region cannot hold it and a heap. */
-sl_source_t *sl_source_open(void *region, size_t size);
+sl_source_t *sl_source_open(void *region, size_t size, bool zero);
 
 /* size bytes aligned to align (a power of two), or NULL. */
 void *sl_os_map(sl_source_t *src, size_t size, size_t align, bool *zeroed);
 void sl_os_unmap(sl_source_t *src, void *p, size_t size);
+/* Give back memory that was mapped zero (zeroed == NULL), is all zero
+ * again and was never poisoned (heap and instance records, map tops and
+ * leaves, the drop-in's heap slots): a region keeps its chunks clean, and
+ * ASan's shadow of it is already clear. */
 void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size);
 /* Extend [p, p + old) to new bytes in place, or false (nothing changed). */
 bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size);
 /* Give back the tail past new_size. */
 void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size);
-/* Drop the pages, keep the range (reads back zero: MADV_DONTNEED). */
+/* Drop the pages, keep the range (the OS's read back zero: MADV_DONTNEED;
+ * a region keeps its pages). Callers assume nothing of their contents. */
 void sl_os_discard(sl_source_t *src, void *p, size_t size);
 
 /* Monotonic time for the idle pool's decay (coarse clock: ~10 ns). */

@@ -92,8 +92,10 @@ void sl_pages_init(sl_heap_t *h) {
  * ------------------------------------------------------------------------- */
 
 /* Slice the next SL_SLICE_BYTES (at least one block) of the bump region
- * onto the free list, in address order. Called with an empty free list. */
-static void sl_page_slice(sl_page_t *pg) {
+ * onto the free list, in address order. Called with an empty free list.
+ * A metadata accessor (SL_META): it writes the link word of up to 512
+ * free blocks, one loop with the accessors inlined, not a call apiece. */
+SL_META void sl_page_slice(sl_page_t *pg) {
   uint32_t bs = sl_page_block_size(pg), bumped = sl_page_bumped(pg);
   uint32_t n = SL_SLICE_BYTES / bs ? SL_SLICE_BYTES / bs : 1;
   if (n > sl_page_capacity(pg) - bumped) n = sl_page_capacity(pg) - bumped;
@@ -138,6 +140,17 @@ static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) 
   return g;
 }
 
+/* Clear the first `words` bitmap words and set the remote-free words
+ * empty, each node naming pg. A metadata accessor (SL_META), as slicing. */
+SL_META void sl_page_meta_init(sl_page_t *pg, const sl_page_t *t, size_t words) {
+  for (size_t w = 0; w < words; w++) sl_bits_set(pg, w, 0);
+  for (size_t w = 0; w < t->rwords; w++) { /* an empty page has none pending */
+    sl_rword_take(&t->remote[w]);
+    sl_rnode_set_next(&t->rnode[w], NULL);
+    sl_rnode_set_hdr(&t->rnode[w], pg);
+  }
+}
+
 /* Lay out page pg (fresh, or an idle page of another class) for class c:
  * header, bitmap, remote words, grid (types.h), and slice its first
  * blocks. The header is built in plain memory and stored once. A reused
@@ -164,13 +177,7 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   t.rnode = g.rwords ? (sl_rnode_t *)(base + g.rnode) : NULL;
   t.rwords = (uint32_t)g.rwords;
   sl_meta_copy(pg, &t, sizeof t);
-  if (dirty)
-    for (size_t w = 0; w < g.bitmap_words; w++) sl_bits_set(pg, w, 0);
-  for (size_t w = 0; w < g.rwords; w++) { /* an empty page has none pending */
-    sl_rword_take(&t.remote[w]);
-    sl_rnode_set_next(&t.rnode[w], NULL);
-    sl_rnode_set_hdr(&t.rnode[w], pg);
-  }
+  sl_page_meta_init(pg, &t, dirty ? g.bitmap_words : 0);
   sl_page_slice(pg);
 }
 

@@ -284,7 +284,7 @@ static void *sl_create(const va_options_t *opts) {
   va_options_t o = opts ? *opts : va_options_default();
   sl_source_t *src = NULL;
   if (o.source == VA_SOURCE_REGION) {
-    src = sl_source_open(o.region, o.region_size);
+    src = sl_source_open(o.region, o.region_size, o.region_zero);
     if (src == NULL) return NULL; /* EINVAL: too small, or too large */
   } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
     errno = EINVAL; /* V2 maps its own memory, or carves a caller's region */
@@ -547,13 +547,13 @@ const va_allocator_t sl_allocator = {
  * of its own, as the drop-in's per-thread heaps are, so the harnesses drive
  * that path too and the checker verifies "sl.shared" after every op. */
 static void *sl_create_shared(const va_options_t *opts) {
-  sl_shared_map_t *map = sl_shared_map_create();
-  if (map == NULL) return va_enomem();
-  void *h = sl_create(opts);
-  if (h == NULL || !sl_heap_share(h, map, h)) {
+  sl_heap_t *h = sl_create(opts);
+  if (h == NULL) return NULL;
+  sl_shared_map_t *map = sl_shared_map_create_in(h->src); /* the heap's source */
+  if (map == NULL || !sl_heap_share(h, map, h)) {
     sl_destroy(h);
     sl_shared_map_destroy(map);
-    return NULL;
+    return va_enomem();
   }
   return h;
 }
