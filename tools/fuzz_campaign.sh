@@ -3,8 +3,8 @@
 #
 #   tools/fuzz_campaign.sh [-t SECONDS] [-j JOBS] [FUZZER...]
 #
-# FUZZER is a harness name from fuzz/BUILD (v1_firstfit v1_nextfit v1_bestfit
-# v2_slab v2_shared system); none means all. Each runs for SECONDS (default 600) with
+# FUZZER is a harness name (a registry entry, v2-slab -> v2_slab; the list is
+# printed by //alloc:registry_names -f); none means all of them. Each runs for SECONDS (default 600) with
 # JOBS parallel workers (-fork=JOBS when JOBS > 1), one after the other, on a
 # scratch copy of its corpus with the dictionary, printing progress lines.
 # Afterwards:
@@ -29,10 +29,14 @@ while getopts "t:j:h" o; do
 done
 shift $((OPTIND - 1))
 fuzzers=("$@")
-[ ${#fuzzers[@]} -eq 0 ] && fuzzers=(v1_firstfit v1_nextfit v1_bestfit v2_slab v2_shared system)
 
 ob=${BAZEL_OUTPUT_BASE:-$HOME/.cache/bazel-ob-fuzz-campaign}
 bazel="${BAZEL:-./bazelw}"
+if [ ${#fuzzers[@]} -eq 0 ]; then
+  $bazel --output_base="$ob" build //alloc:registry_names >/tmp/fuzz_campaign_build.log 2>&1 || {
+    tail -30 /tmp/fuzz_campaign_build.log; exit 1; }
+  mapfile -t fuzzers < <("$($bazel --output_base="$ob" info bazel-bin 2>/dev/null)/alloc/registry_names" -f)
+fi
 targets=() && for f in "${fuzzers[@]}"; do targets+=("//fuzz:${f}_bin"); done
 targets+=("//fuzz:ops_print")
 echo "== building ${targets[*]}"

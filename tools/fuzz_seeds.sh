@@ -6,9 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzzers=("$@")
-[ ${#fuzzers[@]} -eq 0 ] && fuzzers=(v1_firstfit v1_nextfit v1_bestfit v2_slab system)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ ${#fuzzers[@]} -eq 0 ]; then # every registry entry (alloc/registry_names.c)
+  mapfile -t fuzzers < <(./bazelw run //alloc:registry_names -- -f 2>/dev/null)
+fi
 ${CC:-clang} -std=c11 -D_GNU_SOURCE -O1 -I. fuzz/ops_print.c fuzz/ops.c -o "$tmp/ops_print"
 for seed in fuzz/seeds/*.txt; do
   "$tmp/ops_print" -c "$seed" -o "$tmp/bin"
