@@ -221,7 +221,7 @@ bool bench_update_readme(const char *path, const bench_session_t *s);
  * one line each, met / missed by how much / no data. Markdown: a list. */
 void bench_report_targets(FILE *f, const bench_session_t *s, bool markdown);
 
-/* Lookups shared by the reports. */
+/* Lookups shared by the reports and the targets (session.c). */
 const bench_result_t *bench_result_find(const bench_session_t *s, const char *alloc,
                                         const char *workload);
 size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max);

@@ -39,25 +39,6 @@ static const char *bench_pct(double x, char *buf, size_t len) {
   return buf;
 }
 
-/* Workloads in the order they appear in results. */
-size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max) {
-  size_t n = 0;
-  for (size_t i = 0; i < s->nresults; i++) {
-    bool seen = false;
-    for (size_t j = 0; j < n; j++) seen |= strcmp(out[j], s->results[i].workload) == 0;
-    if (!seen && n < max) out[n++] = s->results[i].workload;
-  }
-  return n;
-}
-
-const bench_result_t *bench_result_find(const bench_session_t *s, const char *alloc,
-                                        const char *workload) {
-  for (size_t i = 0; i < s->nresults; i++)
-    if (strcmp(s->results[i].alloc, alloc) == 0 && strcmp(s->results[i].workload, workload) == 0)
-      return &s->results[i];
-  return NULL;
-}
-
 /* A pair without numbers, in a few words: "> 3 s (timeout)", "n/a", ...
  * A run stopped at the run limit (the child's SLOW line) is a lower bound,
  * not a failure; a child killed at --timeout is the harder limit. */

@@ -106,7 +106,7 @@ static size_t prop_regression_run(const char *path, prop_regression_t *g,
       memcpy(r->param, g->param, sizeof r->param);
     }
     prop_case_t c;
-    bool fork_it = cfg->fork < 0 ? !(g->p->flags & PROP_NOFORK) : cfg->fork;
+    bool fork_it = prop_should_fork(g->p, cfg);
     (*ran)++;
     if (!prop_check_case(g->p, e, r->ops, r->n, r->param, fork_it,
                          cfg->timeout_s, false, &c)) {

@@ -194,6 +194,11 @@ typedef struct prop_config {
   bool quiet;          /* no printing at all (in-process API use) */
 } prop_config_t;
 
+typedef enum prop_shrink_result {
+  PROP_SHRINK_MINIMAL, /* a local minimum: no pass makes progress */
+  PROP_SHRINK_BUDGET,  /* stopped after `budget` candidates */
+} prop_shrink_result_t;
+
 typedef struct prop_result {
   bool failed;
   size_t trials;                 /* cases run */
@@ -206,6 +211,7 @@ typedef struct prop_result {
   char why[PROP_WHY_LEN];
   size_t at;
   size_t shrink_evals;           /* candidates tried */
+  prop_shrink_result_t shrunk;   /* a local minimum, or the budget ran out */
 } prop_result_t;
 
 /* Defaults from the environment (see top). */
@@ -214,6 +220,9 @@ prop_config_t prop_config_from_env(void);
 /* Generate the case of `seed` for property p on allocator a. */
 size_t prop_generate(const prop_t *p, const va_entry_t *e, uint64_t seed,
                      va_op_t *ops, uint64_t param[PROP_PARAMS]);
+
+/* Does a case of p run in a child? (cfg->fork < 0: unless p is PROP_NOFORK) */
+bool prop_should_fork(const prop_t *p, const prop_config_t *cfg);
 
 /* Run one case (forked if asked) and fill the failure fields. */
 bool prop_check_case(const prop_t *p, const va_entry_t *e, const va_op_t *ops,
@@ -225,9 +234,15 @@ bool prop_check_case(const prop_t *p, const va_entry_t *e, const va_op_t *ops,
 bool prop_run(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,
               prop_result_t *r);
 
-/* Shrink r's counterexample in place (greedy, to a local minimum). */
-void prop_shrink(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,
-                 prop_result_t *r);
+/* The shrinker's judge: run a candidate, true when it fails, with *out
+ * describing the failure (its key must equal the original's to count). */
+typedef bool (*prop_still_fails_t)(void *ctx, const va_op_t *ops, size_t n,
+                                   const uint64_t param[PROP_PARAMS], prop_case_t *out);
+
+/* Shrink r's counterexample in place (greedy, to a local minimum), trying
+ * at most `budget` candidates (r->shrink_evals counts them). */
+prop_shrink_result_t prop_shrink(prop_still_fails_t fails, void *ctx, size_t budget,
+                                 prop_result_t *r);
 
 /* Print r and write its files (fuzz binary + regression text). */
 void prop_report(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,

@@ -90,7 +90,7 @@ static uint64_t prop_case_seed(const prop_config_t *cfg, const prop_t *p,
   return z ^ (z >> 31);
 }
 
-static bool prop_should_fork(const prop_t *p, const prop_config_t *cfg) {
+bool prop_should_fork(const prop_t *p, const prop_config_t *cfg) {
   return cfg->fork < 0 ? !(p->flags & PROP_NOFORK) : cfg->fork != 0;
 }
 
@@ -304,13 +304,30 @@ static bool prop_run_forked(const prop_t *p, const va_entry_t *e,
   return ok;
 }
 
+/* The shrinker's judge for property p on entry e. */
+typedef struct prop_judge {
+  const prop_t *p;
+  const va_entry_t *e;
+  const prop_config_t *cfg;
+} prop_judge_t;
+
+static bool prop_still_fails(void *ctx, const va_op_t *ops, size_t n,
+                             const uint64_t param[PROP_PARAMS], prop_case_t *out) {
+  const prop_judge_t *j = ctx;
+  return !prop_check_case(j->p, j->e, ops, n, param, prop_should_fork(j->p, j->cfg),
+                          j->cfg->timeout_s, true, out);
+}
+
 bool prop_run(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,
               prop_result_t *r) {
   memset(r, 0, sizeof *r);
   prop_plan_t pl = prop_plan_of(p, cfg);
   bool ok = prop_should_fork(p, cfg) ? prop_run_forked(p, e, cfg, &pl, r)
                                      : prop_run_inline(p, e, cfg, &pl, r);
-  if (!ok) prop_shrink(p, e, cfg, r);
+  if (!ok) {
+    prop_judge_t j = {p, e, cfg};
+    r->shrunk = prop_shrink(prop_still_fails, &j, cfg->shrink_budget, r);
+  }
   return ok;
 }
 
@@ -357,8 +374,9 @@ void prop_report(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,
          "PROP_ENTRY=%s <test binary>\n",
          (unsigned long long)r->seed, (unsigned long long)r->seed, p->name,
          e->name);
-  printf("  shrunk from %zu to %zu op(s) in %zu evaluation(s); params",
-         r->orig_n, r->n, r->shrink_evals);
+  printf("  shrunk from %zu to %zu op(s) in %zu evaluation(s)%s; params",
+         r->orig_n, r->n, r->shrink_evals,
+         r->shrunk == PROP_SHRINK_BUDGET ? " (budget spent: maybe not minimal)" : "");
   for (int i = 0; i < PROP_PARAMS; i++)
     printf(" 0x%llx", (unsigned long long)r->param[i]);
   printf("\n  minimal counterexample:\n");

@@ -9,6 +9,9 @@
  *      distance to the boundary below; calloc counts and alignments down;
  *   4. renumber slots to the lowest, in order of first use;
  *   5. parameters toward 0.
+ * The shrinker knows nothing of properties or allocators: the caller's
+ * "still fails" callback runs a candidate (runner.c forks it when the
+ * property may crash), so calls go runner.c -> shrink.c only.
  * Cost: each candidate is one case evaluation (a fork for crash-prone
  * properties); a typical shrink of a 60-op case to <= 6 ops takes a few
  * hundred evaluations.
@@ -19,23 +22,20 @@
 #include "props/prop.h"
 
 typedef struct prop_shrinker {
-  const prop_t *p;
-  const va_entry_t *e;
-  const prop_config_t *cfg;
+  prop_still_fails_t fails; /* the caller's judge: runs a candidate */
+  void *ctx;
+  size_t budget;            /* candidates at most */
   prop_result_t *r;
-  bool fork;
 } prop_shrinker_t;
 
 /* Evaluate a candidate; adopt it into r if it fails the same way. */
 static bool prop_shrink_try(prop_shrinker_t *s, const va_op_t *ops, size_t n,
                             const uint64_t param[PROP_PARAMS]) {
   prop_result_t *r = s->r;
-  if (r->shrink_evals >= s->cfg->shrink_budget) return false;
+  if (r->shrink_evals >= s->budget) return false;
   r->shrink_evals++;
   prop_case_t c;
-  if (prop_check_case(s->p, s->e, ops, n, param, s->fork, s->cfg->timeout_s,
-                      true, &c))
-    return false;
+  if (!s->fails(s->ctx, ops, n, param, &c)) return false;
   if (strcmp(c.key, r->key) != 0) return false;
   static va_op_t tmp[PROP_MAX_OPS];
   memcpy(tmp, ops, n * sizeof *ops);
@@ -171,15 +171,16 @@ static bool prop_shrink_params(prop_shrinker_t *s) {
   return any;
 }
 
-void prop_shrink(const prop_t *p, const va_entry_t *e, const prop_config_t *cfg,
-                 prop_result_t *r) {
-  prop_shrinker_t s = {p, e, cfg, r, cfg->fork < 0 ? !(p->flags & PROP_NOFORK)
-                                                   : cfg->fork != 0};
+prop_shrink_result_t prop_shrink(prop_still_fails_t fails, void *ctx, size_t budget,
+                                 prop_result_t *r) {
+  prop_shrinker_t s = {fails, ctx, budget, r};
+  bool progress = true;
   prop_shrink_tail(&s);
-  for (bool progress = true; progress && r->shrink_evals < cfg->shrink_budget;) {
+  while (progress && r->shrink_evals < budget) {
     progress = prop_shrink_drop(&s);
     progress |= prop_shrink_ops(&s);
     progress |= prop_shrink_slots(&s);
     progress |= prop_shrink_params(&s);
   }
+  return progress ? PROP_SHRINK_BUDGET : PROP_SHRINK_MINIMAL;
 }

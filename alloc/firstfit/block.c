@@ -1,4 +1,4 @@
-/* vedalloc V1 — blocks: accounting, placement, split, coalesce, validation.
+/* vedalloc V1 — blocks: placement, split, coalesce, validation.
  *
  * Placement (opts.fit) walks the address-ordered block list:
  *   first  the lowest free block that fits             O(blocks)
@@ -26,7 +26,8 @@
  * ff_block_take and ff_block_release, update them once per operation from
  * the case they are in (split or not; the four coalescing cases); the rarer
  * paths (realloc, memalign, grow, trim) bracket each change with
- * ff_acct_sub / ff_acct_add.
+ * ff_acct_sub / ff_acct_add (internal.h, below both this file and heap.c:
+ * calls go api.c -> block.c -> heap.c -> os.c).
  */
 #include <string.h>
 
@@ -38,37 +39,6 @@ bool ff_size_for(size_t n, size_t *need) {
   size_t p = n < FF_MIN_PAYLOAD ? FF_MIN_PAYLOAD : VA_ALIGN_UP(n, FF_GRAIN);
   *need = p + FF_HDR;
   return true;
-}
-
-/* ---- accounting -------------------------------------------------------- */
-void ff_acct_add(ff_heap_t *h, const ff_block_t *b) {
-  if (ff_is_fence(b)) return;
-  if (ff_is_used(b)) {
-    h->live_blocks++;
-    h->live_bytes += ff_psize(b);
-  } else {
-    h->free_blocks++;
-    h->free_bytes += ff_psize(b);
-  }
-}
-
-void ff_acct_sub(ff_heap_t *h, const ff_block_t *b) {
-  if (ff_is_fence(b)) return;
-  if (ff_is_used(b)) {
-    h->live_blocks--;
-    h->live_bytes -= ff_psize(b);
-  } else {
-    h->free_blocks--;
-    h->free_bytes -= ff_psize(b);
-  }
-}
-
-/* A header leaves the list; the rover must not point at it. */
-/* heir is always dead's lower neighbour, so it may take over the hint. */
-void ff_block_kill(ff_heap_t *h, ff_block_t *dead, ff_block_t *heir) {
-  ff_set_magic(dead, FF_MAGIC_DEAD);
-  if (h->rover == dead) h->rover = heir;
-  if (h->low == dead) h->low = heir;
 }
 
 /* ---- placement ----------------------------------------------------------

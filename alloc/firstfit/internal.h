@@ -71,6 +71,37 @@ static inline void ff_low_lower(ff_heap_t *h, ff_block_t *b) {
   if ((uintptr_t)b < (uintptr_t)h->low) h->low = b;
 }
 
+/* ---- accounting and header death: used by block.c and heap.c alike ------- */
+static inline void ff_acct_add(ff_heap_t *h, const ff_block_t *b) {
+  if (ff_is_fence(b)) return;
+  if (ff_is_used(b)) {
+    h->live_blocks++;
+    h->live_bytes += ff_psize(b);
+  } else {
+    h->free_blocks++;
+    h->free_bytes += ff_psize(b);
+  }
+}
+
+static inline void ff_acct_sub(ff_heap_t *h, const ff_block_t *b) {
+  if (ff_is_fence(b)) return;
+  if (ff_is_used(b)) {
+    h->live_blocks--;
+    h->live_bytes -= ff_psize(b);
+  } else {
+    h->free_blocks--;
+    h->free_bytes -= ff_psize(b);
+  }
+}
+
+/* A header leaves the list; the rover must not point at it. */
+/* heir is always dead's lower neighbour, so it may take over the hint. */
+static inline void ff_block_kill(ff_heap_t *h, ff_block_t *dead, ff_block_t *heir) {
+  ff_set_magic(dead, FF_MAGIC_DEAD);
+  if (h->rover == dead) h->rover = heir;
+  if (h->low == dead) h->low = heir;
+}
+
 /* ---- os.c: the only file that talks to the OS ---------------------------- */
 bool ff_os_open(ff_os_t *os, const va_options_t *o);
 uintptr_t ff_os_break(const ff_os_t *os);
@@ -89,9 +120,6 @@ int ff_heap_segment_of(const ff_heap_t *h, uintptr_t a);
 
 /* ---- block.c ----------------------------------------------------------------- */
 bool ff_size_for(size_t n, size_t *need);
-void ff_acct_add(ff_heap_t *h, const ff_block_t *b);
-void ff_acct_sub(ff_heap_t *h, const ff_block_t *b);
-void ff_block_kill(ff_heap_t *h, ff_block_t *dead, ff_block_t *heir);
 ff_block_t *ff_fit(ff_heap_t *h, size_t need);
 void ff_block_take(ff_heap_t *h, ff_block_t *b, size_t need);
 ff_block_t *ff_block_split(ff_heap_t *h, ff_block_t *b, size_t need);
