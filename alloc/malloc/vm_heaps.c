@@ -303,30 +303,28 @@ size_t vm_pool_heap_count(const vm_pool_t *pool) {
   return atomic_load_explicit(&pool->count, memory_order_relaxed);
 }
 
-bool vm_pool_check(vm_pool_t *pool, va_report_t *r) {
+/* Every heap of the pool checked once: with sl_check_empty when `empty`
+ * (which runs sl_check first), else sl_check. */
+static bool vm_pool_walk(vm_pool_t *pool, bool empty, va_report_t *r) {
   size_t n = 0, count = vm_pool_heap_count(pool);
   for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
     if (++n > count) return va_fail(r, "vm.count", vh, "more heaps listed than %zu", count);
     int s = atomic_load(&vh->state);
     if (s < VM_HEAP_OWNED || s > VM_HEAP_LOST)
       return va_fail(r, "vm.state", vh, "heap in state %d", s);
-    if (!sl_check(vh->sl, r)) return false;
+    if (!(empty ? sl_check_empty(vh->sl, r) : sl_check(vh->sl, r))) return false;
     if (s == VM_HEAP_ABANDONED && vm_heap_pending(vh))
       return va_fail(r, "vm.abandoned", vh, "abandoned heap with remote frees pending");
+    if (empty && vm_heap_pending(vh))
+      return va_fail(r, "vm.remote", vh, "remote frees pending in an empty pool");
   }
   if (n != count) return va_fail(r, "vm.count", pool, "%zu heaps listed, count %zu", n, count);
   return va_pass(r);
 }
 
-bool vm_pool_check_empty(vm_pool_t *pool, va_report_t *r) {
-  if (!vm_pool_check(pool, r)) return false;
-  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
-    if (vm_heap_pending(vh))
-      return va_fail(r, "vm.remote", vh, "remote frees pending in an empty pool");
-    if (!sl_check_empty(vh->sl, r)) return false;
-  }
-  return va_pass(r);
-}
+bool vm_pool_check(vm_pool_t *pool, va_report_t *r) { return vm_pool_walk(pool, false, r); }
+
+bool vm_pool_check_empty(vm_pool_t *pool, va_report_t *r) { return vm_pool_walk(pool, true, r); }
 
 void vm_pool_stats(vm_pool_t *pool, va_stats_t *st) {
   va_stats_t sum = {0};

@@ -128,9 +128,9 @@ static bool vm_i_owned_by_thread(const vm_instance_t *x, const vm_heap_t *vh) {
   return false;
 }
 
-static bool vm_i_check(void *h, va_report_t *r) {
-  vm_instance_t *x = h;
-  if (!vm_pool_check(&x->pool, r)) return false;
+/* The instance's own records against the pool: who owns which heap, and
+ * no more heaps than threads ever ran at once. */
+static bool vm_i_check_owners(vm_instance_t *x, va_report_t *r) {
   for (unsigned t = 0; t < VA_MAX_THREADS; t++)
     if (x->slot[t] && (!x->running[t] || atomic_load(&x->slot[t]->state) != VM_HEAP_OWNED))
       return va_fail(r, "vm.owner", x->slot[t], "thread %u's heap is in state %d", t,
@@ -145,8 +145,15 @@ static bool vm_i_check(void *h, va_report_t *r) {
   return va_pass(r);
 }
 
+static bool vm_i_check(void *h, va_report_t *r) {
+  vm_instance_t *x = h;
+  return vm_pool_check(&x->pool, r) && vm_i_check_owners(x, r);
+}
+
+/* vm_pool_check_empty checks each heap once, sl_check included. */
 static bool vm_i_check_empty(void *h, va_report_t *r) {
-  return vm_i_check(h, r) && vm_pool_check_empty(&((vm_instance_t *)h)->pool, r);
+  vm_instance_t *x = h;
+  return vm_pool_check_empty(&x->pool, r) && vm_i_check_owners(x, r);
 }
 
 static void vm_i_stats(void *h, va_stats_t *st) {
