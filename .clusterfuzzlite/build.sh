@@ -30,6 +30,13 @@ alloc_srcs=()
 for f in "${srcs[@]}"; do case "$f" in fuzz/*) ;; *) alloc_srcs+=("$f") ;; esac; done
 $CC $flags -O0 -pthread alloc/registry_names.c "${alloc_srcs[@]}" -o "$obj/registry_names"
 entries=$("$obj/registry_names")
+# VA_CFL_ONLY="v2-slab v1-firstfit": build only these entries (quick checks).
+if [ -n "${VA_CFL_ONLY:-}" ]; then
+  for want in $VA_CFL_ONLY; do
+    echo "$entries" | grep -qx -- "$want" || { echo "VA_CFL_ONLY: '$want' is not a registry entry" >&2; exit 2; }
+  done
+  entries=$VA_CFL_ONLY
+fi
 
 objs=()
 for f in "${srcs[@]}"; do
