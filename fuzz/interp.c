@@ -135,6 +135,15 @@ static bool va_interp_call(va_interp_t *in, va_call_t *c) {
   return va_interp_no_stray(in);
 }
 
+int va_interp_probe_free(va_interp_t *in, void *p) {
+  va_call_t c = {.kind = VA_CALL_FREE, .name = "free", .ptr = p, .bad = true};
+  va_call_t *outer = in->call;
+  in->call = &c;
+  in->a->free(in->heap, p);
+  in->call = outer;
+  return c.raised;
+}
+
 /* The result of an allocating call becomes slot s's block. */
 static void va_interp_keep(va_interp_t *in, const va_call_t *c) {
   va_slot_t *b = &in->slot[c->slot];

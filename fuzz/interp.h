@@ -145,6 +145,11 @@ typedef void *_Atomic va_spare_t;
 void *va_state_take(va_spare_t *spare, size_t size);
 void va_state_give(va_spare_t *spare, void *state);
 
+/* A probe outside the program, for an observer's own misuse test: free(p)
+ * with the error hook armed and no observer told. Returns the first kind
+ * the hook saw (0: none); p must not be a live block of any slot. */
+int va_interp_probe_free(va_interp_t *in, void *p);
+
 /* Fail the run: fill the failure for the current op; returns false. */
 bool va_interp_fail(va_interp_t *in, const char *invariant, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -131,6 +131,37 @@ PROP(v2_block_in_class, prop_is_v2,
 }
 
 /* ---------------------------------------------------------------------------
+ * Misuse the op language cannot aim: a pointer into the part of a page's
+ * grid never sliced. It is on the grid, in a page of the heap, and no block
+ * was ever there: "not a block" (not "double free"), and the heap as before.
+ * ------------------------------------------------------------------------- */
+static bool prop_v2_unsliced_ok(void *ctx, va_interp_t *in, const va_op_t *op) {
+  const va_slot_t *b = &in->slot[op->slot];
+  sl_block_place_t pl;
+  if (!b->ptr || !sl_block_place(in->heap, b->ptr, &pl) || pl.class_idx == SIZE_MAX ||
+      pl.sliced >= pl.capacity)
+    return true;
+  uint8_t *q = b->ptr + (pl.sliced - pl.index) * pl.block_size;
+  int raised = va_interp_probe_free(in, q);
+  if (raised != VA_ERR_NOT_A_BLOCK)
+    return prop_fail(ctx, in->op_index, "v2.unsliced_free",
+                     "free(%p), block %zu of a page with %zu sliced, raised \"%s\"",
+                     (void *)q, pl.sliced, pl.sliced,
+                     raised ? va_error_name((va_error_kind_t)raised) : "nothing");
+  va_report_t r = {0};
+  if (!in->a->check(in->heap, &r))
+    return prop_fail(ctx, in->op_index, "v2.unsliced_free", "after free(%p): %s: %s",
+                     (void *)q, r.invariant, r.detail);
+  return true;
+}
+
+PROP(v2_unsliced_free, prop_is_v2,
+     .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_CALLOC, .max_size = 4096, .slots = 16}) {
+  va_observer_t obs = {.ctx = c, .op_end = prop_v2_unsliced_ok};
+  return prop_interp(c, &obs, 1);
+}
+
+/* ---------------------------------------------------------------------------
  * O(1) pages touched.
  * ------------------------------------------------------------------------- */
 static bool prop_v2_touch_ok(void *ctx, va_interp_t *in, const va_op_t *op) {

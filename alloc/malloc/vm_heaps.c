@@ -303,6 +303,18 @@ size_t vm_pool_heap_count(const vm_pool_t *pool) {
   return atomic_load_explicit(&pool->count, memory_order_relaxed);
 }
 
+/* An abandoned heap was trimmed (detach and borrow both trim last): what
+ * it still keeps that a trim gives back, or NULL. */
+static const char *vm_heap_untrimmed(vm_heap_t *vh) {
+  sl_census_t c;
+  sl_heap_census(vh->sl, &c);
+  if (c.idle_pages[0] || c.idle_pages[1]) return "idle pages";
+  if (c.large_cached) return "cached large mappings";
+  for (size_t k = 0; k < SL_CENSUS_CLASSES; k++)
+    if (c.class_reserve[k] || c.head_empty[k]) return "empty pages of a class";
+  return NULL;
+}
+
 /* Every heap of the pool checked once: with sl_check_empty when `empty`
  * (which runs sl_check first), else sl_check. */
 static bool vm_pool_walk(vm_pool_t *pool, bool empty, va_report_t *r) {
@@ -315,6 +327,8 @@ static bool vm_pool_walk(vm_pool_t *pool, bool empty, va_report_t *r) {
     if (!(empty ? sl_check_empty(vh->sl, r) : sl_check(vh->sl, r))) return false;
     if (s == VM_HEAP_ABANDONED && vm_heap_pending(vh))
       return va_fail(r, "vm.abandoned", vh, "abandoned heap with remote frees pending");
+    const char *kept = s == VM_HEAP_ABANDONED ? vm_heap_untrimmed(vh) : NULL;
+    if (kept) return va_fail(r, "vm.trimmed", vh, "abandoned heap still keeps %s", kept);
     if (empty && vm_heap_pending(vh))
       return va_fail(r, "vm.remote", vh, "remote frees pending in an empty pool");
   }

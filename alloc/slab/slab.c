@@ -374,6 +374,9 @@ bool sl_block_place(void *heap, const void *p, sl_block_place_t *out) {
   out->keep_empty = sl_page_keep_empty(pg);
   out->full = sl_page_freelist(pg) == NULL;
   out->bytes = sl_page_page_size(pg);
+  out->block_size = sl_page_block_size(pg);
+  out->index = (size_t)((const uint8_t *)p - sl_page_blocks(pg)) / out->block_size;
+  out->sliced = sl_page_bumped(pg);
   return true;
 }
 

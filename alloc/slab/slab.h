@@ -63,6 +63,10 @@ typedef struct sl_block_place {
   bool keep_empty;    /* page: a free may leave it empty where it is */
   bool full;          /* page: no free block */
   size_t bytes;       /* the page's or the large mapping's size */
+  size_t block_size;  /* page: its class's block size */
+  size_t index;       /* page: p's block in the grid */
+  size_t sliced;      /* page: grid blocks sliced so far (the rest were never
+                         handed out: a pointer there is not a block) */
 } sl_block_place_t;
 bool sl_block_place(void *heap, const void *p, sl_block_place_t *out);
 
