@@ -110,7 +110,10 @@ void vm_pool_fork_child(vm_pool_t *pool, vm_heap_t *keep);
 size_t vm_pool_heap_count(const vm_pool_t *pool);
 
 /* At a quiescent point (no thread inside the pool): every heap's V2
- * checker, its state, its remote list ("vm.*" invariants, vm_heaps.c). */
+ * checker and its state: "vm.state" (a known state), "vm.abandoned" (an
+ * abandoned heap has no remote free pending), "vm.trimmed" (nor an empty
+ * page or a cached mapping: detach and borrow trim last), "vm.count" (the
+ * list has the counted heaps). */
 bool vm_pool_check(vm_pool_t *pool, va_report_t *r);
 
 /* The pool holds no live block: every heap is empty, none has remote
