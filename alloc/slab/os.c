@@ -88,6 +88,13 @@ static void sl_bits_mark(uint64_t *w, size_t c, size_t n, bool on) {
     else w[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
+/* Chunks a mapping of `size` bytes takes, and the chunk p starts. */
+static size_t sl_region_chunks(size_t size) { return (size + SL_CHUNK - 1) / SL_CHUNK; }
+
+static size_t sl_region_chunk_of(const sl_source_t *s, const void *p) {
+  return (size_t)((const uint8_t *)p - s->base) / SL_CHUNK;
+}
+
 /* Are chunks [c, c + n) all free (and inside the region)? */
 static bool sl_region_free_run(const sl_source_t *s, size_t c, size_t n) {
   if (c + n > s->chunks) return false;
@@ -186,7 +193,7 @@ sl_source_t *sl_source_open(void *region, size_t size, bool zero) {
  * for the few entries it will hold. */
 static void *sl_region_map(sl_source_t *s, size_t size, size_t align, bool *zeroed) {
   if (size > (s->chunks - s->handed) * SL_CHUNK) return NULL; /* more than is free */
-  size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
+  size_t n = sl_region_chunks(size);
   size_t step = align > SL_CHUNK ? align / SL_CHUNK : 1;
   size_t c = zeroed ? sl_region_find_up(s, n, step) : sl_region_find_down(s, n, step);
   if (c == SIZE_MAX) return NULL;
@@ -202,8 +209,7 @@ static void *sl_region_map(sl_source_t *s, size_t size, size_t align, bool *zero
 }
 
 static void sl_region_unmap(sl_source_t *s, void *p, size_t size, bool zero) {
-  size_t c = (size_t)((uint8_t *)p - s->base) / SL_CHUNK;
-  size_t n = (size + SL_CHUNK - 1) / SL_CHUNK;
+  size_t c = sl_region_chunk_of(s, p), n = sl_region_chunks(size);
   VA_ASSERT(c >= 1 && c + n <= s->chunks);
   if (!zero) VA_UNPOISON(p, n * SL_CHUNK); /* zero memory is never poisoned */
   sl_bits_mark(s->used, c, n, false);
@@ -249,9 +255,8 @@ void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size) {
 
 bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
   if (src) {
-    size_t c = (size_t)((uint8_t *)p - src->base) / SL_CHUNK;
-    size_t old = (old_size + SL_CHUNK - 1) / SL_CHUNK;
-    size_t n = (new_size + SL_CHUNK - 1) / SL_CHUNK;
+    size_t c = sl_region_chunk_of(src, p);
+    size_t old = sl_region_chunks(old_size), n = sl_region_chunks(new_size);
     if (!sl_region_free_run(src, c + old, n - old)) return false;
     sl_bits_mark(src->used, c + old, n - old, true); /* dirty is fine: no promise */
     src->handed += n - old;
