@@ -30,19 +30,8 @@ done
 shift $((OPTIND - 1))
 fuzzers=("$@")
 
-ob=${BAZEL_OUTPUT_BASE:-$HOME/.cache/bazel-ob-fuzz-campaign}
-bazel="${BAZEL:-./bazelw}"
-if [ ${#fuzzers[@]} -eq 0 ]; then
-  $bazel --output_base="$ob" build //alloc:registry_names >/tmp/fuzz_campaign_build.log 2>&1 || {
-    tail -30 /tmp/fuzz_campaign_build.log; exit 1; }
-  mapfile -t fuzzers < <("$($bazel --output_base="$ob" info bazel-bin 2>/dev/null)/alloc/registry_names" -f)
-fi
-targets=() && for f in "${fuzzers[@]}"; do targets+=("//fuzz:${f}_bin"); done
-targets+=("//fuzz:ops_print")
-echo "== building ${targets[*]}"
-$bazel --output_base="$ob" build "${targets[@]}" >/tmp/fuzz_campaign_build.log 2>&1 || {
-  tail -30 /tmp/fuzz_campaign_build.log; exit 1; }
-bin=$($bazel --output_base="$ob" info bazel-bin 2>/dev/null)/fuzz
+. tools/fuzz_bins.sh
+fuzz_bins_build /tmp/fuzz_campaign_build.log //fuzz:ops_print || exit 1
 work=$(mktemp -d /tmp/fuzz_campaign.XXXXXX)
 dict=$root/fuzz/alloc.dict
 summary=()

@@ -21,20 +21,12 @@ while getopts "t:r:h" o; do
   esac
 done
 shift $((OPTIND - 1))
-ob=${BAZEL_OUTPUT_BASE:-$HOME/.cache/bazel-ob-fuzz-campaign}
-bazel="${BAZEL:-./bazelw}"
 fuzzers=("$@")
 log=$(mktemp)
-trap 'rm -rf "$log" "$work"' EXIT
 work=$(mktemp -d /tmp/fuzz_speed.XXXXXX)
-if [ ${#fuzzers[@]} -eq 0 ]; then
-  $bazel --output_base="$ob" build //alloc:registry_names >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
-  mapfile -t fuzzers < <("$($bazel --output_base="$ob" info bazel-bin 2>/dev/null)/alloc/registry_names" -f)
-fi
-targets=() && for f in "${fuzzers[@]}"; do targets+=("//fuzz:${f}_bin"); done
-echo "== building ${targets[*]}"
-$bazel --output_base="$ob" build "${targets[@]}" >"$log" 2>&1 || { tail -20 "$log"; exit 1; }
-bin=$($bazel --output_base="$ob" info bazel-bin 2>/dev/null)/fuzz
+trap 'rm -rf "$log" "$work"' EXIT
+. tools/fuzz_bins.sh
+fuzz_bins_build "$log" || exit 1
 printf '%-12s %10s %10s %10s %8s\n' fuzzer "best/s" "median/s" "cpu s" corpus
 for f in "${fuzzers[@]}"; do
   rates=() cpus=()
