@@ -39,14 +39,8 @@ static vm_heap_t **vm_self(vm_instance_t *x) {
  * caller's region (a fuzz input's, reused input after input). */
 static void *vm_i_create(const va_options_t *opts) {
   va_options_t o = opts ? *opts : sl_thread_heap_options();
-  sl_source_t *src = NULL;
-  if (o.source == VA_SOURCE_REGION) {
-    src = sl_source_open(o.region, o.region_size, o.region_zero);
-    if (src == NULL) return NULL;
-  } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
-    errno = EINVAL; /* V2 maps its own memory, or carves a region */
-    return NULL;
-  }
+  sl_source_t *src;
+  if (!sl_source_from(&o, &src)) return NULL;
   o.source = VA_SOURCE_DEFAULT; /* the heaps take the source, not the region */
   vm_instance_t *x = sl_os_map(src, VM_INSTANCE_BYTES, 4096, NULL);
   if (x == NULL) return va_enomem();

@@ -218,6 +218,17 @@ static void sl_region_unmap(sl_source_t *s, void *p, size_t size, bool zero) {
   if (c < s->hint) s->hint = c;
 }
 
+bool sl_source_from(const va_options_t *o, sl_source_t **src) {
+  *src = NULL;
+  if (o->source == VA_SOURCE_REGION) {
+    *src = sl_source_open(o->region, o->region_size, o->region_zero);
+    return *src != NULL; /* EINVAL: too small, or too large */
+  }
+  if (o->source == VA_SOURCE_DEFAULT || o->source == VA_SOURCE_MMAP) return true;
+  errno = EINVAL; /* V2 maps its own memory, or carves a caller's region */
+  return false;
+}
+
 /* ---------------------------------------------------------------------------
  * The source's calls (os.h)
  * ------------------------------------------------------------------------- */

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc/allocator.h"
+
 typedef struct sl_source sl_source_t;
 
 /* A source over [region, region + size): its state lives in the region's
@@ -31,6 +33,11 @@ typedef struct sl_source sl_source_t;
  * no chunk of it is cleared before it is first used.
  * NULL with EINVAL when the region cannot hold it and a heap. */
 sl_source_t *sl_source_open(void *region, size_t size, bool zero);
+
+/* The source that options name: *src = NULL for the OS (DEFAULT, MMAP),
+ * a region's (REGION, opened as above); false with errno EINVAL for any
+ * other source (sbrk) or a region that cannot hold one. */
+bool sl_source_from(const va_options_t *o, sl_source_t **src);
 
 /* size bytes aligned to align (a power of two), or NULL. */
 void *sl_os_map(sl_source_t *src, size_t size, size_t align, bool *zeroed);

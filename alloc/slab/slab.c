@@ -282,14 +282,8 @@ void *sl_heap_create_in(const va_options_t *opts, sl_source_t *src) {
 
 static void *sl_create(const va_options_t *opts) {
   va_options_t o = opts ? *opts : va_options_default();
-  sl_source_t *src = NULL;
-  if (o.source == VA_SOURCE_REGION) {
-    src = sl_source_open(o.region, o.region_size, o.region_zero);
-    if (src == NULL) return NULL; /* EINVAL: too small, or too large */
-  } else if (o.source != VA_SOURCE_DEFAULT && o.source != VA_SOURCE_MMAP) {
-    errno = EINVAL; /* V2 maps its own memory, or carves a caller's region */
-    return NULL;
-  }
+  sl_source_t *src;
+  if (!sl_source_from(&o, &src)) return NULL;
   return sl_create_on(&o, src);
 }
 
