@@ -1,17 +1,18 @@
 /* vedalloc V2 — the checker, the empty-state check and statistics.
  *
  * sl_check walks every page of the heap (the all-list), then every class
- * list, then the large mappings, then the counters, and reports the first
+ * list, then the large mappings, then the segments, then the counters, and reports the first
  * violated invariant by the stable names defined in types.h. Each walk is
  * bounded by the counts the heap claims, so a corrupted link ends in a
  * report, not a hang. Headers are read as copies through the metadata
  * accessors, so the checker is instrumented like the rest of V2.
- * Cost: O(pages * capacity + large chunks).
+ * Cost: O(pages * capacity + large chunks + 64 * segments).
  */
 #include <string.h>
 
 #include "alloc/slab/class.h"
 #include "alloc/slab/map.h"
+#include "alloc/slab/segment.h"
 #include "alloc/slab/types.h"
 
 VA_CHECKER_BEGIN
@@ -322,7 +323,7 @@ static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
   sl_large_t l = sl_check_load_large(lg);
   uint8_t *base = (uint8_t *)lg;
   if (l.kind != SL_KIND_LARGE || l.state != state || l.heap != h ||
-      l.map_size % SL_CHUNK || l.payload < base + SL_LARGE_HDR ||
+      l.map_size % SL_CHUNK || l.carved > 1 || (l.carved && l.map_size > SL_SEG_CARVE_MAX) || l.payload < base + SL_LARGE_HDR ||
       l.payload >= base + l.map_size || (uintptr_t)l.payload % VA_ALIGNMENT)
     return va_fail(r, "sl.large", lg, "large mapping header inconsistent");
   uint64_t word = sl_rword_get(&lg->remote);
@@ -354,14 +355,15 @@ static bool sl_check_remote_queue(const sl_heap_t *h, size_t queued, va_report_t
   return true;
 }
 
-static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *queued,
-                           va_report_t *r) {
+static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *carved,
+                           size_t *queued, va_report_t *r) {
   size_t n = 0, cached = 0, cbytes = 0, cres = 0;
   for (sl_large_t *lg = h->large_live; lg; lg = sl_large_next(lg)) {
     if (++n > h->large_count)
       return va_fail(r, "sl.large", lg, "more live mappings than %zu", h->large_count);
     if (!sl_check_large_one(h, lg, SL_LARGE_LIVE, queued, r)) return false;
     *bytes += sl_large_map_size(lg);
+    if (sl_large_carved(lg)) *carved += sl_large_map_size(lg);
   }
   sl_large_t *last = NULL;
   for (sl_large_t *lg = h->large_cache; lg; last = lg, lg = sl_large_next(lg)) {
@@ -371,6 +373,7 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *queued,
     if (!sl_check_large_one(h, lg, SL_LARGE_CACHED, queued, r)) return false;
     cbytes += sl_large_map_size(lg);
     cres += sl_large_resident(lg);
+    if (sl_large_carved(lg)) *carved += sl_large_map_size(lg);
   }
   *bytes += cbytes;
   if (n != h->large_count || cached != h->cache_count ||
@@ -381,6 +384,54 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *queued,
                    "%zu live (count %zu), %zu cached of %zu bytes (count %zu, "
                    "%zu bytes)", n, h->large_count, cached, cbytes,
                    h->cache_count, h->cache_bytes);
+  return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Segments (segment.h, "sl.segment", "sl.segment_chunks")
+ * ------------------------------------------------------------------------- */
+static bool sl_check_segment(const sl_heap_t *h, const sl_seg_t *seg, size_t *used,
+                             va_report_t *r) {
+  uintptr_t base = (uintptr_t)seg - (SL_CHUNK - SL_SEG_HDR);
+  if (seg->kind != SL_KIND_SEG || seg->heap != h || base % SL_SEG_BYTES ||
+      !(seg->used & 1) || !(seg->dirty & 1))
+    return va_fail(r, "sl.segment", seg, "segment header inconsistent (used %#llx)",
+                   (unsigned long long)seg->used);
+  for (size_t c = 1; c < SL_SEG_CHUNKS; c++) {
+    bool in_use = (seg->used >> c) & 1;
+    const void *owner = sl_map_get(h, (void *)(base + c * SL_CHUNK));
+    if (in_use != (owner != NULL))
+      return va_fail(r, "sl.segment_chunks", (void *)(base + c * SL_CHUNK),
+                     "chunk %zu of the segment is %s, but the map names %p", c,
+                     in_use ? "in use" : "free", owner);
+    *used += in_use;
+  }
+  return true;
+}
+
+/* Every segment, and its chunks against the map; `carved`: the bytes of
+ * the pages and carved large mappings, which must be all the chunks the
+ * segments have in use (so none lies outside a segment of the heap). */
+static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r) {
+  size_t n = 0, used = 0;
+  bool full_seen = false;
+  const sl_seg_t *prev = NULL;
+  for (const sl_seg_t *seg = h->segs; seg; prev = seg, seg = seg->next) {
+    if (++n > h->seg_count || seg->prev != prev)
+      return va_fail(r, "sl.segment", seg, "segment list longer than %zu or mislinked",
+                     h->seg_count);
+    if (!sl_check_segment(h, seg, &used, r)) return false;
+    bool full = seg->used == ~(uint64_t)0;
+    if (full_seen && !full)
+      return va_fail(r, "sl.segment", seg, "a segment with a free chunk after a full one");
+    full_seen |= full;
+  }
+  if (n != h->seg_count)
+    return va_fail(r, "sl.segment", h, "%zu segments listed, count %zu", n, h->seg_count);
+  if (used * SL_CHUNK != carved)
+    return va_fail(r, "sl.segment_chunks", h,
+                   "segments have %zu chunks in use, pages and carved mappings %zu",
+                   used, carved / SL_CHUNK);
   return true;
 }
 
@@ -416,7 +467,7 @@ static bool sl_check_pages(const sl_heap_t *h, sl_tally_t *t, size_t *bytes,
 bool sl_check(void *heap, va_report_t *r) {
   const sl_heap_t *h = heap;
   sl_tally_t t = {{0}, {0}, {0}, 0, 0};
-  size_t page_bytes = 0, large_bytes = 0, queued = 0;
+  size_t page_bytes = 0, large_bytes = 0, carved = 0, queued = 0;
   if (!sl_check_pages(h, &t, &page_bytes, &queued, r)) return false;
   if (!sl_check_idle(h, &t, r)) return false;
   for (size_t c = 0; c < SL_CLASS_COUNT; c++) {
@@ -430,8 +481,9 @@ bool sl_check(void *heap, va_report_t *r) {
     if (h->direct[k] != h->avail[sl_class_by8[k]])
       return va_fail(r, "sl.avail_list", h->direct[k],
                      "direct[%zu] is not the avail head of class %u", k, sl_class_by8[k]);
-  if (!sl_check_large(h, &large_bytes, &queued, r)) return false;
+  if (!sl_check_large(h, &large_bytes, &carved, &queued, r)) return false;
   if (!sl_check_remote_queue(h, queued, r)) return false;
+  if (!sl_check_segments(h, page_bytes + carved, r)) return false;
   if (h->hot_leaf && h->map[h->hot_key] != h->hot_leaf)
     return va_fail(r, "sl.counts", h, "hot leaf is not map[%zu]", (size_t)h->hot_key);
   size_t expect = h->meta_bytes + page_bytes + large_bytes;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/slab/segment.h"
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
 #include "alloc/slab/types.h"
@@ -285,6 +286,44 @@ SL_T_META static void t_idle(t_world_t *w) {
   w->pooled->idle_since -= 1;
 }
 
+SL_T_META static void t_segment(t_world_t *w) {
+  sl_heap_t *h = w->h;
+  sl_seg_t *seg = sl_seg_of(w->live);
+  VT_CHECK(h->segs == seg && seg->kind == SL_KIND_SEG);
+  seg->kind ^= 1;
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->kind ^= 1;
+  seg->heap = NULL;
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->heap = h;
+  h->seg_count++;
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  h->seg_count--;
+  seg->prev = seg;
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->prev = NULL;
+  seg->used &= ~(uint64_t)1; /* chunk 0, the header's, handed out */
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->used |= 1;
+}
+
+SL_T_META static void t_segment_chunks(t_world_t *w) {
+  sl_seg_t *seg = sl_seg_of(w->live);
+  uint64_t free_bits = ~seg->used;
+  VT_CHECK(free_bits != 0);
+  uint64_t one_free = free_bits & -free_bits;
+  seg->used |= one_free; /* a chunk in use that nothing owns */
+  VT_CHECK(t_names(w->h, "sl.segment_chunks"));
+  seg->used &= ~one_free;
+  size_t c = ((uintptr_t)w->live - ((uintptr_t)seg - (SL_CHUNK - SL_SEG_HDR))) / SL_CHUNK;
+  seg->used &= ~((uint64_t)1 << c); /* the live mapping's chunk marked free */
+  VT_CHECK(t_names(w->h, "sl.segment_chunks"));
+  seg->used |= (uint64_t)1 << c;
+  w->live->carved = 0; /* a carved mapping that claims a mapping of its own */
+  VT_CHECK(t_names(w->h, "sl.segment_chunks"));
+  w->live->carved = 1;
+}
+
 typedef void (*t_corrupt_fn)(t_world_t *);
 
 static void t_run(const char *name, t_corrupt_fn fn) {
@@ -322,6 +361,8 @@ int main(void) {
   t_run("large", t_large);
   t_run("counts", t_counts);
   t_run("idle", t_idle);
+  t_run("segment", t_segment);
+  t_run("segment_chunks", t_segment_chunks);
   test_check_empty();
   return va_check_summary();
 }

@@ -1,7 +1,8 @@
-/* vedalloc V2 — large blocks: one mapping each, and a bounded cache.
+/* vedalloc V2 — large blocks: a run of chunks each, and a bounded cache.
  *
  * Policy. A request above the top class gets a chunk-aligned mapping with
- * a 64-byte header (types.h). Every chunk of it is entered in the page map,
+ * a 128-byte header (types.h): a run carved from a segment up to
+ * SL_SEG_CARVE_MAX (segment.h), else a mapping of its own. Every chunk of it is entered in the page map,
  * so free() recognises the payload in O(1) and an interior pointer as "not
  * a block". Freed mappings are kept, newest first, in a cache of at most
  * opts.large_cache bytes and SL_LARGE_CACHE_MAX entries; a later request is
@@ -13,7 +14,8 @@
  * a big cache costs address space, not memory (the drop-in's setting).
  *
  * Resizing: shrinking stays in place (the tail goes back when it is at
- * least half the mapping); growing tries mremap in place. Anything else is
+ * least half the mapping); growing tries the next chunks of its segment,
+ * or mremap in place for a mapping of its own. Anything else is
  * a move, which the entry point does (it knows small blocks too).
  *
  * Complexity: O(chunks) map writes per new mapping; the cache lookup scans
@@ -23,6 +25,7 @@
 
 #include "alloc/slab/map.h"
 #include "alloc/slab/os.h"
+#include "alloc/slab/segment.h"
 
 /* Payload offset for an alignment: the header, or the alignment itself. */
 static size_t sl_large_offset(size_t align) {
@@ -46,14 +49,29 @@ static void sl_large_unlink(sl_large_t **head, sl_large_t *lg) {
   sl_large_set_prev(lg, NULL);
 }
 
+/* Where a mapping's chunks come from: a segment's (segment.h) up to
+ * SL_SEG_CARVE_MAX, else a mapping of its own. */
+static bool sl_large_carves(size_t size, size_t align) {
+  return size <= SL_SEG_CARVE_MAX && align <= SL_SEG_CARVE_MAX;
+}
+
+/* Give back [p, p + size) of lg's chunks, to wherever they came from. */
+static void sl_large_give_back(sl_heap_t *h, const sl_large_t *lg, void *p, size_t size) {
+  if (sl_large_carved(lg)) sl_seg_unmap(h, p, size);
+  else sl_os_unmap(h->src, p, size);
+}
+
 static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
-  sl_large_t *lg = sl_os_map(h->src, size, align > SL_CHUNK ? align : SL_CHUNK, zeroed);
+  bool carved = sl_large_carves(size, align);
+  size_t a = align > SL_CHUNK ? align : SL_CHUNK;
+  sl_large_t *lg = carved ? sl_seg_map(h, size, a, zeroed) : sl_os_map(h->src, size, a, zeroed);
   if (lg == NULL) return NULL;
+  sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg,
+                  .carved = carved};
   if (!sl_map_set(h, lg, size, lg)) {
-    sl_os_unmap(h->src, lg, size);
+    sl_large_give_back(h, &t, lg, size);
     return NULL;
   }
-  sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg};
   sl_meta_copy(lg, &t, sizeof t);
   sl_footprint_add(h, size);
   h->large_mapped++;
@@ -64,7 +82,7 @@ static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
   size_t size = sl_large_map_size(lg);
   sl_map_set(h, lg, size, NULL);
   h->footprint -= size;
-  sl_os_unmap(h->src, lg, size);
+  sl_large_give_back(h, lg, lg, size);
 }
 
 /* ---------------------------------------------------------------------------
@@ -185,7 +203,7 @@ static void sl_large_shrink(sl_heap_t *h, sl_large_t *lg, size_t n) {
   size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK), size = sl_large_map_size(lg);
   if (keep > size / 2) return;
   sl_map_set(h, (uint8_t *)lg + keep, size - keep, NULL);
-  sl_os_trim(h->src, lg, size, keep);
+  sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep);
   h->footprint -= size - keep;
   sl_large_set_map_size(lg, keep);
 }
@@ -196,9 +214,11 @@ static bool sl_large_grow(sl_heap_t *h, sl_large_t *lg, size_t n) {
   if (__builtin_add_overflow(off, n, &need) || need > VA_MAX_REQUEST)
     return false;
   size_t size = VA_ALIGN_UP(need, SL_CHUNK), old = sl_large_map_size(lg);
-  if (!sl_os_grow(h->src, lg, old, size)) return false;
+  bool grown = sl_large_carved(lg) ? sl_seg_grow(h, lg, old, size)
+                                   : sl_os_grow(h->src, lg, old, size);
+  if (!grown) return false;
   if (!sl_map_set(h, (uint8_t *)lg + old, size - old, lg)) {
-    sl_os_trim(h->src, lg, size, old);
+    sl_large_give_back(h, lg, (uint8_t *)lg + old, size - old);
     return false;
   }
   sl_large_set_map_size(lg, size);

@@ -278,9 +278,9 @@ bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
   return true;
 }
 
-void sl_os_discard(sl_source_t *src, void *p, size_t size) {
-  if (src) return; /* a region's pages are the caller's: none to give back */
-  madvise(p, size, MADV_DONTNEED); /* advice: a failure loses nothing */
+bool sl_os_discard(sl_source_t *src, void *p, size_t size) {
+  if (src) return false; /* a region's pages are the caller's: none to give back */
+  return madvise(p, size, MADV_DONTNEED) == 0; /* advice: a failure loses nothing */
 }
 
 void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size) {

@@ -51,9 +51,10 @@ void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size);
 bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size);
 /* Give back the tail past new_size. */
 void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size);
-/* Drop the pages, keep the range (the OS's read back zero: MADV_DONTNEED;
- * a region keeps its pages). Callers assume nothing of their contents. */
-void sl_os_discard(sl_source_t *src, void *p, size_t size);
+/* Drop the pages, keep the range: true when they now read back zero (the
+ * OS's: MADV_DONTNEED); false when nothing may be assumed of them (a
+ * region keeps its pages, or the advice failed). */
+bool sl_os_discard(sl_source_t *src, void *p, size_t size);
 
 /* Monotonic time for the idle pool's decay (coarse clock: ~10 ns). */
 uint64_t sl_now_ns(void);

@@ -21,7 +21,7 @@
 
 #include "alloc/slab/class.h"
 #include "alloc/slab/map.h"
-#include "alloc/slab/os.h"
+#include "alloc/slab/segment.h"
 
 const sl_page_t sl_page_none = {.kind = SL_KIND_PAGE, .freelist = NULL};
 
@@ -184,11 +184,11 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
 static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
   size_t ps = sl_class_page_size(c), color = h->next_color % SL_COLORS;
   bool zeroed;
-  uint8_t *mem = sl_os_map(h->src, ps, SL_CHUNK, &zeroed);
+  uint8_t *mem = sl_seg_map(h, ps, SL_CHUNK, &zeroed);
   if (mem == NULL) return NULL;
   sl_page_t *pg = (sl_page_t *)(mem + color * 64);
   if (!sl_map_set(h, mem, ps, pg)) {
-    sl_os_unmap(h->src, mem, ps);
+    sl_seg_unmap(h, mem, ps);
     return NULL;
   }
   h->next_color++;
@@ -216,7 +216,7 @@ static void sl_page_release(sl_heap_t *h, sl_page_t *pg) {
   sl_map_set(h, base, ps, NULL);
   h->footprint -= ps;
   h->pages_unmapped++;
-  sl_os_unmap(h->src, base, ps);
+  sl_seg_unmap(h, base, ps);
 }
 
 /* ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@
 #include "alloc/slab/map.h"
 #include "alloc/slab/os.h"
 #include "alloc/slab/page.h"
+#include "alloc/slab/segment.h"
 #include "alloc/slab/types.h"
 
 /* ---------------------------------------------------------------------------
@@ -292,6 +293,7 @@ static void sl_destroy(void *heap) {
   if (h == NULL) return;
   sl_pages_release_all(h);
   sl_large_release_all(h);
+  sl_seg_release_all(h);
   sl_map_release(h);
   /* The map's top slots are clear; with the record cleared too the whole
    * mapping goes back as zero (a region then need not clear it again). */
@@ -348,6 +350,14 @@ void sl_heap_census(void *heap, sl_census_t *c) {
   c->chunk = SL_CHUNK;
   c->cache_entries_max = SL_LARGE_CACHE_MAX;
   c->os_page = SL_OS_PAGE;
+  c->segments = h->seg_count;
+  c->segs_mapped = h->segs_mapped;
+  c->segs_unmapped = h->segs_unmapped;
+  c->seg_decommits = h->seg_decommits;
+  for (const sl_seg_t *seg = h->segs; seg; seg = seg->next) {
+    c->seg_free_resident += (size_t)__builtin_popcountll(seg->dirty & ~seg->used) * SL_CHUNK;
+    if (seg->used == 1) c->segs_empty++;
+  }
 }
 
 bool sl_block_place(void *heap, const void *p, sl_block_place_t *out) {
@@ -380,6 +390,7 @@ void sl_heap_trim(void *heap) {
   sl_heap_t *h = heap;
   sl_pages_trim(h);
   sl_large_cache_flush(h);
+  sl_seg_trim(h);
   sl_debug_check(h);
 }
 

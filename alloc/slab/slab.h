@@ -51,6 +51,9 @@ typedef struct sl_census {
   size_t chunk;            /* mappings are multiples of this */
   size_t cache_entries_max;/* cached large mappings, at most */
   size_t os_page;          /* a shed cache entry keeps this much */
+  size_t segments, segs_empty; /* segments held; of which none in use */
+  size_t segs_mapped, segs_unmapped, seg_decommits; /* over its life */
+  size_t seg_free_resident; /* bytes of free chunks not yet decommitted */
 } sl_census_t;
 void sl_heap_census(void *heap, sl_census_t *c);
 

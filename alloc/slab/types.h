@@ -235,10 +235,16 @@
                                           opts.page_reserve */
 #define SL_RBITS 63u                  /* blocks per remote-free word */
 #define SL_RQUEUED ((uint64_t)1 << 63) /* a remote-free word's "on the queue" bit */
+#define SL_SEG_SHIFT 22               /* segment = 4 MiB (segment.h) */
+#define SL_SEG_BYTES ((size_t)1 << SL_SEG_SHIFT)
+#define SL_SEG_CHUNKS (SL_SEG_BYTES / SL_CHUNK) /* 64: one bitmap word */
+#define SL_SEG_CARVE_MAX (SL_SEG_BYTES / 4) /* larger mappings are the OS's alone */
+#define SL_SEG_HDR 64u                /* bytes of a segment's header */
 
 /* Object kinds a map entry can point at (first field of both headers). */
 #define SL_KIND_PAGE 0x5A5A0001u
 #define SL_KIND_LARGE 0x5A5A0002u
+#define SL_KIND_SEG 0x5A5A0003u   /* a segment header (never in the map) */
 
 /* Where a page is listed (its `list` field). */
 #define SL_LIST_AVAIL 1   /* on avail[class] */
@@ -310,9 +316,26 @@ typedef struct sl_large {
   size_t resident;        /* cached: bytes from the start whose pages were kept */
   uint64_t remote;        /* remote-free word: bit 0 the block, SL_RQUEUED */
   struct sl_rnode { struct sl_rnode *next; void *hdr; } rnode; /* its queue node */
-  uint64_t pad[6];        /* header is SL_LARGE_HDR bytes */
+  uint64_t carved;        /* 1: its chunks are a segment's (segment.h); 0: a
+                             mapping of its own */
+  uint64_t pad[5];        /* header is SL_LARGE_HDR bytes */
 } sl_large_t;
 _Static_assert(sizeof(sl_large_t) == SL_LARGE_HDR, "large header size");
+
+/* A segment's header, at the end of its chunk 0 (segment.h). Plain memory
+ * (no block borders it), owner-only. */
+typedef struct sl_seg {
+  uint32_t kind;          /* SL_KIND_SEG */
+  uint32_t pad0;
+  struct sl_heap *heap;   /* owner */
+  uint64_t used;          /* bit c: chunk c is handed out (bit 0: chunk 0) */
+  uint64_t dirty;         /* bit c: chunk c may be resident and non-zero */
+  uint64_t freed_at;      /* sl_now_ns() when a chunk last came back */
+  struct sl_seg *next;    /* heap's segment list: free chunks first */
+  struct sl_seg *prev;
+  uint64_t pad1;
+} sl_seg_t;
+_Static_assert(sizeof(sl_seg_t) == SL_SEG_HDR, "segment header size");
 
 /* A node of a heap's remote queue: one remote-free word of a page (or a
  * large mapping's word) with blocks freed by other threads. */
@@ -384,6 +407,11 @@ typedef struct sl_heap {
   size_t idle_bytes;                /* their page_size sum */
   uint64_t idle_decay;              /* opts.page_decay_ns (0: a hard budget) */
   uint64_t idle_clock;              /* sl_now_ns() of the last release pass */
+  sl_seg_t *segs;                   /* segments, those with a free chunk first */
+  size_t seg_count;                 /* |segs| */
+  uint64_t seg_clock;               /* sl_now_ns() of the last purge pass */
+  size_t segs_mapped, segs_unmapped; /* over the heap's life */
+  size_t seg_decommits;             /* decommit calls (one per run), same */
   sl_shared_map_t *shared;          /* the shared map this heap is entered
                                        in, or NULL (a private heap) */
   void *share_ctx;                  /* tag returned by sl_shared_owner */
@@ -430,6 +458,7 @@ SL_FIELD(sl_large, sl_large_t *, next)
 SL_FIELD(sl_large, sl_large_t *, prev)
 SL_FIELD(sl_large, struct sl_heap *, heap)
 SL_FIELD(sl_large, size_t, resident)
+SL_FIELD(sl_large, uint64_t, carved)
 SL_FIELD(sl_block, sl_block_t *, next)
 
 /* Kind of the header a map entry names (page or large: first field). */

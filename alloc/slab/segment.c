@@ -1,0 +1,190 @@
+/* vedalloc V2 — segments (segment.h): chunk runs for pages and large
+ * blocks, carved from 4 MiB reservations, given back lazily.
+ *
+ * Policy. A run of n chunks comes from the first segment on the heap's
+ * list with n free chunks at a suitably aligned index (first fit, lowest
+ * index: runs pack toward a segment's start); if none, a new segment is
+ * mapped and put at the head. The list keeps segments with a free chunk
+ * before full ones, so the scan stops at the first full segment. A run
+ * given back is marked free and stays resident: the next page or large
+ * block that fits reuses it with no system call. A purge pass, at most
+ * once per decay period (opts.page_decay_ns; 0: at every give-back),
+ * decommits the free chunks of every segment idle past the decay, one
+ * madvise per run of them, and gives back every segment with nothing in
+ * use but one spare. Trim purges everything at once.
+ *
+ * Why 4 MiB: two 2 MiB huge pages fit aligned in each segment, a 512 KiB
+ * page needs an eighth of one, and one bitmap word covers its chunks.
+ *
+ * Complexity: O(segments with a free chunk) per carve (a word test per
+ * aligned position), O(1) per give-back, O(segments) per purge pass.
+ */
+#include "alloc/slab/segment.h"
+
+#include "alloc/slab/os.h"
+
+/* The first chunk of seg, and chunk c's address. */
+static uint8_t *sl_seg_base(const sl_seg_t *seg) {
+  return (uint8_t *)seg - (SL_CHUNK - SL_SEG_HDR);
+}
+
+static uint64_t sl_seg_mask(size_t c, size_t n) {
+  return (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << c;
+}
+
+static size_t sl_seg_index(const sl_seg_t *seg, const void *p) {
+  return (size_t)((const uint8_t *)p - sl_seg_base(seg)) / SL_CHUNK;
+}
+
+/* ---------------------------------------------------------------------------
+ * The list: segments with a free chunk, then full ones
+ * ------------------------------------------------------------------------- */
+static void sl_seg_unlink(sl_heap_t *h, sl_seg_t *seg) {
+  if (seg->prev) seg->prev->next = seg->next;
+  else h->segs = seg->next;
+  if (seg->next) seg->next->prev = seg->prev;
+  seg->next = seg->prev = NULL;
+}
+
+static void sl_seg_push(sl_heap_t *h, sl_seg_t *seg) {
+  seg->prev = NULL;
+  seg->next = h->segs;
+  if (h->segs) h->segs->prev = seg;
+  h->segs = seg;
+}
+
+/* seg just became full: behind every segment with a free chunk. */
+static void sl_seg_to_tail(sl_heap_t *h, sl_seg_t *seg) {
+  sl_seg_t *last = seg;
+  while (last->next) last = last->next;
+  if (last == seg) return;
+  sl_seg_unlink(h, seg);
+  last->next = seg;
+  seg->prev = last;
+}
+
+/* ---------------------------------------------------------------------------
+ * Segments from the source
+ * ------------------------------------------------------------------------- */
+static sl_seg_t *sl_seg_create(sl_heap_t *h) {
+  bool zeroed;
+  uint8_t *base = sl_os_map(h->src, SL_SEG_BYTES, SL_SEG_BYTES, &zeroed);
+  if (base == NULL) return NULL;
+  sl_seg_t *seg = (sl_seg_t *)(base + SL_CHUNK - SL_SEG_HDR);
+  *seg = (sl_seg_t){.kind = SL_KIND_SEG, .heap = h, .used = 1,
+                    .dirty = zeroed ? 1 : ~(uint64_t)0};
+  VA_POISON(base, SL_CHUNK - SL_SEG_HDR); /* what borders the segment's start */
+  VA_POISON(base + SL_CHUNK, SL_SEG_BYTES - SL_CHUNK); /* free chunks */
+  sl_seg_push(h, seg);
+  h->seg_count++;
+  h->segs_mapped++;
+  return seg;
+}
+
+static void sl_seg_destroy(sl_heap_t *h, sl_seg_t *seg) {
+  sl_seg_unlink(h, seg);
+  h->seg_count--;
+  h->segs_unmapped++;
+  sl_os_unmap(h->src, sl_seg_base(seg), SL_SEG_BYTES); /* unpoisons it */
+}
+
+/* Decommit seg's free resident chunks, one call per run. */
+static void sl_seg_decommit(sl_heap_t *h, sl_seg_t *seg) {
+  uint64_t todo = seg->dirty & ~seg->used;
+  while (todo) {
+    size_t c = (size_t)__builtin_ctzll(todo), n = 0;
+    while (c + n < 64 && ((todo >> (c + n)) & 1)) n++;
+    uint64_t run = sl_seg_mask(c, n);
+    todo &= ~run;
+    h->seg_decommits++;
+    if (sl_os_discard(h->src, sl_seg_base(seg) + c * SL_CHUNK, n * SL_CHUNK))
+      seg->dirty &= ~run;
+  }
+}
+
+/* Decommit what has been idle past the decay (everything when all), and
+ * give back segments with nothing in use, keeping one spare unless all. */
+static void sl_seg_purge(sl_heap_t *h, uint64_t now, bool all) {
+  bool spare = all;
+  h->seg_clock = now;
+  for (sl_seg_t *seg = h->segs, *next; seg; seg = next) {
+    next = seg->next;
+    if (!all && now - seg->freed_at < h->idle_decay) continue;
+    if (seg->used == 1 && spare) {
+      sl_seg_destroy(h, seg);
+      continue;
+    }
+    if (seg->used == 1) spare = true;
+    sl_seg_decommit(h, seg);
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * Entry points (segment.h)
+ * ------------------------------------------------------------------------- */
+/* The lowest chunk index >= 1, a multiple of step, where n chunks are free
+ * in seg, or 0. */
+static size_t sl_seg_find(const sl_seg_t *seg, size_t n, size_t step) {
+  for (size_t c = step; c + n <= SL_SEG_CHUNKS; c += step)
+    if ((seg->used & sl_seg_mask(c, n)) == 0) return c;
+  return 0;
+}
+
+void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
+  VA_ASSERT(size % SL_CHUNK == 0 && size <= SL_SEG_CARVE_MAX && align <= SL_SEG_CARVE_MAX);
+  size_t n = size / SL_CHUNK, step = align > SL_CHUNK ? align / SL_CHUNK : 1;
+  sl_seg_t *seg = h->segs;
+  size_t c = 0;
+  for (; seg && seg->used != ~(uint64_t)0; seg = seg->next)
+    if ((c = sl_seg_find(seg, n, step)) != 0) break;
+  if (c == 0) {
+    seg = sl_seg_create(h);
+    if (seg == NULL) return NULL;
+    c = sl_seg_find(seg, n, step);
+  }
+  uint64_t run = sl_seg_mask(c, n);
+  *zeroed = (seg->dirty & run) == 0;
+  seg->used |= run;
+  seg->dirty |= run; /* it will be written */
+  if (seg->used == ~(uint64_t)0) sl_seg_to_tail(h, seg);
+  uint8_t *p = sl_seg_base(seg) + c * SL_CHUNK;
+  VA_UNPOISON(p, size);
+  return p;
+}
+
+void sl_seg_unmap(sl_heap_t *h, void *p, size_t size) {
+  sl_seg_t *seg = sl_seg_of(p);
+  size_t c = sl_seg_index(seg, p), n = size / SL_CHUNK;
+  VA_ASSERT(c >= 1 && c + n <= SL_SEG_CHUNKS && size % SL_CHUNK == 0);
+  bool was_full = seg->used == ~(uint64_t)0;
+  VA_POISON(p, size);
+  seg->used &= ~sl_seg_mask(c, n);
+  if (was_full) { /* back among the segments with a free chunk */
+    sl_seg_unlink(h, seg);
+    sl_seg_push(h, seg);
+  }
+  uint64_t now = h->idle_decay ? sl_now_ns() : 0;
+  seg->freed_at = now;
+  if (h->idle_decay == 0 || now - h->seg_clock >= h->idle_decay) sl_seg_purge(h, now, false);
+}
+
+bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size) {
+  sl_seg_t *seg = sl_seg_of(p);
+  size_t c = sl_seg_index(seg, p), old = old_size / SL_CHUNK, n = new_size / SL_CHUNK;
+  if (new_size > SL_SEG_CARVE_MAX || c + n > SL_SEG_CHUNKS) return false;
+  uint64_t more = sl_seg_mask(c + old, n - old);
+  if (seg->used & more) return false;
+  seg->used |= more;
+  seg->dirty |= more;
+  if (seg->used == ~(uint64_t)0) sl_seg_to_tail(h, seg);
+  VA_UNPOISON((uint8_t *)p + old_size, new_size - old_size);
+  return true;
+}
+
+void sl_seg_trim(sl_heap_t *h) {
+  sl_seg_purge(h, h->idle_decay ? sl_now_ns() : 0, true);
+}
+
+void sl_seg_release_all(sl_heap_t *h) {
+  while (h->segs) sl_seg_destroy(h, h->segs);
+}

@@ -1,0 +1,137 @@
+/* vedalloc V2 — segments (segment.h): pages and large blocks share 4 MiB
+ * reservations, come back without a system call, and go back to the OS
+ * after the decay, at trim and at destroy. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "alloc/slab/segment.h"
+#include "alloc/slab/test_util.h"
+#include "alloc/testing/check.h"
+
+static const va_allocator_t *A = &sl_allocator;
+
+static sl_census_t t_census(void *h) {
+  sl_census_t c;
+  sl_heap_census(h, &c);
+  return c;
+}
+
+static void *t_heap(uint64_t decay, size_t reserve) {
+  va_options_t o = va_options_default();
+  o.page_decay_ns = decay;
+  o.page_reserve = reserve;
+  o.large_cache = 0; /* freed large blocks go straight back to their segment */
+  return A->create(&o);
+}
+
+/* Resident OS pages of [p, p + n) (whole pages, from p's). */
+static size_t t_resident(void *p, size_t n) {
+  unsigned char v[SL_SEG_BYTES / 4096];
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+  n += (uintptr_t)p - a;
+  if (n > sizeof v * 4096 || mincore((void *)a, n, v) != 0) abort();
+  size_t count = 0;
+  for (size_t i = 0; i < (n + 4095) / 4096; i++) count += v[i] & 1;
+  return count;
+}
+
+/* Pages of many classes and large blocks up to the carve limit come from
+ * one segment while they fit; churning them maps nothing more. */
+static void test_one_segment_serves_all(void) {
+  void *h = t_heap(1000000000, 0); /* 1 s: nothing decays during the test */
+  void *p[24];
+  for (int round = 0; round < 50; round++) {
+    for (int i = 0; i < 24; i++)
+      p[i] = A->malloc(h, i < 20 ? (size_t)16 << (i % 11) : 100000 + 50000 * (size_t)i);
+    for (int i = 0; i < 24; i++) {
+      VT_CHECK(p[i] != NULL);
+      memset(p[i], 0xab, A->usable_size(h, p[i]));
+    }
+    for (int i = 0; i < 24; i++) A->free(h, p[i]);
+    VT_CHECK(sl_t_checks(h));
+  }
+  sl_census_t c = t_census(h);
+  VT_CHECK(c.segs_mapped <= 2 && c.segs_unmapped == 0);
+  A->destroy(h);
+}
+
+/* decay 0: a free run is decommitted at once, and a segment with nothing
+ * in use goes back but for one spare. */
+static void test_no_decay_decommits_at_once(void) {
+  void *h = t_heap(0, 0);
+  void *a = A->malloc(h, 200000);
+  uint8_t *base = (uint8_t *)sl_seg_of(a) - (SL_CHUNK - SL_SEG_HDR);
+  memset(a, 1, 200000);
+  VT_CHECK(t_resident(a, 200000) > 40);
+  A->free(h, a);
+  sl_census_t c = t_census(h);
+  VT_CHECK(c.seg_free_resident == 0 && c.segments == 1 && c.segs_empty == 1);
+  VT_CHECK(t_resident(base + SL_CHUNK, SL_SEG_BYTES - SL_CHUNK) == 0);
+  /* Two segments' worth of 1 MiB blocks, all freed: one spare remains. */
+  void *big[8];
+  for (int i = 0; i < 8; i++) VT_CHECK((big[i] = A->malloc(h, 900000)) != NULL);
+  VT_CHECK(t_census(h).segments == 2); /* 4 runs of 15 chunks per segment */
+  for (int i = 0; i < 8; i++) A->free(h, big[i]);
+  c = t_census(h);
+  VT_CHECK(c.segments == 1 && c.segs_unmapped == 1 && c.seg_free_resident == 0);
+  VT_CHECK(sl_t_checks(h));
+  A->destroy(h);
+}
+
+/* With a decay, freed chunks stay resident (the next user faults nothing)
+ * until trim, which decommits them and gives back every empty segment. */
+static void test_decay_keeps_then_trim(void) {
+  void *h = t_heap(1000000000, 0);
+  void *a = A->malloc(h, 500000);
+  memset(a, 2, 500000);
+  A->free(h, a);
+  sl_census_t c = t_census(h);
+  VT_CHECK(c.seg_free_resident >= 500000 && c.segments == 1);
+  void *b = A->malloc(h, 500000);
+  VT_CHECK(b == a); /* the same chunks, still resident */
+  VT_CHECK(t_resident(b, 500000) >= 100);
+  A->free(h, b);
+  void *keep = A->malloc(h, 64); /* a page in use: its segment stays */
+  sl_heap_trim(h);
+  c = t_census(h);
+  VT_CHECK(c.segments == 1 && c.seg_free_resident == 0 && c.seg_decommits >= 1);
+  A->free(h, keep);
+  sl_heap_trim(h);
+  c = t_census(h);
+  VT_CHECK(c.segments == 0 && c.segs_unmapped == 1);
+  VT_CHECK(sl_t_checks(h));
+  A->destroy(h);
+}
+
+/* Carved large blocks: aligned as asked within the segment, grown in
+ * place into free chunks, shrunk by giving back their tail. */
+static void test_large_in_segment(void) {
+  void *h = t_heap(1000000000, 0);
+  void *a = A->memalign(h, (size_t)1 << 20, 70000);
+  VT_CHECK(a != NULL && (uintptr_t)a % ((size_t)1 << 20) == 0);
+  A->free(h, a);
+  void *g = A->malloc(h, 70000);
+  memset(g, 3, 70000);
+  void *g2 = A->realloc(h, g, 600000);
+  VT_CHECK(g2 == g); /* the chunks after it were free */
+  VT_CHECK(((uint8_t *)g2)[69999] == 3);
+  VT_CHECK(sl_t_checks(h));
+  void *g3 = A->realloc(h, g2, 70000);
+  VT_CHECK(g3 == g2 && sl_t_checks(h));
+  A->free(h, g3);
+  /* above the carve limit: a mapping of its own, outside every segment */
+  void *big = A->malloc(h, SL_SEG_CARVE_MAX + 1);
+  VT_CHECK(big != NULL && t_census(h).segments == 1 && sl_t_checks(h));
+  A->free(h, big);
+  A->destroy(h);
+}
+
+int main(void) {
+  test_one_segment_serves_all();
+  test_no_decay_decommits_at_once();
+  test_decay_keeps_then_trim();
+  test_large_in_segment();
+  return va_check_summary();
+}
