@@ -6,9 +6,14 @@
  *   chunk    64 KiB of address space aligned to 64 KiB: the unit of the page
  *            map. Every mapping V2 makes is chunk-aligned and a whole number
  *            of chunks, so a chunk belongs to at most one V2 object.
- *   page     one mapping of a class: a header, an allocated bitmap, then a
+ *   segment  4 MiB aligned to 4 MiB (64 chunks) that a heap reserves; its
+ *            pages and large blocks up to 1 MiB are runs of its chunks
+ *            (segment.h has the layout and the "sl.segment" invariants).
+ *   page     one run of chunks of a class: a header, an allocated bitmap, then a
  *            grid of equal blocks. 64 KiB for blocks <= 1 KiB, 512 KiB above.
- *   large    one mapping holding one block above the top class (32 KiB).
+ *   large    one block above the top class (32 KiB), alone in its chunks: a
+ *            run carved from a segment up to SL_SEG_CARVE_MAX, else a
+ *            mapping of its own.
  *   map      per-heap radix table: chunk -> the page or large header that
  *            owns it. The ONLY way free() decides that a pointer is ours.
  *   empty    a page with no live block (used == 0). Where an empty page
@@ -22,6 +27,8 @@
  * Layers (calls go down only; each file includes the headers below it):
  *   slab.c   entry points, slow paths, instances, threads   (+ fast.h)
  *   page.c   pages, class lists, reserve, idle pool   large.c  large blocks
+ *   segment.c  4 MiB reservations the pages and large blocks up to
+ *            SL_SEG_CARVE_MAX are carved from; lazy decommit (segment.h)
  *   map.c    the heap's page map, the shared map, metadata accounting
  *   os.c     mmap, munmap, madvise, the clock
  *   class.h  size classes (pure arithmetic);  types.h  this file
