@@ -1,10 +1,10 @@
 /* vedalloc V2 — the checker, the empty-state check and statistics.
  *
  * sl_check walks every page of the heap (the all-list), then every class
- * list, then the large mappings, then the segments, then the counters, and reports the first
- * violated invariant by the stable names defined in types.h. Each walk is
- * bounded by the counts the heap claims, so a corrupted link ends in a
- * report, not a hang. Headers are read as copies through the metadata
+ * list, then the large mappings, then the segments, then the counters, and
+ * reports the first violated invariant by the stable names defined in
+ * types.h and segment.h. Each walk is bounded by the counts the heap
+ * claims, so a corrupted link ends in a report, not a hang. Headers are read as copies through the metadata
  * accessors, so the checker is instrumented like the rest of V2.
  * Cost: O(pages * capacity + large chunks + 64 * segments).
  */
@@ -323,7 +323,8 @@ static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
   sl_large_t l = sl_check_load_large(lg);
   uint8_t *base = (uint8_t *)lg;
   if (l.kind != SL_KIND_LARGE || l.state != state || l.heap != h ||
-      l.map_size % SL_CHUNK || l.carved > 1 || (l.carved && l.map_size > SL_SEG_CARVE_MAX) || l.payload < base + SL_LARGE_HDR ||
+      l.map_size % SL_CHUNK || l.carved > 1 ||
+      (l.carved && l.map_size > SL_SEG_CARVE_MAX) || l.payload < base + SL_LARGE_HDR ||
       l.payload >= base + l.map_size || (uintptr_t)l.payload % VA_ALIGNMENT)
     return va_fail(r, "sl.large", lg, "large mapping header inconsistent");
   uint64_t word = sl_rword_get(&lg->remote);
@@ -392,7 +393,7 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *carved,
  * ------------------------------------------------------------------------- */
 static bool sl_check_segment(const sl_heap_t *h, const sl_seg_t *seg, size_t *used,
                              va_report_t *r) {
-  uintptr_t base = (uintptr_t)seg - (SL_CHUNK - SL_SEG_HDR);
+  uintptr_t base = (uintptr_t)sl_seg_base(seg);
   if (seg->kind != SL_KIND_SEG || seg->heap != h || base % SL_SEG_BYTES ||
       !(seg->used & 1) || !(seg->dirty & 1))
     return va_fail(r, "sl.segment", seg, "segment header inconsistent (used %#llx)",

@@ -315,7 +315,7 @@ SL_T_META static void t_segment_chunks(t_world_t *w) {
   seg->used |= one_free; /* a chunk in use that nothing owns */
   VT_CHECK(t_names(w->h, "sl.segment_chunks"));
   seg->used &= ~one_free;
-  size_t c = ((uintptr_t)w->live - ((uintptr_t)seg - (SL_CHUNK - SL_SEG_HDR))) / SL_CHUNK;
+  size_t c = (size_t)((uint8_t *)w->live - sl_seg_base(seg)) / SL_CHUNK;
   seg->used &= ~((uint64_t)1 << c); /* the live mapping's chunk marked free */
   VT_CHECK(t_names(w->h, "sl.segment_chunks"));
   seg->used |= (uint64_t)1 << c;

@@ -2,8 +2,8 @@
  *
  * Policy. A request above the top class gets a chunk-aligned mapping with
  * a 128-byte header (types.h): a run carved from a segment up to
- * SL_SEG_CARVE_MAX (segment.h), else a mapping of its own. Every chunk of it is entered in the page map,
- * so free() recognises the payload in O(1) and an interior pointer as "not
+ * SL_SEG_CARVE_MAX (segment.h), else a mapping of its own. Every chunk of
+ * it is entered in the page map, so free() recognises the payload in O(1) and an interior pointer as "not
  * a block". Freed mappings are kept, newest first, in a cache of at most
  * opts.large_cache bytes and SL_LARGE_CACHE_MAX entries; a later request is
  * served from it when a cached mapping is at least as large and at most

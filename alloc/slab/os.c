@@ -283,10 +283,6 @@ bool sl_os_discard(sl_source_t *src, void *p, size_t size) {
   return madvise(p, size, MADV_DONTNEED) == 0; /* advice: a failure loses nothing */
 }
 
-void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
-  sl_os_unmap(src, (uint8_t *)p + new_size, old_size - new_size);
-}
-
 uint64_t sl_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

@@ -49,8 +49,6 @@ void sl_os_unmap(sl_source_t *src, void *p, size_t size);
 void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size);
 /* Extend [p, p + old) to new bytes in place, or false (nothing changed). */
 bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size);
-/* Give back the tail past new_size. */
-void sl_os_trim(sl_source_t *src, void *p, size_t old_size, size_t new_size);
 /* Drop the pages, keep the range: true when they now read back zero (the
  * OS's: MADV_DONTNEED); false when nothing may be assumed of them (a
  * region keeps its pages, or the advice failed). */

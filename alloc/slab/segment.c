@@ -23,11 +23,7 @@
 
 #include "alloc/slab/os.h"
 
-/* The first chunk of seg, and chunk c's address. */
-static uint8_t *sl_seg_base(const sl_seg_t *seg) {
-  return (uint8_t *)seg - (SL_CHUNK - SL_SEG_HDR);
-}
-
+/* Bits [c, c + n) of a segment's words, and the chunk index of p. */
 static uint64_t sl_seg_mask(size_t c, size_t n) {
   return (n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << c;
 }

@@ -53,10 +53,14 @@ bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size);
 void sl_seg_trim(sl_heap_t *h);
 void sl_seg_release_all(sl_heap_t *h);
 
-/* The segment holding a carved address. */
+/* The segment holding a carved address, and a segment's first byte. */
 static inline sl_seg_t *sl_seg_of(const void *p) {
   uintptr_t base = (uintptr_t)p & ~(uintptr_t)(SL_SEG_BYTES - 1);
   return (sl_seg_t *)(base + SL_CHUNK - SL_SEG_HDR);
+}
+
+static inline uint8_t *sl_seg_base(const sl_seg_t *seg) {
+  return (uint8_t *)seg - (SL_CHUNK - SL_SEG_HDR);
 }
 
 #endif /* VEDALLOC_SLAB_SEGMENT_H */

@@ -62,7 +62,7 @@ static void test_one_segment_serves_all(void) {
 static void test_no_decay_decommits_at_once(void) {
   void *h = t_heap(0, 0);
   void *a = A->malloc(h, 200000);
-  uint8_t *base = (uint8_t *)sl_seg_of(a) - (SL_CHUNK - SL_SEG_HDR);
+  uint8_t *base = sl_seg_base(sl_seg_of(a));
   memset(a, 1, 200000);
   VT_CHECK(t_resident(a, 200000) > 40);
   A->free(h, a);

@@ -157,7 +157,10 @@
  * each, as V1's), so every other V2 function is instrumented and a stray
  * access of V2's own is reported too. The heap record, the map top and the
  * leaves live in mappings of their own, which no block borders, so they
- * are plain memory.
+ * are plain memory. In a segment, the start of chunk 0 and every run
+ * given back are poisoned; the header at the end of chunk 0 borders only
+ * chunk 1's metadata and is plain memory; chunks never carved are as the
+ * mapping left them (segment.h).
  *
  * Costs (x86-64, clang -O2, counted with callgrind on the 7-size benchmark
  * loop): malloc fast path ~30 instructions (one load of direct[] finds the
