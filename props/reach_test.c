@@ -37,7 +37,8 @@ int main(void) {
         R(emptied_stays),   R(emptied_reserve), R(emptied_idle),  R(idle_released),
         R(took_reserve),    R(took_idle_same),  R(took_idle_other), R(mapped_fresh),
         R(cache_put),       R(cache_too_big),   R(cache_evicted), R(cache_shed),
-        R(cache_cut),       R(cache_hit),       R(cache_miss)};
+        R(cache_cut),       R(cache_hit),       R(cache_split),   R(cache_moved),
+        R(cache_miss)};
     printf("%s:", entries[e]);
     for (size_t k = 0; k < sizeof seen / sizeof seen[0]; k++) {
       printf(" %s %zu", seen[k].name, *seen[k].n);

@@ -203,7 +203,10 @@ PROP(v2_bounded_touch, prop_is_v2,
  *              below the entry limit), oldest entries shed to one page each
  *              and then this one cut while the resident budget is exceeded;
  *              a request takes the newest entry of at least its size and at
- *              most twice it, else maps a fresh one.
+ *              most twice it; else, above the carve limit, splits the
+ *              smallest larger mapping of its own (its tail cached like a
+ *              freed one) or moves the largest smaller one; else maps a
+ *              fresh one (page decay 0: no entry ages).
  * Both record which decisions their runs reached (prop_v2_reached), so a
  * test can require that the generators reach every page state the drop-in's
  * settings reach.
@@ -441,18 +444,48 @@ static void prop_v2_cache_put(prop_v2_cache_t *x, size_t size) {
   prop_v2_reached.cache_put++;
 }
 
+/* The entry a request of size bytes resizes (a mapping of its own: above
+ * the carve limit): the smallest larger, else the largest; -1 if none. */
+static long prop_v2_cache_near(const prop_v2_cache_t *x, size_t size) {
+  long above = -1, below = -1;
+  for (size_t i = 0; i < x->n; i++) {
+    size_t have = x->e[i].size;
+    if (have <= x->k.carve_max) continue;
+    if (have >= size && (above < 0 || have < x->e[above].size)) above = (long)i;
+    if (have < size && (below < 0 || have > x->e[below].size)) below = (long)i;
+  }
+  return above >= 0 ? above : below;
+}
+
 /* A large request of n bytes at payload offset off. */
 static void prop_v2_cache_take(prop_v2_cache_t *x, size_t n, size_t off) {
   size_t size = prop_v2_up((n ? n : 1) + off, x->k.chunk);
-  if (off == x->k.large_offset)
-    for (size_t i = 0; i < x->n; i++)
-      if (x->e[i].size >= size && x->e[i].size / 2 <= size) {
-        prop_v2_cache_drop(x, i);
-        prop_v2_reached.cache_hit++;
-        return;
-      }
-  x->mapped++;
-  prop_v2_reached.cache_miss++;
+  if (off != x->k.large_offset) {
+    x->mapped++;
+    prop_v2_reached.cache_miss++;
+    return;
+  }
+  for (size_t i = 0; i < x->n; i++)
+    if (x->e[i].size >= size && x->e[i].size / 2 <= size) {
+      prop_v2_cache_drop(x, i);
+      prop_v2_reached.cache_hit++;
+      return;
+    }
+  long near = size > x->k.carve_max ? prop_v2_cache_near(x, size) : -1;
+  if (near < 0) {
+    x->mapped++;
+    prop_v2_reached.cache_miss++;
+    return;
+  }
+  size_t have = x->e[near].size;
+  prop_v2_cache_drop(x, (size_t)near);
+  if (have >= size) { /* split: the tail is cached as an entry of its own */
+    prop_v2_reached.cache_split++;
+    prop_v2_cache_put(x, have - size);
+  } else { /* moved (or, from a region, unmapped and mapped fresh) */
+    prop_v2_reached.cache_moved++;
+    x->mapped++;
+  }
 }
 
 static bool prop_v2_cache_start(void *ctx, va_interp_t *in) {
@@ -496,10 +529,10 @@ static bool prop_v2_cache_after(void *ctx, va_interp_t *in, const va_call_t *cal
 }
 
 /* Sizes around the cache's reuse window, up to and over the drop-in's
- * 32 MiB budget, with enough slots to fill it and pass the entry limit. */
+ * 64 MiB budget, with enough slots to fill it and pass the entry limit. */
 static const size_t prop_v2_large_sizes[] = {40000,     70000,     200000,    1 << 20,
                                              3u << 20,  6u << 20,  12u << 20, 33u << 20,
-                                             100000,    50000};
+                                             100000,    50000,     65u << 20};
 
 PROP(v2_large_cache, prop_is_v2,
      .gen = {.kinds = PROP_K_ALLOC | PROP_K_FREE | PROP_K_CALLOC | PROP_K_MEMALIGN,
@@ -513,7 +546,10 @@ PROP(v2_large_cache, prop_is_v2,
   x->c = c;
   va_observer_t obs = {.ctx = x, .start = prop_v2_cache_start,
                        .before = prop_v2_cache_before, .after = prop_v2_cache_after};
+  va_options_t saved = c->opts;
+  c->opts.page_decay_ns = 0; /* no decay: the resident budget alone sheds */
   bool ok = prop_interp(c, &obs, 1);
+  c->opts = saved;
   free(x);
   return ok;
 }

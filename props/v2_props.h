@@ -23,6 +23,8 @@ typedef struct prop_v2_reached {
   size_t cache_shed;      /* an old entry shed its pages (resident budget) */
   size_t cache_cut;       /* the new entry kept only part of its pages */
   size_t cache_hit;       /* a large request was served from the cache */
+  size_t cache_split;     /* ... by a larger entry, its tail cached */
+  size_t cache_moved;     /* ... by a smaller entry, moved to its size */
   size_t cache_miss;      /* ... or mapped fresh */
 } prop_v2_reached_t;
 

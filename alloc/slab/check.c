@@ -318,6 +318,21 @@ static bool sl_check_idle(const sl_heap_t *h, const sl_tally_t *t,
 /* ---------------------------------------------------------------------------
  * Large mappings
  * ------------------------------------------------------------------------- */
+/* A cached entry after prev (newest first): not newer than prev, and shed
+ * to its header page if the last decay pass saw it aged. */
+static bool sl_check_cache_age(const sl_heap_t *h, const sl_large_t *prev,
+                               const sl_large_t *lg, va_report_t *r) {
+  uint64_t at = sl_large_cached_at(lg);
+  if (prev && at > sl_large_cached_at(prev))
+    return va_fail(r, "sl.large", lg, "cached at %llu, after the newer entry %p",
+                   (unsigned long long)at, (const void *)prev);
+  if (h->idle_decay && at + h->idle_decay <= h->cache_clock &&
+      sl_large_resident(lg) > SL_OS_PAGE)
+    return va_fail(r, "sl.large", lg, "cached past the decay with %zu bytes resident",
+                   sl_large_resident(lg));
+  return true;
+}
+
 static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
                                uint32_t state, size_t *queued, va_report_t *r) {
   sl_large_t l = sl_check_load_large(lg);
@@ -372,6 +387,7 @@ static bool sl_check_large(const sl_heap_t *h, size_t *bytes, size_t *carved,
       return va_fail(r, "sl.large", lg, "more cached mappings than %zu",
                      h->cache_count);
     if (!sl_check_large_one(h, lg, SL_LARGE_CACHED, queued, r)) return false;
+    if (!sl_check_cache_age(h, last, lg, r)) return false;
     cbytes += sl_large_map_size(lg);
     cres += sl_large_resident(lg);
     if (sl_large_carved(lg)) *carved += sl_large_map_size(lg);

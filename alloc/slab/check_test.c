@@ -213,6 +213,28 @@ SL_T_META static void t_large(t_world_t *w) {
   w->cached->payload = (uint8_t *)w->cached + 8; /* inside the header */
   VT_CHECK(t_names(w->h, "sl.large"));
   w->cached->payload = saved;
+  /* the decay: a pass at cache_clock saw this entry aged, yet it kept its
+   * pages (resident and the sum raised together: only the age is wrong) */
+  uint64_t decay = h->idle_decay, clock = h->cache_clock;
+  h->idle_decay = 1000;
+  h->cache_clock = w->cached->cached_at + 1000;
+  w->cached->resident += SL_OS_PAGE;
+  h->cache_resident += SL_OS_PAGE;
+  VT_CHECK(t_names(w->h, "sl.large"));
+  w->cached->resident -= SL_OS_PAGE;
+  h->cache_resident -= SL_OS_PAGE;
+  h->idle_decay = decay;
+  h->cache_clock = clock;
+  /* the order: a newer entry (the head) cached before the older one */
+  A->free(w->h, A->malloc(w->h, 300000));
+  sl_large_t *newest = h->large_cache;
+  VT_CHECK(newest != w->cached && newest->next == w->cached);
+  uint64_t at = newest->cached_at;
+  newest->cached_at = w->cached->cached_at;
+  w->cached->cached_at++;
+  VT_CHECK(t_names(w->h, "sl.large"));
+  w->cached->cached_at--;
+  newest->cached_at = at;
 }
 
 SL_T_META static void t_counts(t_world_t *w) {

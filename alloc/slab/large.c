@@ -3,23 +3,35 @@
  * Policy. A request above the top class gets a chunk-aligned mapping with
  * a 128-byte header (types.h): a run carved from a segment up to
  * SL_SEG_CARVE_MAX (segment.h), else a mapping of its own. Every chunk of
- * it is entered in the page map, so free() recognises the payload in O(1) and an interior pointer as "not
- * a block". Freed mappings are kept, newest first, in a cache of at most
- * opts.large_cache bytes and SL_LARGE_CACHE_MAX entries; a later request is
- * served from it when a cached mapping is at least as large and at most
- * twice as large (no munmap/mmap and no page faults: on this VM they are
- * what makes large blocks slow). The oldest entries are unmapped first.
- * With opts.large_resident set, the cache keeps at most that many bytes of
- * pages in all (plus a header page per entry); the rest are discarded, so
- * a big cache costs address space, not memory (the drop-in's setting).
+ * it is entered in the page map, so free() recognises the payload in O(1)
+ * and an interior pointer as "not a block".
+ *
+ * The cache. Freed mappings are kept, newest first, in a cache of at most
+ * opts.large_cache bytes and SL_LARGE_CACHE_MAX entries, the oldest being
+ * unmapped first. A request is served from it, with no page fault for what
+ * was already touched, by:
+ *   1. the newest entry at least as large and at most twice as large;
+ *   2. else (a mapping of its own) the smallest larger entry, split: its
+ *      tail becomes a cached entry of its own (no system call); or the
+ *      largest smaller one, moved with its pages to the size needed
+ *      (mremap: page tables move, nothing is copied).
+ * So a program that frees and allocates multi-MiB blocks of varying sizes
+ * reuses its pages as glibc's heap would (glibc's dynamic mmap threshold
+ * is the same answer: what was freed once is kept for the next request).
+ * What goes back is decided by time (jemalloc's decay): an entry keeps
+ * its pages until it has been cached for opts.page_decay_ns; the first
+ * cache operation after that sheds them (one madvise, the range and its
+ * map entries stay). opts.large_resident caps the cached pages at any
+ * time (oldest shed first); without a decay (0) it alone decides.
  *
  * Resizing: shrinking stays in place (the tail goes back when it is at
  * least half the mapping); growing tries the next chunks of its segment,
  * or mremap in place for a mapping of its own. Anything else is
  * a move, which the entry point does (it knows small blocks too).
  *
- * Complexity: O(chunks) map writes per new mapping; the cache lookup scans
- * at most SL_LARGE_CACHE_MAX entries.
+ * Complexity: O(chunks) map writes per new or moved mapping; a cache
+ * lookup scans at most SL_LARGE_CACHE_MAX entries; a decay pass sheds
+ * each entry once.
  */
 #include "alloc/slab/large.h"
 
@@ -78,6 +90,15 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
   return lg;
 }
 
+/* Give back lg's chunks past the first keep bytes (a chunk multiple). */
+static void sl_large_cut(sl_heap_t *h, sl_large_t *lg, size_t keep) {
+  size_t size = sl_large_map_size(lg);
+  sl_map_set(h, (uint8_t *)lg + keep, size - keep, NULL);
+  sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep);
+  h->footprint -= size - keep;
+  sl_large_set_map_size(lg, keep);
+}
+
 static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
   size_t size = sl_large_map_size(lg);
   sl_map_set(h, lg, size, NULL);
@@ -97,15 +118,85 @@ static void sl_cache_remove(sl_heap_t *h, sl_large_t *lg) {
 }
 
 /* A cached mapping of size in [size, 2 * size], newest first, or NULL. */
-static sl_large_t *sl_cache_take(sl_heap_t *h, size_t size) {
+static sl_large_t *sl_cache_fit(const sl_heap_t *h, size_t size) {
   for (sl_large_t *lg = h->large_cache; lg; lg = sl_large_next(lg)) {
     size_t have = sl_large_map_size(lg);
-    if (have >= size && have / 2 <= size) {
-      sl_cache_remove(h, lg);
-      return lg;
-    }
+    if (have >= size && have / 2 <= size) return lg;
   }
   return NULL;
+}
+
+/* A cached mapping of its own to resize for size: the smallest larger
+ * one, else the largest; NULL if none. */
+static sl_large_t *sl_cache_near(const sl_heap_t *h, size_t size) {
+  sl_large_t *above = NULL, *below = NULL;
+  for (sl_large_t *lg = h->large_cache; lg; lg = sl_large_next(lg)) {
+    size_t have = sl_large_map_size(lg);
+    if (sl_large_carved(lg)) continue;
+    if (have >= size && (!above || have < sl_large_map_size(above))) above = lg;
+    if (have < size && (!below || have > sl_large_map_size(below))) below = lg;
+  }
+  return above ? above : below;
+}
+
+/* lg (out of the cache) moved with its pages to a mapping of size bytes,
+ * or NULL with lg unmapped. The header moves with the pages; what names
+ * its address is rewritten. */
+static sl_large_t *sl_large_move(sl_heap_t *h, sl_large_t *lg, size_t size) {
+  size_t old = sl_large_map_size(lg);
+  sl_large_t *to = sl_os_move(h->src, lg, old, size);
+  if (to == NULL) {
+    sl_large_unmap(h, lg);
+    return NULL;
+  }
+  sl_map_set(h, lg, old, NULL);
+  h->footprint -= old;
+  sl_large_set_map_size(to, size);
+  sl_rnode_set_hdr(&to->rnode, to);
+  if (!sl_map_set(h, to, size, to)) {
+    sl_os_unmap(h->src, to, size);
+    return NULL;
+  }
+  sl_footprint_add(h, size);
+  h->large_mapped++;
+  VA_POISON(to, size); /* as a cached mapping is: the caller opens the payload */
+  return to;
+}
+
+static void sl_cache_put(sl_heap_t *h, sl_large_t *lg);
+
+/* lg (out of the cache, a mapping of its own) keeps its first keep bytes;
+ * the rest becomes a cached mapping of its own, pages and all (no system
+ * call: munmap and mmap work on any part of a mapping). If its map
+ * entries cannot be had, it goes back. */
+static void sl_large_split(sl_heap_t *h, sl_large_t *lg, size_t keep) {
+  size_t size = sl_large_map_size(lg);
+  sl_large_t *tail = (sl_large_t *)((uint8_t *)lg + keep);
+  sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size - keep, .heap = h,
+                  .rnode.hdr = tail, .payload = (uint8_t *)tail + SL_LARGE_HDR};
+  if (!sl_map_set(h, tail, size - keep, tail)) {
+    sl_large_cut(h, lg, keep);
+    return;
+  }
+  sl_large_set_map_size(lg, keep);
+  sl_meta_copy(tail, &t, sizeof t); /* poisoned memory: as a cached header */
+  sl_cache_put(h, tail);
+}
+
+/* A cached mapping of size bytes (a fit, or one resized to it), or NULL. */
+static sl_large_t *sl_cache_take(sl_heap_t *h, size_t size) {
+  sl_large_t *lg = sl_cache_fit(h, size);
+  if (lg) {
+    sl_cache_remove(h, lg);
+    return lg;
+  }
+  if (size <= SL_SEG_CARVE_MAX || (lg = sl_cache_near(h, size)) == NULL) return NULL;
+  sl_cache_remove(h, lg);
+  if (sl_large_map_size(lg) >= size) {
+    sl_large_split(h, lg, size);
+    return lg;
+  }
+  return sl_large_move(h, lg, size);
 }
 
 /* Keep only the first `keep` bytes of a cached mapping's pages (keep >= the
@@ -117,6 +208,16 @@ static void sl_cache_shed(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   sl_os_discard(h->src, (uint8_t *)lg + keep, resident - keep);
   h->cache_resident -= resident - keep;
   sl_large_set_resident(lg, keep);
+}
+
+/* Shed the pages of every entry cached for the decay or longer (the
+ * oldest are at the tail), at most once per decay period. */
+static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
+  if (h->idle_decay == 0 || !sl_decay_due(h, h->cache_clock, now)) return;
+  h->cache_clock = now;
+  for (sl_large_t *o = h->large_cache_tail;
+       o && now - sl_large_cached_at(o) >= h->idle_decay; o = sl_large_prev(o))
+    sl_cache_shed(h, o, SL_OS_PAGE);
 }
 
 static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
@@ -147,11 +248,14 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   }
   sl_large_set_resident(lg, keep);
   h->cache_resident += keep;
+  uint64_t now = h->idle_decay ? sl_now_ns() : 0;
+  sl_large_set_cached_at(lg, now);
   sl_large_set_state(lg, SL_LARGE_CACHED);
   sl_large_link(&h->large_cache, lg);
   if (h->large_cache_tail == NULL) h->large_cache_tail = lg;
   h->cache_count++;
   h->cache_bytes += size;
+  sl_cache_decay(h, now);
 }
 
 /* ---------------------------------------------------------------------------
@@ -163,6 +267,7 @@ void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh) {
   if (__builtin_add_overflow(n, off, &need) || need > VA_MAX_REQUEST)
     return va_enomem();
   size_t size = VA_ALIGN_UP(need, SL_CHUNK);
+  if (h->idle_decay) sl_cache_decay(h, sl_now_ns());
   sl_large_t *lg = off == SL_LARGE_HDR ? sl_cache_take(h, size) : NULL;
   bool mapped = lg == NULL, zeroed = false;
   if (lg == NULL) {
@@ -200,12 +305,8 @@ void sl_large_free(sl_heap_t *h, sl_large_t *lg) {
 /* Shrink in place, giving back the tail when it is half the mapping. */
 static void sl_large_shrink(sl_heap_t *h, sl_large_t *lg, size_t n) {
   size_t off = (size_t)(sl_large_payload(lg) - (uint8_t *)lg);
-  size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK), size = sl_large_map_size(lg);
-  if (keep > size / 2) return;
-  sl_map_set(h, (uint8_t *)lg + keep, size - keep, NULL);
-  sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep);
-  h->footprint -= size - keep;
-  sl_large_set_map_size(lg, keep);
+  size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK);
+  if (keep <= sl_large_map_size(lg) / 2) sl_large_cut(h, lg, keep);
 }
 
 /* Grow in place with mremap (no move); false if the next range is taken. */

@@ -54,27 +54,37 @@ size_t sl_mapped_bytes(void) {
 /* ---------------------------------------------------------------------------
  * The OS
  * ------------------------------------------------------------------------- */
-static void *sl_os_mmap(size_t size) {
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+static void *sl_os_mmap(void *hint, size_t size) {
+  void *p = mmap(hint, size, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* Where the next aligned mapping is asked for: just below the last one
+ * (the kernel places mappings top-down), so that it usually comes aligned
+ * in one call instead of three (map more, unmap both ends). A hint the
+ * kernel cannot honour costs nothing: the mapping lands elsewhere. */
+static _Atomic uintptr_t sl_os_hint;
+
 static void *sl_os_mmap_aligned(size_t size, size_t align) {
   VA_ASSERT(VA_IS_POW2(align));
-  uint8_t *p = sl_os_mmap(size);
+  uintptr_t last = atomic_load_explicit(&sl_os_hint, memory_order_relaxed);
+  void *hint = last > size ? (void *)((last - size) & ~(uintptr_t)(align - 1)) : NULL;
+  uint8_t *p = sl_os_mmap(hint, size);
   if (p == NULL) return NULL;
-  if (((uintptr_t)p & (align - 1)) == 0) return p; /* align <= 4096: always */
-  munmap(p, size);
-  size_t over;
-  if (__builtin_add_overflow(size, align, &over)) return NULL;
-  p = sl_os_mmap(over);
-  if (p == NULL) return NULL;
-  uint8_t *a = (uint8_t *)VA_ALIGN_UP((uintptr_t)p, align);
-  if (a > p) munmap(p, (size_t)(a - p));
-  size_t tail = (size_t)((p + over) - (a + size));
-  if (tail) munmap(a + size, tail);
-  return a;
+  if (((uintptr_t)p & (align - 1)) != 0) { /* align <= 4096: always aligned */
+    munmap(p, size);
+    size_t over;
+    if (__builtin_add_overflow(size, align, &over)) return NULL;
+    uint8_t *q = sl_os_mmap(NULL, over);
+    if (q == NULL) return NULL;
+    p = (uint8_t *)VA_ALIGN_UP((uintptr_t)q, align);
+    if (p > q) munmap(q, (size_t)(p - q));
+    size_t tail = (size_t)((q + over) - (p + size));
+    if (tail) munmap(p + size, tail);
+  }
+  atomic_store_explicit(&sl_os_hint, (uintptr_t)p, memory_order_relaxed);
+  return p;
 }
 
 /* ---------------------------------------------------------------------------
@@ -276,6 +286,19 @@ bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
   }
   atomic_fetch_add_explicit(&sl_os_mapped, new_size - old_size, memory_order_relaxed);
   return true;
+}
+
+void *sl_os_move(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
+  if (src) return NULL; /* a region's chunks stay where they are */
+  void *to = sl_os_mmap_aligned(new_size, SL_CHUNK); /* the aligned target */
+  if (to == NULL) return NULL;
+  if (mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+    munmap(to, new_size);
+    return NULL;
+  }
+  VA_UNPOISON(p, old_size); /* unmapped now: no stale shadow for its next user */
+  atomic_fetch_add_explicit(&sl_os_mapped, new_size - old_size, memory_order_relaxed);
+  return to;
 }
 
 bool sl_os_discard(sl_source_t *src, void *p, size_t size) {

@@ -163,7 +163,7 @@ void sl_seg_unmap(sl_heap_t *h, void *p, size_t size) {
   }
   uint64_t now = h->idle_decay ? sl_now_ns() : 0;
   seg->freed_at = now;
-  if (h->idle_decay == 0 || now - h->seg_clock >= h->idle_decay) sl_seg_purge(h, now, false);
+  if (sl_decay_due(h, h->seg_clock, now)) sl_seg_purge(h, now, false);
 }
 
 bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size) {

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "alloc/slab/segment.h"
 #include "alloc/slab/test_util.h"
@@ -24,17 +23,6 @@ static void *t_heap(uint64_t decay, size_t reserve) {
   o.page_reserve = reserve;
   o.large_cache = 0; /* freed large blocks go straight back to their segment */
   return A->create(&o);
-}
-
-/* Resident OS pages of [p, p + n) (whole pages, from p's). */
-static size_t t_resident(void *p, size_t n) {
-  unsigned char v[SL_SEG_BYTES / 4096];
-  uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
-  n += (uintptr_t)p - a;
-  if (n > sizeof v * 4096 || mincore((void *)a, n, v) != 0) abort();
-  size_t count = 0;
-  for (size_t i = 0; i < (n + 4095) / 4096; i++) count += v[i] & 1;
-  return count;
 }
 
 /* Pages of many classes and large blocks up to the carve limit come from
@@ -64,11 +52,11 @@ static void test_no_decay_decommits_at_once(void) {
   void *a = A->malloc(h, 200000);
   uint8_t *base = sl_seg_base(sl_seg_of(a));
   memset(a, 1, 200000);
-  VT_CHECK(t_resident(a, 200000) > 40);
+  VT_CHECK(sl_t_resident(a, 200000) > 40);
   A->free(h, a);
   sl_census_t c = t_census(h);
   VT_CHECK(c.seg_free_resident == 0 && c.segments == 1 && c.segs_empty == 1);
-  VT_CHECK(t_resident(base + SL_CHUNK, SL_SEG_BYTES - SL_CHUNK) == 0);
+  VT_CHECK(sl_t_resident(base + SL_CHUNK, SL_SEG_BYTES - SL_CHUNK) == 0);
   /* Two segments' worth of 1 MiB blocks, all freed: one spare remains. */
   void *big[8];
   for (int i = 0; i < 8; i++) VT_CHECK((big[i] = A->malloc(h, 900000)) != NULL);
@@ -91,7 +79,7 @@ static void test_decay_keeps_then_trim(void) {
   VT_CHECK(c.seg_free_resident >= 500000 && c.segments == 1);
   void *b = A->malloc(h, 500000);
   VT_CHECK(b == a); /* the same chunks, still resident */
-  VT_CHECK(t_resident(b, 500000) >= 100);
+  VT_CHECK(sl_t_resident(b, 500000) >= 100);
   A->free(h, b);
   void *keep = A->malloc(h, 64); /* a page in use: its segment stays */
   sl_heap_trim(h);

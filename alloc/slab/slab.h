@@ -51,6 +51,7 @@ typedef struct sl_census {
   size_t chunk;            /* mappings are multiples of this */
   size_t cache_entries_max;/* cached large mappings, at most */
   size_t os_page;          /* a shed cache entry keeps this much */
+  size_t carve_max;        /* large blocks up to this are carved from segments */
   size_t segments, segs_empty; /* segments held; of which none in use */
   size_t segs_mapped, segs_unmapped, seg_decommits; /* over its life */
   size_t seg_free_resident; /* bytes of free chunks not yet decommitted */

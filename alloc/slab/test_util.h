@@ -4,6 +4,8 @@
 #define VEDALLOC_SLAB_TEST_UTIL_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 
 #include "alloc/allocator.h"
 #include "alloc/slab/slab.h"
@@ -49,6 +51,17 @@ static inline bool sl_t_checks(void *h) {
   bool ok = sl_allocator.check(h, &r);
   if (!ok) fprintf(stderr, "check: %s at %p: %s\n", r.invariant, r.addr, r.detail);
   return ok;
+}
+
+/* Resident OS pages of [p, p + n) (whole pages, from p's), n <= 64 MiB. */
+static inline size_t sl_t_resident(const void *p, size_t n) {
+  static unsigned char v[(64u << 20) / 4096];
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+  n += (uintptr_t)p - a;
+  if (n > sizeof v * 4096 || mincore((void *)a, n, v) != 0) abort();
+  size_t count = 0;
+  for (size_t i = 0; i < (n + 4095) / 4096; i++) count += v[i] & 1;
+  return count;
 }
 
 #endif

@@ -121,7 +121,7 @@
  *   | sl_large_t  | (pad to |  the block: usable = map_size - off bytes  |
  *   | (poisoned)  |  align) |                                            |
  *   +-------------+---------+--------------------------------------------+
- *   off = SL_LARGE_HDR (64) normally; = alignment for memalign > 64.
+ *   off = SL_LARGE_HDR (128) normally; = alignment for memalign > 128.
  *   Every chunk of the mapping maps to its header, so an interior pointer
  *   is recognised as "not a block", not as foreign.
  *   Live mappings are on heap->large_live; freed ones go to the cache
@@ -129,7 +129,10 @@
  *       cache_bytes <= opts.large_cache  and  |cache| <= SL_LARGE_CACHE_MAX,
  *   the oldest being unmapped first;  cache_resident == sum of resident
  *   (pages past `resident` were discarded on the way in), and
- *   cache_resident <= max(opts.large_resident, one header page per entry).
+ *   cache_resident <= max(opts.large_resident, one header page per entry);
+ *   cached_at does not increase toward the tail, and with a decay every
+ *   entry cached at or before cache_clock - idle_decay kept only its
+ *   header page (the pass at cache_clock shed it).
  *   A cached mapping keeps its map entries (state SL_LARGE_CACHED) so
  *   freeing its pointer again is a double free.                 "sl.large"
  * Heap counters (sl.counts):
@@ -328,7 +331,8 @@ typedef struct sl_large {
   struct sl_rnode { struct sl_rnode *next; void *hdr; } rnode; /* its queue node */
   uint64_t carved;        /* 1: its chunks are a segment's (segment.h); 0: a
                              mapping of its own */
-  uint64_t pad[5];        /* header is SL_LARGE_HDR bytes */
+  uint64_t cached_at;     /* cached: sl_now_ns() when it was freed */
+  uint64_t pad[4];        /* header is SL_LARGE_HDR bytes */
 } sl_large_t;
 _Static_assert(sizeof(sl_large_t) == SL_LARGE_HDR, "large header size");
 
@@ -389,6 +393,7 @@ typedef struct sl_heap {
   size_t cache_count;               /* |large_cache| */
   size_t cache_bytes;               /* sum of cached map_size */
   size_t cache_resident;            /* sum of cached resident */
+  uint64_t cache_clock;             /* sl_now_ns() of the last cache decay pass */
   size_t footprint;                 /* bytes mapped, metadata included */
   size_t peak_footprint;            /* max footprint so far */
   size_t meta_bytes;                /* touched pages of the heap mapping and
@@ -469,6 +474,7 @@ SL_FIELD(sl_large, sl_large_t *, prev)
 SL_FIELD(sl_large, struct sl_heap *, heap)
 SL_FIELD(sl_large, size_t, resident)
 SL_FIELD(sl_large, uint64_t, carved)
+SL_FIELD(sl_large, uint64_t, cached_at)
 SL_FIELD(sl_block, sl_block_t *, next)
 
 /* Kind of the header a map entry names (page or large: first field). */
@@ -541,6 +547,14 @@ static inline void sl_footprint_add(sl_heap_t *h, size_t bytes) {
 static inline size_t sl_idle_budget(const sl_heap_t *h) {
   size_t r = h->opts.page_reserve;
   return r > SIZE_MAX / SL_IDLE_PER_RESERVE ? SIZE_MAX : r * SL_IDLE_PER_RESERVE;
+}
+
+/* The decay clock of a pool (segments, the large cache) whose last pass
+ * ran at clock: whether a pass over what aged past h->idle_decay is due
+ * now. Without a decay (0) every give-back is one; with it, at most one
+ * per period, so a burst of frees costs one clock read each, not a scan. */
+static inline bool sl_decay_due(const sl_heap_t *h, uint64_t clock, uint64_t now) {
+  return h->idle_decay == 0 || now - clock >= h->idle_decay;
 }
 
 /* The O(1) witness: a slow path starts counting at one page, adds one per
