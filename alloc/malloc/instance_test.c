@@ -37,8 +37,14 @@ static void test_protocol(void) {
   A->free(x, a); /* remote: thread 0's block */
   VT_CHECK(sl_remote_pending(x->slot[0]->sl) && t_clean(x));
   A->thread_switch(x, 0);
-  char *c = A->malloc(x, 40); /* thread 0 drains first: a comes back */
-  VT_CHECK(c == a && !sl_remote_pending(x->slot[0]->sl));
+  char *c = A->malloc(x, 40); /* a fast path does not look: a stays pending */
+  VT_CHECK(c != a && sl_remote_pending(x->slot[0]->sl) && t_clean(x));
+  char *e = A->malloc(x, 5000); /* a slow path takes it back */
+  VT_CHECK(!sl_remote_pending(x->slot[0]->sl));
+  char *f = A->malloc(x, 40); /* and it is handed out again */
+  VT_CHECK(f == a && t_clean(x));
+  A->free(x, e);
+  A->free(x, f);
   A->thread_exit(x, 0); /* abandoned with c and big live */
   VT_CHECK(x->slot[0] == NULL && t_clean(x));
   A->thread_switch(x, 1);

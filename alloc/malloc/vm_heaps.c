@@ -9,7 +9,12 @@
  * (sl_remote_free: one atomic OR on the page's line, and one CAS on the
  * owner's queue only for the first block of each 63-block word until the
  * owner drains it), never written into; the owner takes them all back when
- * its malloc or free sees the queue non-empty. A block freed twice by other
+ * its free, or an allocation slow path of V2 (slab.c), sees the queue
+ * non-empty: not on every malloc, so a word stays queued while blocks
+ * gather in it, and the queue's line is written once per word per batch,
+ * not once per block (the bounce that made producer/consumer programs
+ * slow). A free looks first, so that a block freed remotely and then by
+ * its holder is a double free at once. A block freed twice by other
  * threads, or freed remotely while free, is reported by the thread that
  * does it, at once. The owner of a block is found from any thread through
  * the pool's shared map (chunk -> header -> heap -> its vm_heap_t).
@@ -39,8 +44,8 @@
  * list with CASes. The mutex is the only lock, taken when a thread creates
  * a heap (and by fork, in the process pool).
  *
- * Costs: malloc = slot load + remote-queue test + V2's fast path inlined
- * (alloc/slab/fast.h); free of an own block = the same test + V2's free
+ * Costs: malloc = slot load + V2's fast path inlined (alloc/slab/fast.h);
+ * free of an own block = the slot, the remote-queue test + V2's free
  * fast path, inlined the same way; a remote free = shared-map lookup (2
  * loads) + header reads + the owner's bitmap word + one atomic OR (+ one
  * CAS per word and drain).

@@ -73,11 +73,14 @@ void vm_pool_destroy(vm_pool_t *pool);
 void *vm_malloc_slow(vm_pool_t *pool, vm_heap_t **self, size_t n);
 void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine, void *p);
 
-/* One load of the slot, one test of the remote queue, V2's fast path. */
+/* One load of the slot, V2's fast path. Remote frees are not looked for
+ * here: V2's allocation slow paths take them back (slab.c), so they
+ * gather in their words and the freeing threads queue a word once per
+ * batch instead of once per block (no block is handed out twice: a block
+ * freed remotely is on no free list until it is taken back). */
 static inline void *vm_malloc_in(vm_pool_t *pool, vm_heap_t **self, size_t n) {
   vm_heap_t *vh = *self;
-  if (VA_LIKELY(vh != NULL) && VA_LIKELY(!sl_remote_pending(vh->sl)))
-    return sl_malloc_fast(vh->sl, n);
+  if (VA_LIKELY(vh != NULL)) return sl_malloc_fast(vh->sl, n);
   return vm_malloc_slow(pool, self, n);
 }
 

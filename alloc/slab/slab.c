@@ -99,12 +99,21 @@ static void *sl_alloc_class(sl_heap_t *h, size_t c) {
   return sl_page_take(h, pg, sl_page_freelist(pg));
 }
 
+/* Blocks other threads freed into a shared heap come back here, on the
+ * allocation slow paths (mimalloc collects its thread-free lists the same
+ * way), not on every call: between two of them a word queued once
+ * gathers every block freed into it, at one atomic OR each. */
+static void sl_remote_collect(sl_heap_t *h) {
+  if (VA_UNLIKELY(sl_remote_pending(h))) sl_remote_drain(h);
+}
+
 __attribute__((noinline)) void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg,
                                                sl_block_t *b) {
   sl_touch_begin(h);
   sl_page_pop(pg, b, NULL);
   sl_page_refill(h, pg);
   sl_touch_end(h);
+  sl_remote_collect(h); /* after the pop: it may push onto pg */
   sl_debug_check(h);
   return b;
 }
@@ -113,6 +122,7 @@ __attribute__((noinline)) void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg,
  * by arithmetic), or a large request. */
 __attribute__((noinline)) void *sl_malloc_generic(sl_heap_t *h, size_t n) {
   void *p;
+  sl_remote_collect(h);
   sl_touch_begin(h);
   if (n > SL_MAX_SMALL) {
     bool fresh;
