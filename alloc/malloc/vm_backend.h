@@ -36,6 +36,10 @@
  * direct call (no PLT slot, no GOT load), even from another file. */
 #pragma GCC visibility push(hidden)
 
+/* The backend's malloc and free are defined VM_BE_HOT: inlined into the
+ * API layer's where the two are one unit (vm_lib_v2.c), still emitted
+ * for a caller elsewhere. */
+#define VM_BE_HOT __attribute__((always_inline))
 void *vm_be_malloc(size_t n);
 void vm_be_free(void *p);
 void *vm_be_realloc(void *p, size_t n);

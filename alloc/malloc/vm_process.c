@@ -73,12 +73,12 @@ static __attribute__((noinline)) void *vm_be_malloc_first(size_t n) {
   return vm_malloc_slow(&vm_pool, &vm_tls, n);
 }
 
-void *vm_be_malloc(size_t n) {
+VM_BE_HOT void *vm_be_malloc(size_t n) {
   if (VA_UNLIKELY(vm_tls == NULL)) return vm_be_malloc_first(n);
   return vm_malloc_in(&vm_pool, &vm_tls, n);
 }
 
-void vm_be_free(void *p) { vm_free_in(&vm_pool, &vm_tls, p); }
+VM_BE_HOT void vm_be_free(void *p) { vm_free_in(&vm_pool, &vm_tls, p); }
 
 void *vm_be_calloc(size_t n) {
   vm_ready();
