@@ -438,7 +438,7 @@ static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r)
       return va_fail(r, "sl.segment", seg, "segment list longer than %zu or mislinked",
                      h->seg_count);
     if (!sl_check_segment(h, seg, &used, r)) return false;
-    bool full = seg->used == ~(uint64_t)0;
+    bool full = seg->used == SL_SEG_ALL;
     if (full_seen && !full)
       return va_fail(r, "sl.segment", seg, "a segment with a free chunk after a full one");
     full_seen |= full;

@@ -68,7 +68,7 @@ static sl_seg_t *sl_seg_create(sl_heap_t *h) {
   if (base == NULL) return NULL;
   sl_seg_t *seg = (sl_seg_t *)(base + SL_CHUNK - SL_SEG_HDR);
   *seg = (sl_seg_t){.kind = SL_KIND_SEG, .heap = h, .used = 1,
-                    .dirty = zeroed ? 1 : ~(uint64_t)0};
+                    .dirty = zeroed ? 1 : SL_SEG_ALL};
   /* What borders the segment's start. Chunks never carved stay as the
    * mapping left them (poisoning 4 MiB costs 512 KiB of shadow writes per
    * segment); a run that comes back is poisoned. */
@@ -133,7 +133,7 @@ void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
   size_t n = size / SL_CHUNK, step = align > SL_CHUNK ? align / SL_CHUNK : 1;
   sl_seg_t *seg = h->segs;
   size_t c = 0;
-  for (; seg && seg->used != ~(uint64_t)0; seg = seg->next)
+  for (; seg && seg->used != SL_SEG_ALL; seg = seg->next)
     if ((c = sl_seg_find(seg, n, step)) != 0) break;
   if (c == 0) {
     seg = sl_seg_create(h);
@@ -144,7 +144,7 @@ void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
   *zeroed = (seg->dirty & run) == 0;
   seg->used |= run;
   seg->dirty |= run; /* it will be written */
-  if (seg->used == ~(uint64_t)0) sl_seg_to_tail(h, seg);
+  if (seg->used == SL_SEG_ALL) sl_seg_to_tail(h, seg);
   uint8_t *p = sl_seg_base(seg) + c * SL_CHUNK;
   VA_UNPOISON(p, size);
   return p;
@@ -154,7 +154,7 @@ void sl_seg_unmap(sl_heap_t *h, void *p, size_t size) {
   sl_seg_t *seg = sl_seg_of(p);
   size_t c = sl_seg_index(seg, p), n = size / SL_CHUNK;
   VA_ASSERT(c >= 1 && c + n <= SL_SEG_CHUNKS && size % SL_CHUNK == 0);
-  bool was_full = seg->used == ~(uint64_t)0;
+  bool was_full = seg->used == SL_SEG_ALL;
   VA_POISON(p, size);
   seg->used &= ~sl_seg_mask(c, n);
   if (was_full) { /* back among the segments with a free chunk */
@@ -174,7 +174,7 @@ bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size) {
   if (seg->used & more) return false;
   seg->used |= more;
   seg->dirty |= more;
-  if (seg->used == ~(uint64_t)0) sl_seg_to_tail(h, seg);
+  if (seg->used == SL_SEG_ALL) sl_seg_to_tail(h, seg);
   VA_UNPOISON((uint8_t *)p + old_size, new_size - old_size);
   return true;
 }

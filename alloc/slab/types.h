@@ -248,10 +248,15 @@
                                           opts.page_reserve */
 #define SL_RBITS 63u                  /* blocks per remote-free word */
 #define SL_RQUEUED ((uint64_t)1 << 63) /* a remote-free word's "on the queue" bit */
+#ifndef SL_SEG_SHIFT                 /* -DSL_SEG_SHIFT=20..22: bench/README.md */
 #define SL_SEG_SHIFT 22               /* segment = 4 MiB (segment.h) */
+#endif
 #define SL_SEG_BYTES ((size_t)1 << SL_SEG_SHIFT)
 #define SL_SEG_CHUNKS (SL_SEG_BYTES / SL_CHUNK) /* 64: one bitmap word */
-#define SL_SEG_CARVE_MAX (SL_SEG_BYTES / 4) /* larger mappings are the OS's alone */
+#define SL_SEG_ALL (SL_SEG_CHUNKS >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << SL_SEG_CHUNKS) - 1)
+_Static_assert(SL_SEG_CHUNKS >= 16 && SL_SEG_CHUNKS <= 64, "a segment's chunks fit one word");
+/* Larger mappings are the OS's alone; a page always fits. */
+#define SL_SEG_CARVE_MAX (SL_SEG_BYTES / 4 > SL_MEDIUM_PAGE ? SL_SEG_BYTES / 4 : SL_MEDIUM_PAGE)
 #define SL_SEG_HDR 64u                /* bytes of a segment's header */
 
 /* Object kinds a map entry can point at (first field of both headers). */
