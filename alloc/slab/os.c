@@ -301,9 +301,21 @@ void *sl_os_move(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
   return to;
 }
 
+/* MADV_DONTNEED (default) frees the pages at once and they read back zero;
+ * -DSL_DISCARD_LAZY=1 builds MADV_FREE instead (the kernel takes them only
+ * under pressure, they count as resident until then, and their contents
+ * are unknown), for the measurement in bench/README.md. */
+#ifndef SL_DISCARD_LAZY
+#define SL_DISCARD_LAZY 0
+#endif
+
 bool sl_os_discard(sl_source_t *src, void *p, size_t size) {
   if (src) return false; /* a region's pages are the caller's: none to give back */
-  return madvise(p, size, MADV_DONTNEED) == 0; /* advice: a failure loses nothing */
+  if (SL_DISCARD_LAZY) {
+    madvise(p, size, MADV_FREE); /* advice: a failure loses nothing */
+    return false;
+  }
+  return madvise(p, size, MADV_DONTNEED) == 0;
 }
 
 uint64_t sl_now_ns(void) {

@@ -15,6 +15,14 @@
  *
  * Why 4 MiB: two 2 MiB huge pages fit aligned in each segment, a 512 KiB
  * page needs an eighth of one, and one bitmap word covers its chunks.
+ * Measured against 2 and 1 MiB (-DSL_SEG_SHIFT, drop-in under LD_PRELOAD,
+ * memory syscalls / peak RSS): 10^6 random ops 32 / 41 / 54 calls at the
+ * same RSS; two threads 47 / 47 / 61; python3 stdlib script 1860 / 1927
+ * / 2051; gcc -O2 236 / 234 / 264, RSS within 2% of each other. Smaller
+ * segments only add calls. Why MADV_DONTNEED (os.c): MADV_FREE made the
+ * same runs' RSS higher (python 37.7 MB against 33.7; lazily freed pages
+ * count until the kernel wants them) for no fewer calls, and its pages
+ * may not be assumed zero.
  *
  * Complexity: O(segments with a free chunk) per carve (a word test per
  * aligned position), O(1) per give-back, O(segments) per purge pass.
