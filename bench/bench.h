@@ -166,7 +166,12 @@ typedef struct bench_result {
   int repeats;                    /* timed runs */
   double ops;                     /* allocator calls per run */
   double ratio_vs_glibc;          /* median / glibc's median; NAN if undefined */
-  long peak_rss_kb;               /* getrusage ru_maxrss of the child */
+  long peak_rss_kb;               /* workload: the child's VmHWM; program: ru_maxrss of its tree */
+  double rss_ratio_vs_glibc;      /* peak_rss_kb / glibc's; NAN if undefined */
+  double syscalls;                /* calls in one extra run under strace -f -c; NAN unknown */
+  double mm_syscalls;             /* of which mmap, munmap, mremap, madvise, brk, mprotect */
+  double syscalls_ratio_vs_glibc; /* syscalls / glibc's; NAN if undefined */
+  bool program;                   /* a row of the programs suite (workload = "prog:NAME") */
   double footprint_bytes;         /* peak bytes from the OS; <0 unknown */
   const char *footprint_source;   /* "stats" (va_stats) or "rss" (RSS growth) */
   double rss_growth_bytes;        /* peak anonymous RSS growth: same measure for all */
@@ -174,8 +179,37 @@ typedef struct bench_result {
   double utilization;             /* peak_live_bytes / footprint_bytes; NAN */
   double fragmentation;           /* external, fraction; NAN where undefined */
   double internal_frag;           /* 1 - requested/usable, fraction; NAN */
-  uint64_t checksum;
+  uint64_t checksum;               /* workload: pointer fold; program: hash of its output */
 } bench_result_t;
+
+/* ---------------------------------------------------------------------------
+ * The programs suite (programs.c): real programs from Debian, each run under
+ * every process-wide allocator by LD_PRELOAD; the driver runs them.
+ * ------------------------------------------------------------------------- */
+typedef struct bench_prog_env {
+  const char *dir;  /* this program's scratch directory: its inputs, cwd and outputs */
+  const char *root; /* the runfiles root: bench/programs/ and the compiled sources */
+} bench_prog_env_t;
+
+typedef struct bench_program {
+  const char *name;       /* the row's workload name, "prog:python" */
+  const char *summary;
+  const char *binary;     /* absolute path; missing: the program is skipped */
+  const char *package;    /* the Debian package that ships it (./bazelw installs it) */
+  const char *argv[12];   /* argv[0] = binary; "{root}" and "{dir}" expanded */
+  const char *in;         /* stdin, expanded like argv; NULL: /dev/null */
+  const char *env[4];     /* NAME=VALUE added to the inherited environment */
+  const char *outputs[4]; /* files a run writes in dir: compared with glibc's, like stdout */
+  /* Writes the inputs into e->dir once per session, before any run; NULL: none. */
+  bool (*prepare)(const bench_prog_env_t *e, char *err, size_t errlen);
+} bench_program_t;
+
+extern const bench_program_t bench_programs[];
+extern const size_t bench_programs_len;
+const bench_program_t *bench_program_find(const char *name);
+/* s with "{root}" and "{dir}" replaced, in buf (truncated to len). */
+const char *bench_program_expand(const bench_prog_env_t *e, const char *s, char *buf,
+                                 size_t len);
 
 /* Fast-path micro benchmark: ns per malloc+free pair for one size. */
 typedef struct bench_fast {
@@ -204,8 +238,8 @@ typedef struct bench_session {
   size_t nallocs;
   const char *machine; /* one line: CPU, cores, kernel, libc */
   const char *mode;    /* "quick", "default", "full" */
-  double run_limit_s;  /* a run slower than this stopped its pair (timeout cells) */
-  const char *notes[16];
+  double run_limit_s;  /* a run slower than this stopped its pair (the notes give each limit) */
+  const char *notes[32];
   size_t nnotes;
 } bench_session_t;
 
@@ -225,5 +259,7 @@ void bench_report_targets(FILE *f, const bench_session_t *s, bool markdown);
 const bench_result_t *bench_result_find(const bench_session_t *s, const char *alloc,
                                         const char *workload);
 size_t bench_workload_order(const bench_session_t *s, const char **out, size_t max);
+/* A row's one-line description: the workload's or the program's summary. */
+const char *bench_row_summary(const char *name);
 
 #endif /* VEDALLOC_BENCH_H */

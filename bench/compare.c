@@ -9,8 +9,16 @@
  *   2. for each workload, for each allocator: re-exec this binary as
  *      `compare --child ENTRY WORKLOAD`, read its RESULT line through a pipe,
  *      kill it past the per-pair time limit;
- *   3. fast path: `--child ENTRY fastpath` for V2, its drop-in and the references;
- *   4. ratios to glibc, then the table, JSON, CSV, SVG and Markdown, and
+ *   3. when strace is installed, each pair that ran runs once more, untimed,
+ *      under `strace -f -c` as `--child ENTRY WORKLOAD --quick` (the metered
+ *      warm-up plus one timed run: the same work for every allocator), and
+ *      its summary gives the pair's syscall counts;
+ *   4. fast path: `--child ENTRY fastpath` for V2, its drop-in and the references;
+ *   5. programs (--suite=programs, --full): each program of programs.c,
+ *      inputs made once, runs in N rounds, each round once under every
+ *      process-wide allocator (LD_PRELOAD), then once per allocator under
+ *      strace; its output must equal glibc's;
+ *   6. ratios to glibc, then the table, JSON, CSV, SVG and Markdown, and
  *      the issue's targets checked against this run's numbers.
  * Multi-threaded workloads run only where one allocator serves every thread
  * (glibc, the references and the drop-ins); a registry instance is single-
@@ -25,8 +33,12 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <ftw.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,8 +72,18 @@ typedef struct bench_alloc {
   char note[200];    /* why not available */
 } bench_alloc_t;
 
+/* Which rows a session runs when --workload does not name them. */
+typedef enum bench_suite {
+  BENCH_SUITE_DEFAULT = 0, /* workloads; with --full, workloads and programs */
+  BENCH_SUITE_WORKLOADS,
+  BENCH_SUITE_PROGRAMS,
+  BENCH_SUITE_ALL,
+} bench_suite_t;
+
 typedef struct bench_flags {
   bench_mode_t mode;
+  bench_suite_t suite;
+  bool no_syscalls;   /* skip the strace runs */
   const char *alloc_filter, *workload_filter;
   const char *json, *csv, *svg, *markdown;
   const char *trace_dir;
@@ -73,7 +95,8 @@ typedef struct bench_flags {
 
 static void bench_usage(FILE *f) {
   fprintf(f,
-          "usage: compare [--quick | --full] [--alloc=A,B] [--workload=X,Y]\n"
+          "usage: compare [--quick | --full] [--suite=workloads|programs|all]\n"
+          "               [--alloc=A,B] [--workload=X,Y] [--no-syscalls]\n"
           "               [--json FILE] [--csv FILE] [--svg FILE] [--markdown FILE]\n"
           "               [--no-save] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
           "               [--traces=DIR] [--threads=N] [--list]\n"
@@ -81,9 +104,13 @@ static void bench_usage(FILE *f) {
           "  them with glibc. Allocators: ours from the registry plus glibc,\n"
           "  jemalloc, mimalloc, tcmalloc, and our drop-in libraries (dropin-v2,\n"
           "  dropin-v1) preloaded the same way. Workload 'fastpath' is the micro benchmark.\n"
+          "  --suite: workloads (the default), programs (real programs under LD_PRELOAD,\n"
+          "  rows prog:NAME), or all (the --full default). --workload names override it.\n"
+          "  --no-syscalls: skip the extra untimed run of each pair under strace -f -c.\n"
           "  --threads: workers of the multi-threaded workloads (default 2).\n"
           "  --run-limit: one run slower than this stops its pair (default 3 s,\n"
-          "  --full 60 s, --quick 10 s): a quadratic allocator is reported, not waited for.\n"
+          "  --full 60 s, --quick 10 s; a program's whole run: 4x that, at most 60 s):\n"
+          "  a quadratic allocator is reported, not waited for.\n"
           "  --timeout: a child running longer is killed (default 60 s, --full 600 s).\n"
           "  Relative output paths are resolved against $BUILD_WORKING_DIRECTORY.\n"
           "  Under `bazel run`, also writes bench/results/latest.{json,md,svg}\n"
@@ -248,6 +275,13 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
     else if (strcmp(a, "--full") == 0) f->mode = BENCH_FULL;
     else if (strcmp(a, "--list") == 0) f->list = true;
     else if (strcmp(a, "--no-save") == 0) f->no_save = true;
+    else if (strcmp(a, "--no-syscalls") == 0) f->no_syscalls = true;
+    else if ((v = bench_flag_value("--suite", argc, argv, &i))) {
+      if (strcmp(v, "workloads") == 0) f->suite = BENCH_SUITE_WORKLOADS;
+      else if (strcmp(v, "programs") == 0) f->suite = BENCH_SUITE_PROGRAMS;
+      else if (strcmp(v, "all") == 0) f->suite = BENCH_SUITE_ALL;
+      else return false;
+    }
     else if ((v = bench_flag_value("--alloc", argc, argv, &i))) f->alloc_filter = v;
     else if ((v = bench_flag_value("--workload", argc, argv, &i))) f->workload_filter = v;
     else if ((v = bench_flag_value("--json", argc, argv, &i))) f->json = v;
@@ -266,6 +300,8 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
       f->threads = (int)t;
     } else return false;
   }
+  if (f->suite == BENCH_SUITE_DEFAULT)
+    f->suite = f->mode == BENCH_FULL ? BENCH_SUITE_ALL : BENCH_SUITE_WORKLOADS;
   if (f->timeout_s == 0) f->timeout_s = f->mode == BENCH_FULL ? 600 : 60;
   if (f->run_limit_s == 0) f->run_limit_s = f->mode == BENCH_FULL ? 60 : f->mode == BENCH_QUICK ? 10 : 3;
   return true;
@@ -305,57 +341,6 @@ static const char *bench_mode_flag(bench_mode_t m) {
   return m == BENCH_QUICK ? "--quick" : m == BENCH_FULL ? "--full" : "--default";
 }
 
-/* Starts `self --child ENTRY WORKLOAD MODE --traces DIR`; returns its pid. */
-static pid_t bench_spawn(const bench_alloc_t *a, const char *workload,
-                         const bench_flags_t *f, const char *trace_dir, int *out_fd) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    if (a->preload[0]) setenv("LD_PRELOAD", a->preload, 1);
-    else unsetenv("LD_PRELOAD");
-    if (a->expect_symbol) setenv("VA_BENCH_EXPECT_SYMBOL", a->expect_symbol, 1);
-    else unsetenv("VA_BENCH_EXPECT_SYMBOL");
-    char limit[32], threads[16];
-    snprintf(limit, sizeof limit, "%g", f->run_limit_s);
-    snprintf(threads, sizeof threads, "%d", f->threads);
-    char *argv[] = {"compare", "--child", (char *)a->entry, (char *)workload,
-                    (char *)bench_mode_flag(f->mode), "--traces", (char *)trace_dir,
-                    "--run-limit", limit, "--threads", threads, NULL};
-    execv("/proc/self/exe", argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  *out_fd = fds[0];
-  return pid;
-}
-
-/* Reads all of fd into buf until EOF or the deadline; false on timeout. */
-static bool bench_read_all(int fd, char *buf, size_t len, double timeout_s) {
-  size_t used = 0;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (;;) {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double left = timeout_s - ((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
-    if (left <= 0) return false;
-    struct pollfd p = {fd, POLLIN, 0};
-    int r = poll(&p, 1, (int)(left * 1000) + 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    ssize_t n = read(fd, buf + used, len - 1 - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    used += (size_t)n;
-    if (used == len - 1) break;
-  }
-  buf[used] = 0;
-  return true;
-}
-
 /* The value of `key=` in a RESULT line, or NAN. */
 static double bench_field(const char *line, const char *key) {
   char pat[40];
@@ -364,22 +349,192 @@ static double bench_field(const char *line, const char *key) {
   return p ? strtod(p + strlen(pat), NULL) : NAN;
 }
 
-/* Runs one child; fills out (text = its stdout). Returns the status. */
+static double bench_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* One process to start: a workload child or a program, maybe under strace.
+ * Every child is started and reaped by bench_cmd_run, in a process group of
+ * its own, so a limit kills the whole tree (strace and its tracees, gcc and
+ * cc1) and a Ctrl-C of the driver does too. */
+typedef struct bench_cmd {
+  char *const *argv;      /* argv[0]: the file executed; NULL-terminated */
+  const bench_alloc_t *a; /* whose LD_PRELOAD and expected symbol it gets */
+  char *const *env;       /* NAME=VALUE added to the environment; NULL-terminated or NULL */
+  const char *cwd;        /* NULL: the driver's */
+  const char *in;         /* stdin; NULL: /dev/null */
+  int out_fd, err_fd;     /* stdout, stderr; -1: the driver's */
+  const char *strace_out; /* non-NULL: run under strace -f -c, the summary written here */
+  double limit_s;         /* wall seconds before the group is killed */
+} bench_cmd_t;
+
+typedef struct bench_exit {
+  bool started, timed_out;
+  int status;     /* waitpid status */
+  double wall_s;  /* fork to exit */
+  long maxrss_kb; /* ru_maxrss: the largest of the child and its reaped descendants */
+} bench_exit_t;
+
+static volatile pid_t bench_running; /* the process group to kill on SIGINT/SIGTERM */
+
+static void bench_on_signal(int sig) {
+  if (bench_running > 0) kill(-bench_running, SIGKILL);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* strace, or NULL: VA_BENCH_STRACE overrides /usr/bin/strace. */
+static const char *bench_strace_path(void) {
+  const char *p = getenv("VA_BENCH_STRACE");
+  if (!p || !*p) p = "/usr/bin/strace";
+  return access(p, X_OK) == 0 ? p : NULL;
+}
+
+/* In the forked child: process group, environment, descriptors, exec. Under
+ * strace the preload goes to the traced command only (-E), not to strace. */
+static void bench_cmd_exec(const bench_cmd_t *c) {
+  setpgid(0, 0);
+  unsetenv("LD_PRELOAD");
+  if (c->a->expect_symbol) setenv("VA_BENCH_EXPECT_SYMBOL", c->a->expect_symbol, 1);
+  else unsetenv("VA_BENCH_EXPECT_SYMBOL");
+  for (size_t i = 0; c->env && c->env[i]; i++) putenv(c->env[i]);
+  if (c->cwd && chdir(c->cwd) != 0) _exit(126);
+  int in = open(c->in ? c->in : "/dev/null", O_RDONLY);
+  if (in < 0 || dup2(in, STDIN_FILENO) < 0) _exit(126);
+  if (c->out_fd >= 0) dup2(c->out_fd, STDOUT_FILENO);
+  if (c->err_fd >= 0) dup2(c->err_fd, STDERR_FILENO);
+  char *argv[80], preload[600];
+  size_t n = 0;
+  if (c->strace_out) {
+    static char *const strace_flags[] = {"-f", "-qq", "-c", "-U", "name,calls", "-o"};
+    argv[n++] = (char *)bench_strace_path();
+    for (size_t i = 0; i < sizeof strace_flags / sizeof strace_flags[0]; i++)
+      argv[n++] = strace_flags[i];
+    argv[n++] = (char *)c->strace_out;
+    if (c->a->preload[0]) {
+      snprintf(preload, sizeof preload, "LD_PRELOAD=%s", c->a->preload);
+      argv[n++] = "-E";
+      argv[n++] = preload;
+    }
+    argv[n++] = "--";
+  } else if (c->a->preload[0]) {
+    setenv("LD_PRELOAD", c->a->preload, 1);
+  }
+  for (size_t i = 0; c->argv[i] && n + 1 < sizeof argv / sizeof argv[0]; i++)
+    argv[n++] = c->argv[i];
+  argv[n] = NULL;
+  if (argv[0]) execv(argv[0], argv);
+  _exit(127);
+}
+
+/* Waits for pid to exit (not reaping it) for at most left seconds. */
+static bool bench_wait_exit(pid_t pid, int pidfd, double left) {
+  if (pidfd >= 0) {
+    struct pollfd p = {pidfd, POLLIN, 0};
+    int r = poll(&p, 1, (int)(left * 1000) + 1);
+    return r > 0;
+  }
+  double end = bench_now() + left; /* no pidfd (Linux < 5.3): poll every millisecond */
+  for (;;) {
+    siginfo_t info = {0};
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+      return true;
+    if (bench_now() >= end) return false;
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+}
+
+static bench_exit_t bench_cmd_run(const bench_cmd_t *c) {
+  bench_exit_t x = {0};
+  double t0 = bench_now();
+  pid_t pid = fork();
+  if (pid < 0) return x;
+  if (pid == 0) bench_cmd_exec(c);
+  setpgid(pid, pid); /* also here: no window where a kill of the group misses */
+  bench_running = pid;
+  x.started = true;
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  for (;;) {
+    double left = c->limit_s - (bench_now() - t0);
+    if (left <= 0) {
+      x.timed_out = true;
+      break;
+    }
+    if (bench_wait_exit(pid, pidfd, left)) break;
+  }
+  x.wall_s = bench_now() - t0;
+  if (x.timed_out) kill(-pid, SIGKILL);
+  struct rusage ru = {0};
+  while (wait4(pid, &x.status, 0, &ru) < 0 && errno == EINTR) {}
+  x.maxrss_kb = ru.ru_maxrss;
+  bench_running = 0;
+  if (pidfd >= 0) close(pidfd);
+  return x;
+}
+
+/* A fresh anonymous file for a child's stdout or stderr. */
+static int bench_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+/* Up to len-1 bytes of fd from its start, NUL-terminated. */
+static size_t bench_fd_text(int fd, char *buf, size_t len) {
+  size_t used = 0;
+  for (ssize_t n; used + 1 < len && (n = pread(fd, buf + used, len - 1 - used, (off_t)used)) > 0;)
+    used += (size_t)n;
+  buf[used] = 0;
+  return used;
+}
+
+/* Totals of a `strace -c -U name,calls` summary: every call, and the
+ * memory-management subset (the calls an allocator makes to the kernel). */
+static bool bench_strace_parse(const char *path, double *total, double *mm) {
+  static const char *const mm_names[] = {"mmap", "munmap", "mremap", "madvise", "brk",
+                                         "mprotect"};
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  char line[256], name[64];
+  double calls, sum = 0;
+  bool found = false;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "%63s %lf", name, &calls) == 2) {
+      if (strcmp(name, "total") == 0) *total = calls, found = true;
+      for (size_t i = 0; i < sizeof mm_names / sizeof mm_names[0]; i++)
+        if (strcmp(name, mm_names[i]) == 0) sum += calls;
+    }
+  fclose(f);
+  *mm = sum;
+  return found;
+}
+
+/* Runs `self --child ENTRY WORKLOAD MODE ...` (under strace when strace_out
+ * is set); text = its stdout. Returns the status, with a note if not ok. */
 static bench_status_t bench_run_child(const bench_alloc_t *a, const char *workload,
                                       const bench_flags_t *f, const char *trace_dir,
+                                      bench_mode_t mode, double run_limit, const char *strace_out,
                                       char *text, size_t len, char *note, size_t notelen) {
-  int fd;
-  pid_t pid = bench_spawn(a, workload, f, trace_dir, &fd);
-  if (pid < 0) {
+  static char self[4096];
+  if (!self[0] && readlink("/proc/self/exe", self, sizeof self - 1) < 0)
+    snprintf(self, sizeof self, "/proc/self/exe");
+  char limit[32], threads[16];
+  snprintf(limit, sizeof limit, "%g", run_limit);
+  snprintf(threads, sizeof threads, "%d", f->threads);
+  char *argv[] = {self, "--child", (char *)a->entry, (char *)workload,
+                  (char *)bench_mode_flag(mode), "--traces", (char *)trace_dir,
+                  "--run-limit", limit, "--threads", threads, NULL};
+  int out = bench_memfd("bench-child");
+  bench_cmd_t c = {.argv = argv, .a = a, .in = NULL, .out_fd = out, .err_fd = -1,
+                   .strace_out = strace_out, .limit_s = f->timeout_s};
+  bench_exit_t x = out >= 0 ? bench_cmd_run(&c) : (bench_exit_t){0};
+  text[0] = 0;
+  if (out >= 0) bench_fd_text(out, text, len), close(out);
+  if (!x.started) {
     snprintf(note, notelen, "cannot start child: %s", strerror(errno));
     return BENCH_FAILED;
   }
-  bool done = bench_read_all(fd, text, len, f->timeout_s);
-  close(fd);
-  if (!done) kill(pid, SIGKILL);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-  if (!done) {
+  int st = x.status;
+  if (x.timed_out) {
     snprintf(note, notelen, "timeout after %.0f s", f->timeout_s);
     return BENCH_TIMEOUT;
   }
@@ -392,13 +547,13 @@ static bench_status_t bench_run_child(const bench_alloc_t *a, const char *worklo
     return BENCH_FAILED;
   }
   if (strncmp(text, "SLOW ", 5) == 0) {
-    double calls = bench_field(text + 4, "calls"), threads = bench_field(text + 4, "threads");
-    if (threads > 1)
+    double calls = bench_field(text + 4, "calls"), workers = bench_field(text + 4, "threads");
+    if (workers > 1)
       snprintf(note, notelen, "a run exceeded the %g s limit (one of %.0f threads had made "
-               "%.0f calls)", f->run_limit_s, threads, calls);
+               "%.0f calls)", run_limit, workers, calls);
     else
       snprintf(note, notelen, "a run exceeded the %g s limit (%.0f calls done, >= %.2f us/call)",
-               f->run_limit_s, calls, f->run_limit_s / (calls > 0 ? calls : 1) * 1e6);
+               run_limit, calls, run_limit / (calls > 0 ? calls : 1) * 1e6);
     return BENCH_TIMEOUT;
   }
   if (strncmp(text, "SKIP ", 5) == 0) {
@@ -436,8 +591,13 @@ typedef struct bench_plan {
   size_t nallocs;
   const bench_workload_t *workloads[64];
   size_t nworkloads;
+  const bench_program_t *programs[16];
+  size_t nprograms;
   bool fastpath;
   const char *trace_dir;
+  const char *strace;  /* strace's path; NULL: syscalls not counted */
+  char root[4096];     /* runfiles root holding bench/programs/; empty: not found */
+  char tmp[4096];      /* the session's scratch directory */
 } bench_plan_t;
 
 static double bench_elapsed(void) {
@@ -454,35 +614,246 @@ static void bench_progress(size_t done, size_t total, const char *alloc, const c
           alloc, workload, what, total - done);
 }
 
+static void bench_result_init(bench_result_t *r, const bench_alloc_t *a, const char *row) {
+  memset(r, 0, sizeof *r);
+  snprintf(r->alloc, sizeof r->alloc, "%s", a->name);
+  snprintf(r->workload, sizeof r->workload, "%s", row);
+  r->ratio_vs_glibc = r->utilization = r->fragmentation = r->internal_frag = NAN;
+  r->rss_ratio_vs_glibc = r->syscalls = r->mm_syscalls = r->syscalls_ratio_vs_glibc = NAN;
+  r->footprint_bytes = -1;
+  r->footprint_source = "rss";
+}
+
+/* Appends "; what" to an ok row's note (a syscall count that could not be had). */
+static void bench_note_add(bench_result_t *r, const char *what) {
+  size_t used = strlen(r->note);
+  snprintf(r->note + used, sizeof r->note - used, "%s%s", used ? "; " : "", what);
+}
+
+/* The counts of one strace run just made into path, or a note why not. */
+static void bench_syscalls_take(bench_result_t *r, bench_status_t st, const char *path,
+                                const char *why) {
+  double total = NAN, mm = NAN;
+  if (st == BENCH_OK && bench_strace_parse(path, &total, &mm)) {
+    r->syscalls = total;
+    r->mm_syscalls = mm;
+  } else {
+    char what[200];
+    snprintf(what, sizeof what, "syscalls n/a: strace run %s", st == BENCH_OK ? "gave no summary"
+             : why && *why ? why : "failed");
+    bench_note_add(r, what);
+  }
+  unlink(path);
+}
+
 static void bench_run_pair(const bench_plan_t *p, const bench_flags_t *f, const bench_alloc_t *a,
                            const bench_workload_t *w, bench_result_t *r) {
   char text[4096];
-  memset(r, 0, sizeof *r);
-  snprintf(r->alloc, sizeof r->alloc, "%s", a->name);
-  snprintf(r->workload, sizeof r->workload, "%s", w->name);
-  r->ratio_vs_glibc = r->utilization = r->fragmentation = r->internal_frag = NAN;
-  r->footprint_bytes = -1;
-  r->footprint_source = "rss";
+  bench_result_init(r, a, w->name);
   if (!a->available) {
     r->status = BENCH_SKIPPED;
     snprintf(r->note, sizeof r->note, "%s", a->note);
     return;
   }
-  r->status = bench_run_child(a, w->name, f, p->trace_dir, text, sizeof text, r->note,
-                              sizeof r->note);
+  r->status = bench_run_child(a, w->name, f, p->trace_dir, f->mode, f->run_limit_s, NULL, text,
+                              sizeof text, r->note, sizeof r->note);
   if (r->status == BENCH_OK && !bench_parse_result(text, r)) {
     r->status = BENCH_FAILED;
     snprintf(r->note, sizeof r->note, "child printed no RESULT line");
   }
+  if (r->status != BENCH_OK || !p->strace || f->no_syscalls) return;
+  /* The syscall run: the --quick child (warm-up + one timed run), untimed. */
+  char path[4200], note[200] = "";
+  snprintf(path, sizeof path, "%s/strace.txt", p->tmp);
+  bench_status_t st = bench_run_child(a, w->name, f, p->trace_dir, BENCH_QUICK,
+                                      2 * f->run_limit_s, path, text, sizeof text, note,
+                                      sizeof note);
+  bench_syscalls_take(r, st, path, note);
 }
+
+/* ---------------------------------------------------------------------------
+ * Programs: each runs in its own scratch directory under every process-wide
+ * allocator; N timed runs, then one under strace.
+ * ------------------------------------------------------------------------- */
+
+/* FNV-1a of fd's contents, continuing from h. */
+static uint64_t bench_hash_fd(uint64_t h, int fd) {
+  char buf[65536];
+  off_t off = 0;
+  for (ssize_t n; (n = pread(fd, buf, sizeof buf, off)) > 0; off += n)
+    for (ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* What a run printed and wrote: stdout, then each output file (missing: its name only). */
+static uint64_t bench_prog_hash(const bench_program_t *prog, const bench_prog_env_t *e, int out) {
+  uint64_t h = bench_hash_fd(0xcbf29ce484222325ull, out);
+  char path[4200];
+  for (size_t i = 0; i < 4 && prog->outputs[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", e->dir, prog->outputs[i]);
+    for (const char *c = prog->outputs[i]; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) h = bench_hash_fd(h, fd), close(fd);
+  }
+  return h;
+}
+
+/* One run of prog (under strace when strace_out is set). Returns its status
+ * with a note; x gets the time and RSS, hash the output's. */
+static bench_status_t bench_prog_once(const bench_program_t *prog, const bench_prog_env_t *e,
+                                      const bench_alloc_t *a, double limit,
+                                      const char *strace_out, bench_exit_t *x, uint64_t *hash,
+                                      char *note, size_t notelen) {
+  static char args[12][4096], envs[6][4096], in[4096];
+  char *argv[13] = {0}, *env[7] = {0};
+  size_t n = 0, k = 0;
+  for (; n < 12 && prog->argv[n]; n++)
+    argv[n] = (char *)bench_program_expand(e, prog->argv[n], args[n], sizeof args[n]);
+  for (; k < 4 && prog->env[k]; k++)
+    env[k] = (char *)bench_program_expand(e, prog->env[k], envs[k], sizeof envs[k]);
+  snprintf(envs[k], sizeof envs[k], "LC_ALL=C");
+  env[k] = envs[k];
+  char path[4200];
+  for (size_t i = 0; i < 4 && prog->outputs[i]; i++) {
+    snprintf(path, sizeof path, "%s/%s", e->dir, prog->outputs[i]);
+    unlink(path);
+  }
+  int out = bench_memfd("bench-prog-out"), err = bench_memfd("bench-prog-err");
+  bench_cmd_t c = {.argv = argv, .a = a, .env = env, .cwd = e->dir,
+                   .in = prog->in ? bench_program_expand(e, prog->in, in, sizeof in) : NULL,
+                   .out_fd = out, .err_fd = err, .strace_out = strace_out, .limit_s = limit};
+  *x = out >= 0 && err >= 0 ? bench_cmd_run(&c) : (bench_exit_t){0};
+  char text[600] = "";
+  if (err >= 0) bench_fd_text(err, text, sizeof text);
+  note[0] = 0;
+  if (!x->started) snprintf(note, notelen, "cannot start %s: %s", argv[0], strerror(errno));
+  else if (x->timed_out) snprintf(note, notelen, "a run exceeded the %g s limit (killed)", limit);
+  else if (WIFSIGNALED(x->status))
+    snprintf(note, notelen, "killed by signal %d (%s)", WTERMSIG(x->status),
+             strsignal(WTERMSIG(x->status)));
+  else if (WEXITSTATUS(x->status) != 0)
+    snprintf(note, notelen, "exited with status %d: %.*s", WEXITSTATUS(x->status),
+             (int)strcspn(text, "\n"), text);
+  else if (strstr(text, "cannot be preloaded"))
+    snprintf(note, notelen, "LD_PRELOAD ignored: %.*s", (int)strcspn(text, "\n"), text);
+  else *hash = bench_prog_hash(prog, e, out);
+  bench_status_t st = x->timed_out ? BENCH_TIMEOUT : note[0] ? BENCH_FAILED : BENCH_OK;
+  if (out >= 0) close(out);
+  if (err >= 0) close(err);
+  return st;
+}
+
+/* A program run is a whole process (about a second on glibc), not one pass
+ * of a loop: it is stopped at 4x --run-limit, but never later than 60 s (30x
+ * glibc's time is slow enough to report) or --timeout. */
+static double bench_program_limit(const bench_flags_t *f) {
+  double limit = 4 * f->run_limit_s;
+  if (limit > 60) limit = 60;
+  return limit < f->timeout_s ? limit : f->timeout_s;
+}
+
+static int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The timed runs of one (allocator, program) pair so far. */
+typedef struct bench_prog_runs {
+  double t[5], rss_kb[5]; /* wall seconds and ru_maxrss of each run */
+  int n;
+} bench_prog_runs_t;
+
+/* Repeats per program: quick 1, default 3, full 5 (at most 5). */
+static int bench_program_repeats(const bench_flags_t *f) {
+  return f->mode == BENCH_QUICK ? 1 : f->mode == BENCH_FULL ? 5 : 3;
+}
+
+/* prog's row under a before any run: skipped with a note, or ready (ok).
+ * skip: why the program cannot run this session, or NULL. */
+static void bench_program_row(const bench_alloc_t *a, const bench_program_t *prog,
+                              const char *skip, bench_result_t *r) {
+  bench_result_init(r, a, prog->name);
+  r->program = true;
+  r->peak_live_bytes = NAN; /* a program's own malloc calls are not counted */
+  r->status = BENCH_SKIPPED;
+  if (!a->available) snprintf(r->note, sizeof r->note, "%s", a->note);
+  else if (!a->reference && !a->dropin)
+    snprintf(r->note, sizeof r->note, "n/a: a program calls the process malloc (preloaded); "
+             "a registry instance cannot serve it");
+  else if (skip) snprintf(r->note, sizeof r->note, "%s", skip);
+  else r->status = BENCH_OK;
+}
+
+/* One timed run of a ready row; a failure, a timeout or an output that
+ * differs from the row's first ends the row. */
+static void bench_program_run(const bench_flags_t *f, const bench_alloc_t *a,
+                              const bench_program_t *prog, const bench_prog_env_t *e,
+                              bench_result_t *r, bench_prog_runs_t *runs) {
+  bench_exit_t x;
+  uint64_t h = 0;
+  r->status = bench_prog_once(prog, e, a, bench_program_limit(f), NULL, &x, &h, r->note,
+                              sizeof r->note);
+  if (r->status != BENCH_OK) return;
+  if (runs->n > 0 && h != r->checksum) {
+    r->status = BENCH_FAILED;
+    snprintf(r->note, sizeof r->note, "output differs between runs (not deterministic)");
+    return;
+  }
+  r->checksum = h;
+  runs->t[runs->n] = x.wall_s;
+  runs->rss_kb[runs->n++] = (double)x.maxrss_kb;
+}
+
+/* The row's figures from its runs (medians), then its syscall run. */
+static void bench_program_finish(const bench_plan_t *p, const bench_flags_t *f,
+                                 const bench_alloc_t *a, const bench_program_t *prog,
+                                 const bench_prog_env_t *e, bench_result_t *r,
+                                 bench_prog_runs_t *runs) {
+  int n = runs->n;
+  if (r->status != BENCH_OK || n == 0) return;
+  qsort(runs->t, (size_t)n, sizeof runs->t[0], bench_cmp_double);
+  qsort(runs->rss_kb, (size_t)n, sizeof runs->rss_kb[0], bench_cmp_double);
+  r->median_s = runs->t[n / 2], r->min_s = runs->t[0], r->max_s = runs->t[n - 1];
+  r->repeats = n;
+  r->peak_rss_kb = (long)runs->rss_kb[n / 2];
+  r->rss_growth_bytes = r->footprint_bytes = runs->rss_kb[n / 2] * 1024; /* baseline: 0 */
+  if (!p->strace || f->no_syscalls) return;
+  char path[4200], note[200] = "";
+  snprintf(path, sizeof path, "%s/strace.txt", p->tmp);
+  bench_exit_t x;
+  uint64_t h = 0;
+  bench_status_t st = bench_prog_once(prog, e, a, f->timeout_s, path, &x, &h, note, sizeof note);
+  bench_syscalls_take(r, st, path, note);
+}
+
+/* A program row whose output is not glibc's is a failure: the allocator
+ * (or the program) changed what the program computes. */
+static void bench_check_outputs(bench_result_t *rs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (!rs[i].program || rs[i].status != BENCH_OK) continue;
+    for (size_t j = 0; j < n; j++)
+      if (rs[j].status == BENCH_OK && strcmp(rs[j].alloc, "glibc") == 0 &&
+          strcmp(rs[j].workload, rs[i].workload) == 0 && rs[j].checksum != rs[i].checksum) {
+        rs[i].status = BENCH_FAILED;
+        snprintf(rs[i].note, sizeof rs[i].note, "output differs from glibc's");
+      }
+  }
+}
+
+/* b / a, when both are measured. */
+static double bench_ratio(double b, double a) { return a > 0 && b >= 0 ? b / a : NAN; }
 
 static void bench_ratios(bench_result_t *rs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     if (rs[i].status != BENCH_OK) continue;
     for (size_t j = 0; j < n; j++)
       if (rs[j].status == BENCH_OK && strcmp(rs[j].alloc, "glibc") == 0 &&
-          strcmp(rs[j].workload, rs[i].workload) == 0 && rs[j].median_s > 0)
-        rs[i].ratio_vs_glibc = rs[i].median_s / rs[j].median_s;
+          strcmp(rs[j].workload, rs[i].workload) == 0) {
+        rs[i].ratio_vs_glibc = bench_ratio(rs[i].median_s, rs[j].median_s);
+        rs[i].rss_ratio_vs_glibc =
+            bench_ratio((double)rs[i].peak_rss_kb, (double)rs[j].peak_rss_kb);
+        rs[i].syscalls_ratio_vs_glibc = bench_ratio(rs[i].syscalls, rs[j].syscalls);
+      }
   }
 }
 
@@ -502,7 +873,8 @@ static size_t bench_run_fast(const bench_plan_t *p, const bench_flags_t *f, benc
     if (!bench_fast_wanted(a)) continue;
     char text[4096], note[200];
     bench_progress(++*done, total, a->name, "fastpath", "...");
-    if (bench_run_child(a, "fastpath", f, p->trace_dir, text, sizeof text, note, sizeof note) !=
+    if (bench_run_child(a, "fastpath", f, p->trace_dir, f->mode, f->run_limit_s, NULL, text,
+                        sizeof text, note, sizeof note) !=
         BENCH_OK) {
       fprintf(stderr, "         fastpath %s: %s\n", a->name, note);
       continue;
@@ -547,12 +919,29 @@ static void bench_plan_make(bench_plan_t *p, const bench_flags_t *f, char *tbuf,
   p->nallocs = 0;
   for (size_t i = 0; i < n; i++)
     if (bench_in_list(f->alloc_filter, all[i].name)) p->allocs[p->nallocs++] = all[i];
-  p->nworkloads = 0;
-  for (size_t i = 0; i < bench_workloads_len && p->nworkloads < 64; i++)
+  /* --workload names rows of either kind; without it, the suite decides. */
+  bool filtered = f->workload_filter != NULL;
+  bool workloads = filtered || f->suite != BENCH_SUITE_PROGRAMS;
+  bool programs = filtered || f->suite == BENCH_SUITE_PROGRAMS || f->suite == BENCH_SUITE_ALL;
+  p->nworkloads = p->nprograms = 0;
+  for (size_t i = 0; workloads && i < bench_workloads_len && p->nworkloads < 64; i++)
     if (bench_in_list(f->workload_filter, bench_workloads[i].name))
       p->workloads[p->nworkloads++] = &bench_workloads[i];
-  p->fastpath = bench_in_list(f->workload_filter, "fastpath");
+  for (size_t i = 0; programs && i < bench_programs_len && p->nprograms < 16; i++)
+    if (bench_in_list(f->workload_filter, bench_programs[i].name))
+      p->programs[p->nprograms++] = &bench_programs[i];
+  p->fastpath = workloads && bench_in_list(f->workload_filter, "fastpath");
   p->trace_dir = bench_trace_dir(f->trace_dir, tbuf, tlen);
+#ifdef BENCH_SANITIZED
+  p->strace = NULL; /* LeakSanitizer cannot run under ptrace; shadow maps would swamp counts */
+#else
+  p->strace = bench_strace_path();
+#endif
+  static const char probe[] = "bench/programs/stdlib.py";
+  char path[4096];
+  p->root[0] = 0;
+  if (bench_runfile(probe, path, sizeof path) && strlen(path) > sizeof probe)
+    snprintf(p->root, sizeof p->root, "%.*s", (int)(strlen(path) - sizeof probe), path);
 }
 
 /* Every name in a filter must exist: a typo is a usage error, not an empty run. */
@@ -567,7 +956,8 @@ static bool bench_check_filter(const char *list, bool allocs, const bench_plan_t
     if (allocs) {
       for (size_t i = 0; i < nall; i++) ok |= bench_in_list(name, all[i].name);
     } else {
-      ok = bench_workload_find(name) != NULL || strcmp(name, "fastpath") == 0;
+      ok = bench_workload_find(name) != NULL || bench_program_find(name) != NULL ||
+           strcmp(name, "fastpath") == 0;
     }
     if (!ok) {
       fprintf(stderr, "compare: unknown %s '%s'\n", allocs ? "allocator" : "workload", name);
@@ -592,6 +982,11 @@ static void bench_list(const bench_plan_t *p) {
            bench_workloads[i].original ? " [original]"
            : bench_workloads[i].threads > 1 ? " [multi-threaded]" : "");
   printf("  %-15s ns per malloc+free pair per size (V2, its drop-in and references)\n", "fastpath");
+  printf("programs (--suite=programs):\n");
+  for (size_t i = 0; i < bench_programs_len; i++)
+    printf("  %-15s %s%s\n", bench_programs[i].name, bench_programs[i].summary,
+           access(bench_programs[i].binary, X_OK) == 0 ? "" : " [not installed]");
+  printf("syscalls counted by: %s\n", p->strace ? p->strace : "nothing (strace not found)");
   printf("traces from: %s\n", p->trace_dir);
 }
 
@@ -613,7 +1008,8 @@ static void bench_save(const bench_session_t *s, const bench_flags_t *f) {
     snprintf(buf, sizeof buf, "%s/bench/results/latest.svg", ws);
     ok &= bench_write_svg(buf, s);
     fprintf(stderr, "saved %s/bench/results/latest.{json,md,svg}\n", ws);
-    if (!f->alloc_filter && !f->workload_filter) { /* only a complete run speaks for the README */
+    if (!f->alloc_filter && !f->workload_filter && f->suite != BENCH_SUITE_PROGRAMS) {
+      /* only a complete run speaks for the README */
       snprintf(buf, sizeof buf, "%s/README.md", ws);
       if (bench_update_readme(buf, s)) fprintf(stderr, "updated the results in %s\n", buf);
     }
@@ -621,34 +1017,121 @@ static void bench_save(const bench_session_t *s, const bench_flags_t *f) {
   if (!ok) fprintf(stderr, "compare: some output files could not be written\n");
 }
 
+static void bench_session_note(bench_session_t *s, const char *note) {
+  if (s->nnotes < sizeof s->notes / sizeof s->notes[0]) s->notes[s->nnotes++] = note;
+}
+
+/* rm -r of the session's scratch directory. */
+static int bench_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* Makes prog's inputs in its scratch directory; returns NULL, or why it is skipped. */
+static const char *bench_prog_ready(const bench_plan_t *p, const bench_program_t *prog,
+                                    bench_prog_env_t *e, char *dir, size_t dirlen, char *why,
+                                    size_t whylen) {
+  snprintf(dir, dirlen, "%s/%s", p->tmp, prog->name + 5); /* "prog:" */
+  mkdir(dir, 0755);
+  e->dir = dir;
+  e->root = p->root;
+  char err[400] = "";
+  if (access(prog->binary, X_OK) != 0)
+    snprintf(why, whylen, "%s skipped: %s not installed (Debian package %s; ./bazelw installs it)",
+             prog->name, prog->binary, prog->package);
+  else if (!p->root[0])
+    snprintf(why, whylen, "%s skipped: bench/programs/ not in the runfiles", prog->name);
+  else if (prog->prepare && !prog->prepare(e, err, sizeof err))
+    snprintf(why, whylen, "%s skipped: %s", prog->name, err);
+  else return NULL;
+  return why;
+}
+
+static void bench_pair_done(const bench_result_t *r) {
+  char sys[64] = "";
+  if (!isnan(r->syscalls)) snprintf(sys, sizeof sys, ", %.0f syscalls", r->syscalls);
+  if (r->status == BENCH_OK)
+    fprintf(stderr, "         -> %.3f ms median of %d%s\n", r->median_s * 1e3, r->repeats, sys);
+  else
+    fprintf(stderr, "         -> %s\n", r->note);
+}
+
 static int bench_session_run(const bench_flags_t *f) {
   static bench_plan_t p;
+  static char skips[16][300];
   char tbuf[4096];
   bench_plan_make(&p, f, tbuf, sizeof tbuf);
+  const char *tmp = getenv("TMPDIR");
+  snprintf(p.tmp, sizeof p.tmp, "%s/vedalloc-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(p.tmp)) {
+    fprintf(stderr, "compare: cannot make a scratch directory %s: %s\n", p.tmp, strerror(errno));
+    return 1;
+  }
   bench_elapsed(); /* starts the session clock */
-  size_t total = p.nallocs * p.nworkloads, done = 0;
+  size_t total = p.nallocs * (p.nworkloads + p.nprograms), done = 0;
   for (size_t i = 0; p.fastpath && i < p.nallocs; i++)
     total += bench_fast_wanted(&p.allocs[i]);
-  bench_result_t *rs = calloc(p.nallocs * p.nworkloads + 1, sizeof *rs);
+  bench_result_t *rs = calloc(p.nallocs * (p.nworkloads + p.nprograms) + 1, sizeof *rs);
   bench_fast_t *fast = calloc(p.nallocs * BENCH_FAST_SIZES + 1, sizeof *fast);
   bench_session_t s = {.results = rs, .fast = fast, .mode = bench_mode_flag(f->mode) + 2,
                        .run_limit_s = f->run_limit_s};
   for (size_t i = 0; i < p.nallocs; i++) {
     s.allocs[s.nallocs++] = p.allocs[i].name;
-    if (!p.allocs[i].available && s.nnotes < 16) s.notes[s.nnotes++] = p.allocs[i].note;
+    if (!p.allocs[i].available) bench_session_note(&s, p.allocs[i].note);
   }
+#ifdef BENCH_SANITIZED
+  bench_session_note(&s, "syscalls: n/a, not counted in a sanitizer build (LeakSanitizer "
+                         "cannot run under ptrace)");
+#else
+  if (f->no_syscalls) bench_session_note(&s, "syscalls: n/a, not counted (--no-syscalls)");
+  else if (!p.strace)
+    bench_session_note(&s, "syscalls: n/a, strace not found (/usr/bin/strace, Debian package "
+                           "strace; ./bazelw installs it, VA_BENCH_STRACE overrides)");
+#endif
   for (size_t w = 0; w < p.nworkloads; w++)
     for (size_t i = 0; i < p.nallocs; i++) {
       bench_result_t *r = &rs[s.nresults++];
       bench_progress(++done, total, p.allocs[i].name, p.workloads[w]->name, "...");
       bench_run_pair(&p, f, &p.allocs[i], p.workloads[w], r);
-      if (r->status == BENCH_OK)
-        fprintf(stderr, "         -> %.3f ms median of %d\n", r->median_s * 1e3, r->repeats);
-      else
-        fprintf(stderr, "         -> %s\n", r->note);
+      bench_pair_done(r);
     }
   if (p.fastpath) s.nfast = bench_run_fast(&p, f, fast, &done, total);
+  for (size_t k = 0; k < p.nprograms; k++) {
+    char dir[4200];
+    bench_prog_env_t e;
+    const char *skip = bench_prog_ready(&p, p.programs[k], &e, dir, sizeof dir, skips[k],
+                                        sizeof skips[k]);
+    if (skip) bench_session_note(&s, skip);
+    /* Repeats in the outer loop: a burst of load from another job then
+     * slows one run of every allocator rather than every run of one. */
+    bench_result_t *row = &rs[s.nresults];
+    static bench_prog_runs_t runs[BENCH_MAX_ALLOCS];
+    memset(runs, 0, sizeof runs);
+    s.nresults += p.nallocs;
+    int n = bench_program_repeats(f);
+    for (size_t i = 0; i < p.nallocs; i++)
+      bench_program_row(&p.allocs[i], p.programs[k], skip, &row[i]);
+    for (int rep = 0; rep < n; rep++)
+      for (size_t i = 0; i < p.nallocs; i++) {
+        if (row[i].status != BENCH_OK) continue;
+        char what[32];
+        snprintf(what, sizeof what, "run %d/%d", rep + 1, n);
+        bench_progress(done, total, p.allocs[i].name, p.programs[k]->name, what);
+        bench_program_run(f, &p.allocs[i], p.programs[k], &e, &row[i], &runs[i]);
+      }
+    for (size_t i = 0; i < p.nallocs; i++) {
+      bench_program_finish(&p, f, &p.allocs[i], p.programs[k], &e, &row[i], &runs[i]);
+      bench_progress(++done, total, p.allocs[i].name, p.programs[k]->name, "done");
+      bench_pair_done(&row[i]);
+    }
+    nftw(dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+  if (p.nprograms && !bench_in_list(f->alloc_filter, "glibc"))
+    bench_session_note(&s, "programs: outputs not checked (glibc not in this run)");
+  bench_check_outputs(rs, s.nresults);
   bench_ratios(rs, s.nresults);
+  nftw(p.tmp, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   s.machine = bench_machine();
   fprintf(stderr, "session: %zu pairs in %.0f s\n", total, bench_elapsed());
   bench_report_table(stdout, &s);
@@ -696,5 +1179,7 @@ int main(int argc, char **argv) {
     bench_list(&p);
     return 0;
   }
+  signal(SIGINT, bench_on_signal);
+  signal(SIGTERM, bench_on_signal);
   return bench_session_run(&f);
 }

@@ -8,7 +8,15 @@
  *       (allocator, workload) pair with the expected status: ok, except the
  *       single-threaded V2 instance on prodcons ("skipped", n/a) and the
  *       drop-in in a sanitizer build (which cannot preload it); the table
- *       and the Markdown carry the targets section;
+ *       and the Markdown carry the targets section; with strace installed,
+ *       every ok pair has a syscall count;
+ *   compare_test COMPARE programs runs `--quick --suite=programs` over glibc
+ *       and the V2 drop-in on prog:sort and prog:python and checks the same
+ *       outputs: every pair present, ok (outputs equal to glibc's, so not
+ *       "failed"), with a syscall count when strace is installed; a program
+ *       that is not installed must be "skipped" (the test then checks that
+ *       and passes, saying so); then one workload with strace hidden
+ *       (VA_BENCH_STRACE) must report syscalls as n/a with a note;
  *   compare_test COMPARE usage   checks that bad flags exit 2 with usage.
  */
 #include <stdbool.h>
@@ -16,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc/testing/check.h"
 
@@ -29,30 +38,77 @@
 #define CT_SANITIZED 1
 #endif
 
-static const char *const ct_allocs[] = {"glibc", "v2-slab", "dropin-v2"};
-static const char *const ct_workloads[] = {"single", "stress", "trace-python", "prodcons"};
-#define CT_NA 3
-#define CT_NW 4
-#define CT_DROPIN 2 /* index of the drop-in in ct_allocs */
-#define CT_MT 3     /* index of the multi-threaded workload */
+#define CT_MAX 4
 
-/* The status a pair must have. */
-static const char *ct_expected(int a, int w) {
-#ifdef CT_SANITIZED
-  if (a == CT_DROPIN) return "skipped";
+/* One session to check: its pairs and the status each must have. */
+typedef struct ct_case {
+  const char *allocs[CT_MAX];
+  const char *workloads[CT_MAX];
+  int na, nw;
+  const char *(*expected)(int a, int w);
+  int (*expected_fast)(int a); /* fastpath records per allocator */
+  bool syscalls;               /* ok rows must carry a syscall count */
+} ct_case_t;
+
+static const ct_case_t *ct; /* the case being checked */
+
+#ifdef CT_SANITIZED /* a sanitizer build cannot preload the drop-in */
+static bool ct_dropin(int a) { return strcmp(ct->allocs[a], "dropin-v2") == 0; }
 #endif
-  if (w == CT_MT && strcmp(ct_allocs[a], "v2-slab") == 0) return "skipped";
+
+/* The status a pair of the workloads session must have. */
+static const char *ct_expected_workload(int a, int w) {
+#ifdef CT_SANITIZED
+  if (ct_dropin(a)) return "skipped";
+#endif
+  if (strcmp(ct->workloads[w], "prodcons") == 0 && strcmp(ct->allocs[a], "v2-slab") == 0)
+    return "skipped";
   return "ok";
 }
 
 /* Fastpath records expected per allocator: one per size where it runs. */
 static int ct_expected_fast(int a) {
 #ifdef CT_SANITIZED
-  if (a == CT_DROPIN) return 0;
+  if (ct_dropin(a)) return 0;
 #endif
   (void)a;
   return 7;
 }
+
+static int ct_no_fast(int a) { return (void)a, 0; }
+
+/* Syscalls are counted where strace is installed, but not in a sanitizer
+ * build (LeakSanitizer cannot run under ptrace). */
+static bool ct_strace(void) {
+#ifdef CT_SANITIZED
+  return false;
+#else
+  /* installed and allowed to trace here (a container may forbid ptrace:
+   * the driver then reports n/a, which the n/a case checks) */
+  return access("/usr/bin/strace", X_OK) == 0 &&
+         system("/usr/bin/strace -f -qq -c -o /dev/null /bin/true >/dev/null 2>&1") == 0;
+#endif
+}
+
+/* The programs' binaries, as bench/programs.c names them. */
+static const char *ct_binary(const char *program) {
+  return strcmp(program, "prog:sort") == 0 ? "/usr/bin/sort" : "/usr/bin/python3";
+}
+
+/* A program runs where it is installed (and the drop-in where it can be
+ * preloaded); its output must equal glibc's, else the row is "failed". */
+static const char *ct_expected_program(int a, int w) {
+#ifdef CT_SANITIZED
+  if (ct_dropin(a)) return "skipped";
+#endif
+  (void)a;
+  return access(ct_binary(ct->workloads[w]), X_OK) == 0 ? "ok" : "skipped";
+}
+
+static ct_case_t ct_workloads_case = {
+    .allocs = {"glibc", "v2-slab", "dropin-v2"},
+    .workloads = {"single", "stress", "trace-python", "prodcons"},
+    .na = 3, .nw = 4, .expected = ct_expected_workload, .expected_fast = ct_expected_fast};
 
 static char *ct_read(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -81,8 +137,10 @@ typedef struct ct_json {
   const char *p;
   int depth;
   char alloc[64], workload[64], status[64];
-  int pairs_ok[CT_NA][CT_NW]; /* records with the expected status per pair */
-  int fast[CT_NA];            /* fastpath records per allocator */
+  bool syscalls_null;           /* the record's "syscalls" is null */
+  int pairs_ok[CT_MAX][CT_MAX]; /* records with the expected status per pair */
+  int fast[CT_MAX];             /* fastpath records per allocator */
+  int counted;                  /* ok records with a syscall count */
 } ct_json_t;
 
 static bool ct_value(ct_json_t *j);
@@ -133,19 +191,22 @@ static bool ct_number(ct_json_t *j) {
 }
 
 static void ct_record(ct_json_t *j) {
-  for (int a = 0; a < CT_NA; a++) {
-    if (strcmp(j->alloc, ct_allocs[a]) != 0) continue;
+  for (int a = 0; a < ct->na; a++) {
+    if (strcmp(j->alloc, ct->allocs[a]) != 0) continue;
     if (strcmp(j->workload, "fastpath") == 0) j->fast[a]++;
-    for (int w = 0; w < CT_NW; w++)
-      if (strcmp(j->workload, ct_workloads[w]) == 0 && strcmp(j->status, ct_expected(a, w)) == 0)
+    for (int w = 0; w < ct->nw; w++)
+      if (strcmp(j->workload, ct->workloads[w]) == 0 &&
+          strcmp(j->status, ct->expected(a, w)) == 0) {
         j->pairs_ok[a][w]++;
+        j->counted += strcmp(j->status, "ok") == 0 && !j->syscalls_null;
+      }
   }
 }
 
 static bool ct_object(ct_json_t *j) {
   char key[64];
   bool record = j->depth == 2;
-  if (record) j->alloc[0] = j->workload[0] = j->status[0] = 0;
+  if (record) j->alloc[0] = j->workload[0] = j->status[0] = 0, j->syscalls_null = true;
   j->p++;
   ct_ws(j);
   if (*j->p == '}') return j->p++, true;
@@ -158,6 +219,7 @@ static bool ct_object(ct_json_t *j) {
     char *dst = !record ? NULL : strcmp(key, "allocator") == 0 ? j->alloc
               : strcmp(key, "workload") == 0 ? j->workload
               : strcmp(key, "status") == 0 ? j->status : NULL;
+    if (record && strcmp(key, "syscalls") == 0) j->syscalls_null = strncmp(j->p, "null", 4) == 0;
     if (dst && *j->p == '"') {
       if (!ct_string(j, dst, 64)) return false;
     } else if (!ct_value(j)) return false;
@@ -206,19 +268,25 @@ static void ct_check_json(const char *path) {
   bool ok = ct_value(&j);
   ct_ws(&j);
   VT_CHECK(ok && *j.p == 0);
-  for (int a = 0; a < CT_NA; a++) {
-    for (int w = 0; w < CT_NW; w++) {
+  int nok = 0;
+  for (int a = 0; a < ct->na; a++) {
+    for (int w = 0; w < ct->nw; w++) {
       if (j.pairs_ok[a][w] != 1)
-        fprintf(stderr, "json: %s/%s has %d records with status %s\n", ct_allocs[a],
-                ct_workloads[w], j.pairs_ok[a][w], ct_expected(a, w));
+        fprintf(stderr, "json: %s/%s has %d records with status %s\n", ct->allocs[a],
+                ct->workloads[w], j.pairs_ok[a][w], ct->expected(a, w));
       VT_CHECK(j.pairs_ok[a][w] == 1);
+      nok += strcmp(ct->expected(a, w), "ok") == 0;
     }
-    if (j.fast[a] != ct_expected_fast(a))
-      fprintf(stderr, "json: %s has %d fastpath records\n", ct_allocs[a], j.fast[a]);
-    VT_CHECK(j.fast[a] == ct_expected_fast(a));
+    if (j.fast[a] != ct->expected_fast(a))
+      fprintf(stderr, "json: %s has %d fastpath records\n", ct->allocs[a], j.fast[a]);
+    VT_CHECK(j.fast[a] == ct->expected_fast(a));
   }
+  if (ct->syscalls && j.counted != nok)
+    fprintf(stderr, "json: %d of %d ok records have a syscall count\n", j.counted, nok);
+  VT_CHECK(!ct->syscalls || j.counted == nok);
   for (const char *k = "median_s\0min_s\0max_s\0ratio_vs_glibc\0peak_rss_kb\0footprint_bytes\0"
-                       "utilization\0fragmentation\0";
+                       "utilization\0fragmentation\0syscalls\0mm_syscalls\0"
+                       "syscalls_ratio_vs_glibc\0rss_ratio_vs_glibc\0kind\0";
        *k; k += strlen(k) + 1) {
     char pat[64];
     snprintf(pat, sizeof pat, "\"%s\":", k);
@@ -249,22 +317,22 @@ static void ct_check_csv(const char *path) {
   const char *p = text, *next;
   int width = ct_csv_fields(p, &next);
   VT_CHECK(strncmp(text, "allocator,workload,status,median_s", 34) == 0);
-  int rows = 0, seen[CT_NA][CT_NW] = {{0}};
+  int rows = 0, seen[CT_MAX][CT_MAX] = {{0}};
   for (p = next; *p; p = next, rows++) {
     int n = ct_csv_fields(p, &next);
     if (n != width) fprintf(stderr, "csv row %d has %d fields, header %d\n", rows + 1, n, width);
     VT_CHECK(n == width);
-    for (int a = 0; a < CT_NA; a++)
-      for (int w = 0; w < CT_NW; w++) {
+    for (int a = 0; a < ct->na; a++)
+      for (int w = 0; w < ct->nw; w++) {
         char prefix[96];
-        snprintf(prefix, sizeof prefix, "%s,%s,%s,", ct_allocs[a], ct_workloads[w],
-                 ct_expected(a, w));
+        snprintf(prefix, sizeof prefix, "%s,%s,%s,", ct->allocs[a], ct->workloads[w],
+                 ct->expected(a, w));
         seen[a][w] += strncmp(p, prefix, strlen(prefix)) == 0;
       }
   }
-  VT_CHECK(rows == CT_NA * CT_NW);
-  for (int a = 0; a < CT_NA; a++)
-    for (int w = 0; w < CT_NW; w++) VT_CHECK(seen[a][w] == 1);
+  VT_CHECK(rows == ct->na * ct->nw);
+  for (int a = 0; a < ct->na; a++)
+    for (int w = 0; w < ct->nw; w++) VT_CHECK(seen[a][w] == 1);
   free(text);
 }
 
@@ -302,14 +370,14 @@ static void ct_check_svg(const char *path) {
   if (!text) return;
   VT_CHECK(strncmp(text, "<svg", 4) == 0);
   VT_CHECK(ct_xml_balanced(text));
-  for (int a = 0; a < CT_NA; a++) {
+  for (int a = 0; a < ct->na; a++) {
     char legend[64];
-    snprintf(legend, sizeof legend, ">%s</text>", ct_allocs[a]);
+    snprintf(legend, sizeof legend, ">%s</text>", ct->allocs[a]);
     VT_CHECK(strstr(text, legend) != NULL);
-    for (int w = 0; w < CT_NW; w++) {
-      if (strcmp(ct_expected(a, w), "ok") != 0) continue;
+    for (int w = 0; w < ct->nw; w++) {
+      if (strcmp(ct->expected(a, w), "ok") != 0) continue;
       char title[96]; /* the memory chart has a titled bar for every measured pair */
-      snprintf(title, sizeof title, "<title>%s / %s: ", ct_allocs[a], ct_workloads[w]);
+      snprintf(title, sizeof title, "<title>%s / %s: ", ct->allocs[a], ct->workloads[w]);
       if (!strstr(text, title)) fprintf(stderr, "svg: no bar %s\n", title);
       VT_CHECK(strstr(text, title) != NULL);
     }
@@ -318,6 +386,8 @@ static void ct_check_svg(const char *path) {
 }
 
 static int ct_output(const char *compare) {
+  ct = &ct_workloads_case;
+  ct_workloads_case.syscalls = ct_strace();
   const char *tmp = getenv("TEST_TMPDIR");
   if (!tmp) tmp = "/tmp";
   char cmd[8192], json[1024], csv[1024], svg[1024], md[1024], table[1024];
@@ -346,11 +416,67 @@ static int ct_output(const char *compare) {
   return 0;
 }
 
+static ct_case_t ct_programs_case = {
+    .allocs = {"glibc", "dropin-v2"}, .workloads = {"prog:sort", "prog:python"},
+    .na = 2, .nw = 2, .expected = ct_expected_program, .expected_fast = ct_no_fast};
+
+static int ct_programs(const char *compare) {
+  ct = &ct_programs_case;
+  ct_programs_case.syscalls = ct_strace();
+  for (int w = 0; w < ct->nw; w++)
+    if (access(ct_binary(ct->workloads[w]), X_OK) != 0)
+      printf("note: %s is not installed: its rows must read skipped\n",
+             ct_binary(ct->workloads[w]));
+  if (!ct->syscalls) printf("note: no strace (or a sanitizer build): syscall counts not checked\n");
+  const char *tmp = getenv("TEST_TMPDIR");
+  if (!tmp) tmp = "/tmp";
+  char cmd[8192], json[1024], csv[1024], svg[1024], md[1024], table[1024];
+  snprintf(json, sizeof json, "%s/prog.json", tmp);
+  snprintf(csv, sizeof csv, "%s/prog.csv", tmp);
+  snprintf(svg, sizeof svg, "%s/prog.svg", tmp);
+  snprintf(md, sizeof md, "%s/prog.md", tmp);
+  snprintf(table, sizeof table, "%s/prog.txt", tmp);
+  snprintf(cmd, sizeof cmd,
+           "'%s' --quick --no-save --suite=programs --alloc=glibc,dropin-v2 "
+           "--workload=prog:sort,prog:python "
+           "--json '%s' --csv '%s' --svg '%s' --markdown '%s' > '%s'",
+           compare, json, csv, svg, md, table);
+  VT_CHECK(ct_run(cmd) == 0); /* a row whose output differs from glibc's exits 1 */
+  char *t = ct_read(table);
+  VT_CHECK(t && strstr(t, "== prog:sort") && strstr(t, "== prog:python"));
+  VT_CHECK(t && strstr(t, "== targets"));
+  VT_CHECK(t && !strstr(t, "output differs"));
+  free(t);
+  ct_check_json(json);
+  ct_check_csv(csv);
+  ct_check_svg(svg);
+  char *m = ct_read(md);
+  VT_CHECK(m && strstr(m, "| prog:sort |") && strstr(m, "| prog:python |"));
+  VT_CHECK(m && strstr(m, "## System calls") && strstr(m, "(program)"));
+  free(m);
+  /* Without strace, the column reads n/a and a note says why. */
+  snprintf(cmd, sizeof cmd,
+           "VA_BENCH_STRACE=/nonexistent '%s' --quick --no-save --alloc=glibc --workload=single "
+           "--json '%s' > '%s'", compare, json, table);
+  VT_CHECK(ct_run(cmd) == 0);
+  t = ct_read(table);
+  VT_CHECK(t && strstr(t, "note: syscalls: n/a, "));
+#ifndef CT_SANITIZED
+  VT_CHECK(t && strstr(t, "syscalls: n/a, strace not found"));
+#endif
+  free(t);
+  char *text = ct_read(json);
+  VT_CHECK(text && strstr(text, "\"syscalls\": null"));
+  free(text);
+  return 0;
+}
+
 /* Each bad invocation exits 2 and prints the usage on stderr. */
 static int ct_usage(const char *compare) {
   static const char *const bad[] = {"--bogus", "--workload=nonesuch", "--alloc=nonesuch",
                                     "--json", "--timeout=abc", "extra-argument",
-                                    "--threads=1", "--threads=abc"};
+                                    "--threads=1", "--threads=abc", "--suite=bogus",
+                                    "--workload=prog:nonesuch"};
   const char *tmp = getenv("TEST_TMPDIR");
   if (!tmp) tmp = "/tmp";
   char cmd[4096], err[1024];
@@ -371,10 +497,11 @@ static int ct_usage(const char *compare) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: compare_test COMPARE output|usage\n");
+    fprintf(stderr, "usage: compare_test COMPARE output|programs|usage\n");
     return 2;
   }
   if (strcmp(argv[2], "output") == 0) ct_output(argv[1]);
+  else if (strcmp(argv[2], "programs") == 0) ct_programs(argv[1]);
   else ct_usage(argv[1]);
   return va_check_summary();
 }

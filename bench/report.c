@@ -6,6 +6,10 @@
  * The SVG is hand-written: a log-scale chart of time relative to glibc
  * (bars grow up from the 1.0 line when slower, down when faster) and a
  * log-scale chart of peak footprint, one bar per allocator per workload.
+ * Program rows (`prog:NAME`, programs.c) are rows like the workloads; their
+ * cells have no allocator-call figures (Mops/s, util, fragmentation: "-").
+ * Syscalls: the calls of one extra untimed run under strace -f -c (whole
+ * process tree, every thread), total and the memory-management subset.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -42,13 +46,29 @@ static const char *bench_pct(double x, char *buf, size_t len) {
 /* A pair without numbers, in a few words: "> 3 s (timeout)", "n/a", ...
  * A run stopped at the run limit (the child's SLOW line) is a lower bound,
  * not a failure; a child killed at --timeout is the harder limit. */
-static const char *bench_cell_status(const bench_session_t *s, const bench_result_t *r,
-                                     char *buf, size_t len) {
-  if (r->status == BENCH_TIMEOUT && strncmp(r->note, "a run exceeded", 14) == 0)
-    snprintf(buf, len, "> %g s (timeout)", s->run_limit_s);
+static const char *bench_cell_status(const bench_result_t *r, char *buf, size_t len) {
+  static const char stopped[] = "a run exceeded the "; /* "... %g s limit ..." */
+  if (r->status == BENCH_TIMEOUT && strncmp(r->note, stopped, sizeof stopped - 1) == 0)
+    snprintf(buf, len, "> %g s (timeout)", strtod(r->note + sizeof stopped - 1, NULL));
   else if (r->status == BENCH_TIMEOUT) snprintf(buf, len, "killed (timeout)");
   else if (r->status == BENCH_SKIPPED && strncmp(r->note, "n/a", 3) == 0) snprintf(buf, len, "n/a");
+  else if (r->status == BENCH_FAILED && strncmp(r->note, "output differs", 14) == 0)
+    snprintf(buf, len, "FAILED (output differs)");
   else snprintf(buf, len, "%s", bench_status_name(r->status));
+  return buf;
+}
+
+/* "1.23x", or "-" when undefined. */
+static const char *bench_x(double ratio, char *buf, size_t len) {
+  if (isnan(ratio)) snprintf(buf, len, "-");
+  else snprintf(buf, len, "%.2fx", ratio);
+  return buf;
+}
+
+/* A count, or "-" when unknown. */
+static const char *bench_count(double n, char *buf, size_t len) {
+  if (isnan(n)) snprintf(buf, len, "-");
+  else snprintf(buf, len, "%.0f", n);
   return buf;
 }
 
@@ -56,21 +76,25 @@ static const char *bench_cell_status(const bench_session_t *s, const bench_resul
  * Terminal table.
  * ------------------------------------------------------------------------- */
 static void bench_table_row(FILE *f, const bench_session_t *s, const bench_result_t *r) {
-  char a[32], b[32], c[32], d[32], e[32];
+  char a[32], b[32], c[32], d[32], e[32], ratio[16], mops[16], sys[24], mm[24], sysx[16];
   if (r->status != BENCH_OK) {
     const char *why = r->note;
     if (strncmp(why, "n/a: ", 5) == 0) why += 5;
-    fprintf(f, "  %-12s %16s  %s\n", r->alloc, bench_cell_status(s, r, a, sizeof a), why);
+    fprintf(f, "  %-12s %16s  %s\n", r->alloc, bench_cell_status(r, a, sizeof a), why);
     return;
   }
-  char ratio[16] = "-";
-  if (!isnan(r->ratio_vs_glibc)) snprintf(ratio, sizeof ratio, "%.2fx", r->ratio_vs_glibc);
-  fprintf(f, "  %-12s %10.3f %10.3f-%-10.3f %8.1f %7s %9ld %10s %10s%c %6s %7s %7s\n", r->alloc,
-          r->median_s * 1e3, r->min_s * 1e3, r->max_s * 1e3,
-          r->median_s > 0 ? r->ops / r->median_s / 1e6 : 0.0, ratio, r->peak_rss_kb,
+  if (r->ops > 0 && r->median_s > 0)
+    snprintf(mops, sizeof mops, "%.1f", r->ops / r->median_s / 1e6);
+  else snprintf(mops, sizeof mops, "-");
+  fprintf(f, "  %-12s %10.3f %10.3f-%-10.3f %8s %7s %9ld %10s %10s%c %6s %7s %7s %9s %7s %7s\n",
+          r->alloc, r->median_s * 1e3, r->min_s * 1e3, r->max_s * 1e3, mops,
+          bench_x(r->ratio_vs_glibc, ratio, sizeof ratio), r->peak_rss_kb,
           bench_bytes(r->rss_growth_bytes, e, sizeof e), bench_bytes(r->footprint_bytes, a, sizeof a),
           strcmp(r->footprint_source, "rss") == 0 ? '*' : ' ', bench_pct(r->utilization, b, sizeof b),
-          bench_pct(r->fragmentation, c, sizeof c), bench_pct(r->internal_frag, d, sizeof d));
+          bench_pct(r->fragmentation, c, sizeof c), bench_pct(r->internal_frag, d, sizeof d),
+          bench_count(r->syscalls, sys, sizeof sys), bench_count(r->mm_syscalls, mm, sizeof mm),
+          bench_x(r->syscalls_ratio_vs_glibc, sysx, sizeof sysx));
+  if (r->note[0]) fprintf(f, "  %-12s %16s  %s\n", "", "note:", r->note);
 }
 
 static void bench_table_fast(FILE *f, const bench_session_t *s) {
@@ -100,11 +124,10 @@ void bench_report_table(FILE *f, const bench_session_t *s) {
   size_t nw = bench_workload_order(s, wl, 64);
   fprintf(f, "\nvedalloc benchmark (%s mode) on %s\n", s->mode, s->machine);
   for (size_t w = 0; w < nw; w++) {
-    const bench_workload_t *def = bench_workload_find(wl[w]);
-    fprintf(f, "\n== %s: %s ==\n", wl[w], def ? def->summary : "");
-    fprintf(f, "  %-12s %10s %21s %8s %7s %9s %10s %11s %6s %7s %7s\n", "allocator", "median ms",
-            "min-max ms", "Mops/s", "xglibc", "rss KiB", "rss growth", "footprint", "util",
-            "extfrag", "intfrag");
+    fprintf(f, "\n== %s: %s ==\n", wl[w], bench_row_summary(wl[w]));
+    fprintf(f, "  %-12s %10s %21s %8s %7s %9s %10s %11s %6s %7s %7s %9s %7s %7s\n", "allocator",
+            "median ms", "min-max ms", "Mops/s", "xglibc", "rss KiB", "rss growth", "footprint",
+            "util", "extfrag", "intfrag", "syscalls", "mm", "xglibc");
     for (size_t i = 0; i < s->nresults; i++)
       if (strcmp(s->results[i].workload, wl[w]) == 0) bench_table_row(f, s, &s->results[i]);
   }
@@ -113,7 +136,11 @@ void bench_report_table(FILE *f, const bench_session_t *s) {
              "footprint: bytes mapped from the OS (va_stats) for ours; * = rss growth (references).\n"
              "util = peak live requested bytes / footprint; extfrag = 1 - largest_free/free_bytes "
              "at the snapshot; intfrag = 1 - requested/usable.\n"
-             "> N s (timeout): one run took longer than the run limit; the pair was stopped.\n");
+             "> N s (timeout): one run took longer than the run limit; the pair was stopped.\n"
+             "syscalls: one extra untimed run under strace -f -c (every thread and child "
+             "process); mm = mmap, munmap, mremap, madvise, brk, mprotect; xglibc = syscalls / "
+             "glibc's.\nprog:* rows: real programs under LD_PRELOAD; rss = ru_maxrss of the "
+             "process tree (its largest process), rss growth = the same (baseline 0).\n");
   for (size_t i = 0; i < s->nnotes; i++) fprintf(f, "note: %s\n", s->notes[i]);
   bench_report_targets(f, s, false);
 }
@@ -145,13 +172,19 @@ static void bench_json_result(FILE *f, const bench_result_t *r, const char *mach
   bench_json_str(f, "workload", r->workload);
   fprintf(f, ", ");
   bench_json_str(f, "status", bench_status_name(r->status));
+  fprintf(f, ", ");
+  bench_json_str(f, "kind", r->program ? "program" : "workload");
   bench_json_num(f, "median_s", ok ? r->median_s : nan);
   bench_json_num(f, "min_s", ok ? r->min_s : nan);
   bench_json_num(f, "max_s", ok ? r->max_s : nan);
   bench_json_num(f, "repeats", ok ? r->repeats : nan);
-  bench_json_num(f, "ops_per_s", ok && r->median_s > 0 ? r->ops / r->median_s : nan);
+  bench_json_num(f, "ops_per_s", ok && r->median_s > 0 && r->ops > 0 ? r->ops / r->median_s : nan);
   bench_json_num(f, "ratio_vs_glibc", ok ? r->ratio_vs_glibc : nan);
   bench_json_num(f, "peak_rss_kb", ok ? (double)r->peak_rss_kb : nan);
+  bench_json_num(f, "rss_ratio_vs_glibc", ok ? r->rss_ratio_vs_glibc : nan);
+  bench_json_num(f, "syscalls", ok ? r->syscalls : nan);
+  bench_json_num(f, "mm_syscalls", ok ? r->mm_syscalls : nan);
+  bench_json_num(f, "syscalls_ratio_vs_glibc", ok ? r->syscalls_ratio_vs_glibc : nan);
   bench_json_num(f, "footprint_bytes", ok && r->footprint_bytes >= 0 ? r->footprint_bytes : nan);
   fprintf(f, ", ");
   bench_json_str(f, "footprint_source", r->footprint_source ? r->footprint_source : "rss");
@@ -197,7 +230,8 @@ bool bench_write_csv(const char *path, const bench_session_t *s) {
   if (!f) return perror(path), false;
   fprintf(f, "allocator,workload,status,median_s,min_s,max_s,repeats,ops_per_s,ratio_vs_glibc,"
              "peak_rss_kb,footprint_bytes,footprint_source,rss_growth_bytes,peak_live_bytes,utilization,"
-             "fragmentation,internal_fragmentation,note\n");
+             "fragmentation,internal_fragmentation,kind,rss_ratio_vs_glibc,syscalls,mm_syscalls,"
+             "syscalls_ratio_vs_glibc,note\n");
   for (size_t i = 0; i < s->nresults; i++) {
     const bench_result_t *r = &s->results[i];
     bool ok = r->status == BENCH_OK;
@@ -207,7 +241,7 @@ bool bench_write_csv(const char *path, const bench_session_t *s) {
     bench_csv_num(f, ok ? r->min_s : nan);
     bench_csv_num(f, ok ? r->max_s : nan);
     bench_csv_num(f, ok ? r->repeats : nan);
-    bench_csv_num(f, ok && r->median_s > 0 ? r->ops / r->median_s : nan);
+    bench_csv_num(f, ok && r->median_s > 0 && r->ops > 0 ? r->ops / r->median_s : nan);
     bench_csv_num(f, ok ? r->ratio_vs_glibc : nan);
     bench_csv_num(f, ok ? (double)r->peak_rss_kb : nan);
     bench_csv_num(f, ok && r->footprint_bytes >= 0 ? r->footprint_bytes : nan);
@@ -217,6 +251,11 @@ bool bench_write_csv(const char *path, const bench_session_t *s) {
     bench_csv_num(f, ok ? r->utilization : nan);
     bench_csv_num(f, ok ? r->fragmentation : nan);
     bench_csv_num(f, ok ? r->internal_frag : nan);
+    fprintf(f, ",%s", r->program ? "program" : "workload");
+    bench_csv_num(f, ok ? r->rss_ratio_vs_glibc : nan);
+    bench_csv_num(f, ok ? r->syscalls : nan);
+    bench_csv_num(f, ok ? r->mm_syscalls : nan);
+    bench_csv_num(f, ok ? r->syscalls_ratio_vs_glibc : nan);
     fprintf(f, ",\"");
     for (const char *p = r->note; *p; p++) fprintf(f, *p == '"' ? "\"\"" : "%c", *p);
     fprintf(f, "\"\n");
@@ -316,9 +355,11 @@ static void bench_svg_bars(FILE *f, const bench_session_t *s, const bench_chart_
       double v = r ? value(r) : NAN;
       double x = c->x0 + w * c->group_w + 6 + i * c->bar_w;
       if (isnan(v)) {
+        char why[64];
         if (r && r->status != BENCH_OK && r->status != BENCH_SKIPPED)
-          fprintf(f, "<text x='%.1f' y='%.1f' font-size='9' fill='#c00'>x</text>\n", x,
-                  c->y0 + c->h - 2);
+          fprintf(f, "<text x='%.1f' y='%.1f' font-size='9' fill='#c00'>x<title>%s / %s: "
+                     "%s</title></text>\n", x, c->y0 + c->h - 2, s->allocs[i], wl[w],
+                  bench_cell_status(r, why, sizeof why));
         continue;
       }
       /* v == 0 (no growth at all) cannot sit on a log axis: a 1-pixel stub. */
@@ -401,8 +442,8 @@ static void bench_md_workloads(FILE *f, const char **wl, size_t nw) {
   fprintf(f, "\n## Workloads\n\n| workload | what |\n|---|---|\n");
   for (size_t w = 0; w < nw; w++) {
     const bench_workload_t *def = bench_workload_find(wl[w]);
-    fprintf(f, "| %s | %s%s |\n", wl[w], def ? def->summary : "",
-            def && def->original ? " (original)" : "");
+    fprintf(f, "| %s | %s%s |\n", wl[w], bench_row_summary(wl[w]),
+            def && def->original ? " (original)" : !def ? " (program)" : "");
   }
 }
 
@@ -422,6 +463,19 @@ static void bench_md_rss(FILE *f, const bench_result_t *r) {
   fprintf(f, " %s |", bench_bytes(r->rss_growth_bytes, a, sizeof a));
 }
 
+static void bench_md_peak_rss(FILE *f, const bench_result_t *r) {
+  char a[32], x[16];
+  fprintf(f, " %s (%s) |", bench_x(r->rss_ratio_vs_glibc, x, sizeof x),
+          bench_bytes((double)r->peak_rss_kb * 1024, a, sizeof a));
+}
+
+static void bench_md_syscalls(FILE *f, const bench_result_t *r) {
+  char a[24], b[24], x[16];
+  if (isnan(r->syscalls)) fprintf(f, " n/a |");
+  else fprintf(f, " %s (%s; mm %s) |", bench_x(r->syscalls_ratio_vs_glibc, x, sizeof x),
+               bench_count(r->syscalls, a, sizeof a), bench_count(r->mm_syscalls, b, sizeof b));
+}
+
 static void bench_md_grid(FILE *f, const bench_session_t *s, const char **wl, size_t nw,
                           bench_md_cell_fn cell) {
   fprintf(f, "| workload |");
@@ -436,7 +490,7 @@ static void bench_md_grid(FILE *f, const bench_session_t *s, const char **wl, si
       if (!r) fprintf(f, " |");
       else if (r->status != BENCH_OK) {
         char buf[64];
-        fprintf(f, " %s |", bench_cell_status(s, r, buf, sizeof buf));
+        fprintf(f, " %s |", bench_cell_status(r, buf, sizeof buf));
       }
       else cell(f, r);
     }
@@ -498,6 +552,14 @@ bool bench_write_markdown(const char *path, const bench_session_t *s) {
   bench_md_grid(f, s, wl, nw, bench_md_memory);
   fprintf(f, "\n## Peak resident memory growth (the same measure for every allocator)\n\n");
   bench_md_grid(f, s, wl, nw, bench_md_rss);
+  fprintf(f, "\n## Peak RSS (ratio to glibc; workloads: the child's VmHWM, programs: "
+             "ru_maxrss of the process tree)\n\n");
+  bench_md_grid(f, s, wl, nw, bench_md_peak_rss);
+  fprintf(f, "\n## System calls (ratio to glibc; total; mm = mmap, munmap, mremap, madvise, "
+             "brk, mprotect)\n\nOne extra untimed run per pair under `strace -f -c` (every "
+             "thread and child process): a workload's metered warm-up plus one timed run, a "
+             "program's whole run.\n\n");
+  bench_md_grid(f, s, wl, nw, bench_md_syscalls);
   bench_md_frag(f, s);
   bench_md_fast(f, s);
   bench_report_targets(f, s, true);

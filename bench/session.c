@@ -23,3 +23,9 @@ const bench_result_t *bench_result_find(const bench_session_t *s, const char *al
       return &s->results[i];
   return NULL;
 }
+
+const char *bench_row_summary(const char *name) {
+  const bench_workload_t *w = bench_workload_find(name);
+  const bench_program_t *p = w ? NULL : bench_program_find(name);
+  return w ? w->summary : p ? p->summary : "";
+}

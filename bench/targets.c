@@ -16,7 +16,11 @@
  * Subjects: the foundation issue's time targets are V2's, measured as the
  * `v2-slab` instance; the drop-in issue's (multi-threaded, peak RSS) are the
  * drop-in library's, `dropin-v2`. Peak RSS is the child's VmHWM (baseline
- * included), the figure a user of the drop-in would see.
+ * included), the figure a user of the drop-in would see; for a program, the
+ * ru_maxrss of its process tree. Syscalls are the counts of the untimed
+ * strace run (n/a when strace is missing).
+ *
+ * The targets are one table, bench_targets[], in the order printed.
  */
 #include <math.h>
 #include <string.h>
@@ -28,7 +32,9 @@ typedef enum bench_tset {
   BENCH_SET_ORIGINAL, /* the original benchmark's six */
   BENCH_SET_SINGLE,   /* every single-threaded workload */
   BENCH_SET_MT,       /* every multi-threaded workload */
-  BENCH_SET_ALL,
+  BENCH_SET_ALL,       /* every workload */
+  BENCH_SET_PROGRAMS,  /* every program (prog:NAME) */
+  BENCH_SET_EVERY,     /* every workload and every program */
 } bench_tset_t;
 
 /* The figure a target compares; NAN if the pair has none. */
@@ -42,7 +48,16 @@ static double bench_m_rss(const bench_result_t *r) {
   return r->status == BENCH_OK && r->peak_rss_kb > 0 ? (double)r->peak_rss_kb : NAN;
 }
 
+static double bench_m_syscalls(const bench_result_t *r) {
+  return r->status == BENCH_OK && r->syscalls > 0 ? r->syscalls : NAN;
+}
+
 static bool bench_in_set(const char *workload, bench_tset_t set) {
+  bool program = bench_program_find(workload) != NULL;
+  if (set == BENCH_SET_PROGRAMS || set == BENCH_SET_EVERY)
+    if (program) return true;
+  if (set == BENCH_SET_PROGRAMS) return false;
+  if (set == BENCH_SET_EVERY) set = BENCH_SET_ALL;
   const bench_workload_t *w = bench_workload_find(workload);
   if (!w) return false;
   switch (set) {
@@ -50,6 +65,8 @@ static bool bench_in_set(const char *workload, bench_tset_t set) {
   case BENCH_SET_SINGLE: return w->threads <= 1;
   case BENCH_SET_MT: return w->threads > 1;
   case BENCH_SET_ALL: return true;
+  case BENCH_SET_PROGRAMS:
+  case BENCH_SET_EVERY: return false; /* handled above */
   }
   return false;
 }
@@ -100,7 +117,7 @@ static void bench_target_ratio(FILE *f, bool md, const bench_session_t *s, const
     double ratio = metric(a) / metric(b);
     if (isnan(ratio)) {
       snprintf(what, sizeof what, "%s no number (%s)", wl[w], a->status == BENCH_TIMEOUT
-               ? "timeout" : a->status == BENCH_FAILED ? "failed" : "skipped");
+               ? "timeout" : a->status == BENCH_FAILED ? "failed" : "not measured");
       bench_verdict_miss(&v, what);
       continue;
     }
@@ -121,7 +138,7 @@ static void bench_target_ratio(FILE *f, bool md, const bench_session_t *s, const
 
 /* The fast path: every size's malloc+free pair at most bound ns. */
 static void bench_target_fast(FILE *f, bool md, const bench_session_t *s, const char *alloc,
-                              double bound) {
+                              const char *target, double bound) {
   bench_verdict_t v = {0};
   double worst = -1;
   char what[128];
@@ -141,7 +158,7 @@ static void bench_target_fast(FILE *f, bool md, const bench_session_t *s, const 
     snprintf(what, sizeof what, "%zu B %.2f ns (limit %.0f ns)", fp->size, fp->pair_ns, bound);
     bench_verdict_miss(&v, what);
   }
-  bench_target_print(f, md, "fast path <= 6 ns per malloc+free pair, every size", alloc, &v);
+  bench_target_print(f, md, target, alloc, &v);
 }
 
 /* V1's external fragmentation after stress, below the original's figure. */
@@ -164,22 +181,73 @@ static void bench_target_frag(FILE *f, bool md, const bench_session_t *s, const 
   bench_target_print(f, md, target, alloc, &v);
 }
 
+/* One target: what it says, whose figure, against what. */
+typedef enum bench_tkind {
+  BENCH_T_RATIO, /* metric(subject) / metric(ref) on every row of set, below bound */
+  BENCH_T_FAST,  /* subject's fast path: every size at most bound ns */
+  BENCH_T_FRAG,  /* subject's external fragmentation after stress below bound */
+} bench_tkind_t;
+
+typedef struct bench_target {
+  bench_tkind_t kind;
+  const char *what;     /* the target as printed */
+  const char *subject;  /* the allocator it is about */
+  const char *ref;      /* BENCH_T_RATIO: the allocator it is compared with */
+  bench_tset_t set;     /* BENCH_T_RATIO: the rows it covers */
+  bench_metric_fn metric;
+  double bound;
+  bool strict;          /* ratio < bound rather than <= */
+} bench_target_t;
+
+static const bench_target_t bench_targets[] = {
+    /* the foundation issue: V2's instance */
+    {.kind = BENCH_T_RATIO, .what = "faster than glibc on every original workload",
+     .subject = "v2-slab", .ref = "glibc", .set = BENCH_SET_ORIGINAL, .metric = bench_m_time,
+     .bound = 1.0, .strict = true},
+    {.kind = BENCH_T_RATIO, .what = "within 10% of mimalloc on single-threaded workloads",
+     .subject = "v2-slab", .ref = "mimalloc", .set = BENCH_SET_SINGLE, .metric = bench_m_time,
+     .bound = 1.1},
+    {.kind = BENCH_T_FAST, .what = "fast path <= 6 ns per malloc+free pair, every size",
+     .subject = "v2-slab", .bound = 6.0},
+    {.kind = BENCH_T_FRAG, .what = "external fragmentation < 53% after stress",
+     .subject = "v1-firstfit", .bound = 0.53},
+    {.kind = BENCH_T_FRAG, .what = "external fragmentation < 35% after stress",
+     .subject = "v1-bestfit", .bound = 0.35},
+    /* the drop-in issue: the library users preload */
+    {.kind = BENCH_T_RATIO, .what = "multi-threaded: faster than glibc", .subject = "dropin-v2",
+     .ref = "glibc", .set = BENCH_SET_MT, .metric = bench_m_time, .bound = 1.0, .strict = true},
+    {.kind = BENCH_T_RATIO, .what = "multi-threaded: within 1.2x of mimalloc",
+     .subject = "dropin-v2", .ref = "mimalloc", .set = BENCH_SET_MT, .metric = bench_m_time,
+     .bound = 1.2},
+    {.kind = BENCH_T_RATIO, .what = "faster than glibc on every workload and program",
+     .subject = "dropin-v2", .ref = "glibc", .set = BENCH_SET_EVERY, .metric = bench_m_time,
+     .bound = 1.0, .strict = true},
+    {.kind = BENCH_T_RATIO, .what = "within 1.1x of mimalloc on every workload and program",
+     .subject = "dropin-v2", .ref = "mimalloc", .set = BENCH_SET_EVERY, .metric = bench_m_time,
+     .bound = 1.1},
+    {.kind = BENCH_T_RATIO, .what = "peak RSS within 1.2x of glibc's on every workload and program",
+     .subject = "dropin-v2", .ref = "glibc", .set = BENCH_SET_EVERY, .metric = bench_m_rss,
+     .bound = 1.2},
+    {.kind = BENCH_T_RATIO, .what = "syscalls within 2x of glibc's on every workload and program",
+     .subject = "dropin-v2", .ref = "glibc", .set = BENCH_SET_EVERY, .metric = bench_m_syscalls,
+     .bound = 2.0},
+    {.kind = BENCH_T_RATIO, .what = "peak RSS within 1.2x of glibc's on every workload",
+     .subject = "v2-slab", .ref = "glibc", .set = BENCH_SET_ALL, .metric = bench_m_rss,
+     .bound = 1.2},
+};
+
 void bench_report_targets(FILE *f, const bench_session_t *s, bool md) {
   if (md) fprintf(f, "\n## Targets (from this run's numbers; a benchmark, not a test)\n\n");
   else fprintf(f, "\n== targets (from this run's numbers; a benchmark, not a test) ==\n");
-  bench_target_ratio(f, md, s, "faster than glibc on every original workload", "v2-slab",
-                     "glibc", BENCH_SET_ORIGINAL, bench_m_time, 1.0, true);
-  bench_target_ratio(f, md, s, "within 10% of mimalloc on single-threaded workloads", "v2-slab",
-                     "mimalloc", BENCH_SET_SINGLE, bench_m_time, 1.1, false);
-  bench_target_fast(f, md, s, "v2-slab", 6.0);
-  bench_target_frag(f, md, s, "v1-firstfit", 0.53, "external fragmentation < 53% after stress");
-  bench_target_frag(f, md, s, "v1-bestfit", 0.35, "external fragmentation < 35% after stress");
-  bench_target_ratio(f, md, s, "multi-threaded: faster than glibc", "dropin-v2", "glibc",
-                     BENCH_SET_MT, bench_m_time, 1.0, true);
-  bench_target_ratio(f, md, s, "multi-threaded: within 1.2x of mimalloc", "dropin-v2",
-                     "mimalloc", BENCH_SET_MT, bench_m_time, 1.2, false);
-  bench_target_ratio(f, md, s, "peak RSS within 1.2x of glibc's on every workload", "dropin-v2",
-                     "glibc", BENCH_SET_ALL, bench_m_rss, 1.2, false);
-  bench_target_ratio(f, md, s, "peak RSS within 1.2x of glibc's on every workload", "v2-slab",
-                     "glibc", BENCH_SET_ALL, bench_m_rss, 1.2, false);
+  for (size_t i = 0; i < sizeof bench_targets / sizeof bench_targets[0]; i++) {
+    const bench_target_t *t = &bench_targets[i];
+    switch (t->kind) {
+    case BENCH_T_RATIO:
+      bench_target_ratio(f, md, s, t->what, t->subject, t->ref, t->set, t->metric, t->bound,
+                         t->strict);
+      break;
+    case BENCH_T_FAST: bench_target_fast(f, md, s, t->subject, t->what, t->bound); break;
+    case BENCH_T_FRAG: bench_target_frag(f, md, s, t->subject, t->bound, t->what); break;
+    }
+  }
 }
