@@ -129,7 +129,8 @@ void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad);
 
 /* The holder of heap takes back every block other threads freed into it
  * (they are freed as sl_free would; misuse found then is reported through
- * the heap's hook). */
+ * the heap's hook). V2's allocation slow paths call it themselves when
+ * blocks are pending. */
 void sl_remote_drain(void *heap);
 
 /* The table's entry points, for a layer above that links V2 in and wants

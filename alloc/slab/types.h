@@ -206,7 +206,11 @@
  *               touch of the page: a queued word keeps a live block, so the
  *               page stays until its holder drains. Nothing is written into
  *               the block. sl_remote_drain (the holder) takes the queue and
- *               frees every marked block as free() would.
+ *               frees every marked block as free() would; V2's allocation
+ *               slow paths call it when the queue is not empty (and the
+ *               drop-in's free before its own fast path), never its malloc
+ *               fast path: between two drains a queued word gathers every
+ *               block freed into it at one OR each, no CAS.
  */
 #ifndef VEDALLOC_SLAB_TYPES_H
 #define VEDALLOC_SLAB_TYPES_H
