@@ -80,7 +80,9 @@ typedef struct va_options {
                               header page each kept (SIZE_MAX: keep all) */
   uint64_t page_decay_ns;  /* V2: pooled empty pages younger than this stay even
                               over the idle budget (0: the budget is a hard
-                              limit, as properties that predict it want) */
+                              limit, as properties that predict it want);
+                              free segment chunks and cached large pages
+                              go back once idle this long */
   va_error_fn on_error;    /* NULL: print and abort (va_error_default) */
   void *error_ctx;         /* passed to on_error */
 } va_options_t;
