@@ -73,6 +73,20 @@ static void sl_large_give_back(sl_heap_t *h, const sl_large_t *lg, void *p, size
   else sl_os_unmap(h->src, p, size);
 }
 
+/* [p, p + bytes) enters the page map as hdr's chunks and the footprint;
+ * false (nothing changed) when the map cannot hold them. */
+static bool sl_large_enter(sl_heap_t *h, sl_large_t *hdr, void *p, size_t bytes) {
+  if (!sl_map_set(h, p, bytes, hdr)) return false;
+  sl_footprint_add(h, bytes);
+  return true;
+}
+
+/* ...and leaves both, before its chunks are given back or moved. */
+static void sl_large_leave(sl_heap_t *h, void *p, size_t bytes) {
+  sl_map_set(h, p, bytes, NULL);
+  h->footprint -= bytes;
+}
+
 static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
   bool carved = sl_large_carves(size, align);
   size_t a = align > SL_CHUNK ? align : SL_CHUNK;
@@ -80,12 +94,11 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
   if (lg == NULL) return NULL;
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg,
                   .carved = carved};
-  if (!sl_map_set(h, lg, size, lg)) {
+  if (!sl_large_enter(h, lg, lg, size)) {
     sl_large_give_back(h, &t, lg, size);
     return NULL;
   }
   sl_meta_copy(lg, &t, sizeof t);
-  sl_footprint_add(h, size);
   h->large_mapped++;
   return lg;
 }
@@ -93,16 +106,14 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
 /* Give back lg's chunks past the first keep bytes (a chunk multiple). */
 static void sl_large_cut(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   size_t size = sl_large_map_size(lg);
-  sl_map_set(h, (uint8_t *)lg + keep, size - keep, NULL);
+  sl_large_leave(h, (uint8_t *)lg + keep, size - keep);
   sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep);
-  h->footprint -= size - keep;
   sl_large_set_map_size(lg, keep);
 }
 
 static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
   size_t size = sl_large_map_size(lg);
-  sl_map_set(h, lg, size, NULL);
-  h->footprint -= size;
+  sl_large_leave(h, lg, size);
   sl_large_give_back(h, lg, lg, size);
 }
 
@@ -149,15 +160,13 @@ static sl_large_t *sl_large_move(sl_heap_t *h, sl_large_t *lg, size_t size) {
     sl_large_unmap(h, lg);
     return NULL;
   }
-  sl_map_set(h, lg, old, NULL);
-  h->footprint -= old;
+  sl_large_leave(h, lg, old);
   sl_large_set_map_size(to, size);
   sl_rnode_set_hdr(&to->rnode, to);
-  if (!sl_map_set(h, to, size, to)) {
+  if (!sl_large_enter(h, to, to, size)) {
     sl_os_unmap(h->src, to, size);
     return NULL;
   }
-  sl_footprint_add(h, size);
   h->large_mapped++;
   VA_POISON(to, size); /* as a cached mapping is: the caller opens the payload */
   return to;
@@ -318,12 +327,11 @@ static bool sl_large_grow(sl_heap_t *h, sl_large_t *lg, size_t n) {
   bool grown = sl_large_carved(lg) ? sl_seg_grow(h, lg, old, size)
                                    : sl_os_grow(h->src, lg, old, size);
   if (!grown) return false;
-  if (!sl_map_set(h, (uint8_t *)lg + old, size - old, lg)) {
+  if (!sl_large_enter(h, lg, (uint8_t *)lg + old, size - old)) {
     sl_large_give_back(h, lg, (uint8_t *)lg + old, size - old);
     return false;
   }
   sl_large_set_map_size(lg, size);
-  sl_footprint_add(h, size - old);
   VA_UNPOISON((uint8_t *)lg + old, size - old); /* fresh: never poisoned */
   return true;
 }

@@ -304,7 +304,7 @@ void *sl_os_move(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
 /* MADV_DONTNEED (default) frees the pages at once and they read back zero;
  * -DSL_DISCARD_LAZY=1 builds MADV_FREE instead (the kernel takes them only
  * under pressure, they count as resident until then, and their contents
- * are unknown), for the measurement in bench/README.md. */
+ * are unknown), for the measurement recorded in segment.c. */
 #ifndef SL_DISCARD_LAZY
 #define SL_DISCARD_LAZY 0
 #endif

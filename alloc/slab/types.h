@@ -252,7 +252,7 @@
                                           opts.page_reserve */
 #define SL_RBITS 63u                  /* blocks per remote-free word */
 #define SL_RQUEUED ((uint64_t)1 << 63) /* a remote-free word's "on the queue" bit */
-#ifndef SL_SEG_SHIFT                 /* -DSL_SEG_SHIFT=20..22: bench/README.md */
+#ifndef SL_SEG_SHIFT                 /* -DSL_SEG_SHIFT=20..22: the measurement in segment.c */
 #define SL_SEG_SHIFT 22               /* segment = 4 MiB (segment.h) */
 #endif
 #define SL_SEG_BYTES ((size_t)1 << SL_SEG_SHIFT)
