@@ -385,31 +385,48 @@ static void ct_check_svg(const char *path) {
   free(text);
 }
 
+static const char *ct_tmpdir(void) {
+  const char *tmp = getenv("TEST_TMPDIR");
+  return tmp ? tmp : "/tmp";
+}
+
+/* The reports of one driver run: TEST_TMPDIR/STEM.{json,csv,svg,md,txt}. */
+typedef struct ct_reports {
+  char json[1024], csv[1024], svg[1024], md[1024], table[1024];
+} ct_reports_t;
+
+/* Runs `compare ARGS` with every report written to r's paths (the table
+ * is its stdout); returns its exit status. */
+static int ct_run_reports(const char *compare, const char *args, const char *stem,
+                          ct_reports_t *r) {
+  const char *tmp = ct_tmpdir();
+  snprintf(r->json, sizeof r->json, "%s/%s.json", tmp, stem);
+  snprintf(r->csv, sizeof r->csv, "%s/%s.csv", tmp, stem);
+  snprintf(r->svg, sizeof r->svg, "%s/%s.svg", tmp, stem);
+  snprintf(r->md, sizeof r->md, "%s/%s.md", tmp, stem);
+  snprintf(r->table, sizeof r->table, "%s/%s.txt", tmp, stem);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "'%s' %s --json '%s' --csv '%s' --svg '%s' --markdown '%s' > '%s'",
+           compare, args, r->json, r->csv, r->svg, r->md, r->table);
+  return ct_run(cmd);
+}
+
 static int ct_output(const char *compare) {
   ct = &ct_workloads_case;
   ct_workloads_case.syscalls = ct_strace();
-  const char *tmp = getenv("TEST_TMPDIR");
-  if (!tmp) tmp = "/tmp";
-  char cmd[8192], json[1024], csv[1024], svg[1024], md[1024], table[1024];
-  snprintf(json, sizeof json, "%s/out.json", tmp);
-  snprintf(csv, sizeof csv, "%s/out.csv", tmp);
-  snprintf(svg, sizeof svg, "%s/out.svg", tmp);
-  snprintf(md, sizeof md, "%s/out.md", tmp);
-  snprintf(table, sizeof table, "%s/out.txt", tmp);
-  snprintf(cmd, sizeof cmd,
-           "'%s' --quick --no-save --alloc=glibc,v2-slab,dropin-v2 "
-           "--workload=single,stress,trace-python,prodcons,fastpath "
-           "--json '%s' --csv '%s' --svg '%s' --markdown '%s' > '%s'",
-           compare, json, csv, svg, md, table);
-  VT_CHECK(ct_run(cmd) == 0);
-  char *t = ct_read(table);
+  ct_reports_t rp;
+  VT_CHECK(ct_run_reports(compare,
+                          "--quick --no-save --alloc=glibc,v2-slab,dropin-v2 "
+                          "--workload=single,stress,trace-python,prodcons,fastpath",
+                          "out", &rp) == 0);
+  char *t = ct_read(rp.table);
   VT_CHECK(t && strstr(t, "== targets") && strstr(t, "== prodcons"));
   VT_CHECK(t && strstr(t, "n/a  instance is single-threaded"));
   free(t);
-  ct_check_json(json);
-  ct_check_csv(csv);
-  ct_check_svg(svg);
-  char *m = ct_read(md);
+  ct_check_json(rp.json);
+  ct_check_csv(rp.csv);
+  ct_check_svg(rp.svg);
+  char *m = ct_read(rp.md);
   VT_CHECK(m && strstr(m, "| single |") && strstr(m, "| stress |") && strstr(m, "v2-slab"));
   VT_CHECK(m && strstr(m, "| prodcons |") && strstr(m, " n/a |") && strstr(m, "## Targets"));
   free(m);
@@ -428,44 +445,36 @@ static int ct_programs(const char *compare) {
       printf("note: %s is not installed: its rows must read skipped\n",
              ct_binary(ct->workloads[w]));
   if (!ct->syscalls) printf("note: no strace (or a sanitizer build): syscall counts not checked\n");
-  const char *tmp = getenv("TEST_TMPDIR");
-  if (!tmp) tmp = "/tmp";
-  char cmd[8192], json[1024], csv[1024], svg[1024], md[1024], table[1024];
-  snprintf(json, sizeof json, "%s/prog.json", tmp);
-  snprintf(csv, sizeof csv, "%s/prog.csv", tmp);
-  snprintf(svg, sizeof svg, "%s/prog.svg", tmp);
-  snprintf(md, sizeof md, "%s/prog.md", tmp);
-  snprintf(table, sizeof table, "%s/prog.txt", tmp);
-  snprintf(cmd, sizeof cmd,
-           "'%s' --quick --no-save --suite=programs --alloc=glibc,dropin-v2 "
-           "--workload=prog:sort,prog:python "
-           "--json '%s' --csv '%s' --svg '%s' --markdown '%s' > '%s'",
-           compare, json, csv, svg, md, table);
-  VT_CHECK(ct_run(cmd) == 0); /* a row whose output differs from glibc's exits 1 */
-  char *t = ct_read(table);
+  ct_reports_t rp;
+  VT_CHECK(ct_run_reports(compare,
+                          "--quick --no-save --suite=programs --alloc=glibc,dropin-v2 "
+                          "--workload=prog:sort,prog:python",
+                          "prog", &rp) == 0); /* a row whose output differs exits 1 */
+  char *t = ct_read(rp.table);
   VT_CHECK(t && strstr(t, "== prog:sort") && strstr(t, "== prog:python"));
   VT_CHECK(t && strstr(t, "== targets"));
   VT_CHECK(t && !strstr(t, "output differs"));
   free(t);
-  ct_check_json(json);
-  ct_check_csv(csv);
-  ct_check_svg(svg);
-  char *m = ct_read(md);
+  ct_check_json(rp.json);
+  ct_check_csv(rp.csv);
+  ct_check_svg(rp.svg);
+  char *m = ct_read(rp.md);
   VT_CHECK(m && strstr(m, "| prog:sort |") && strstr(m, "| prog:python |"));
   VT_CHECK(m && strstr(m, "## System calls") && strstr(m, "(program)"));
   free(m);
   /* Without strace, the column reads n/a and a note says why. */
+  char cmd[8192];
   snprintf(cmd, sizeof cmd,
            "VA_BENCH_STRACE=/nonexistent '%s' --quick --no-save --alloc=glibc --workload=single "
-           "--json '%s' > '%s'", compare, json, table);
+           "--json '%s' > '%s'", compare, rp.json, rp.table);
   VT_CHECK(ct_run(cmd) == 0);
-  t = ct_read(table);
+  t = ct_read(rp.table);
   VT_CHECK(t && strstr(t, "note: syscalls: n/a, "));
 #ifndef CT_SANITIZED
   VT_CHECK(t && strstr(t, "syscalls: n/a, strace not found"));
 #endif
   free(t);
-  char *text = ct_read(json);
+  char *text = ct_read(rp.json);
   VT_CHECK(text && strstr(text, "\"syscalls\": null"));
   free(text);
   return 0;
@@ -477,10 +486,8 @@ static int ct_usage(const char *compare) {
                                     "--json", "--timeout=abc", "extra-argument",
                                     "--threads=1", "--threads=abc", "--suite=bogus",
                                     "--workload=prog:nonesuch"};
-  const char *tmp = getenv("TEST_TMPDIR");
-  if (!tmp) tmp = "/tmp";
   char cmd[4096], err[1024];
-  snprintf(err, sizeof err, "%s/usage.txt", tmp);
+  snprintf(err, sizeof err, "%s/usage.txt", ct_tmpdir());
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", compare, bad[i], err);
     int rc = ct_run(cmd);
