@@ -482,7 +482,7 @@ static void prop_v2_cache_take(prop_v2_cache_t *x, size_t n, size_t off) {
   if (have >= size) { /* split: the tail is cached as an entry of its own */
     prop_v2_reached.cache_split++;
     prop_v2_cache_put(x, have - size);
-  } else { /* moved (or, from a region, unmapped and mapped fresh) */
+  } else { /* moved (or, when no room for it, unmapped and mapped fresh) */
     prop_v2_reached.cache_moved++;
     x->mapped++;
   }

@@ -289,14 +289,22 @@ bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
 }
 
 void *sl_os_move(sl_source_t *src, void *p, size_t old_size, size_t new_size) {
-  if (src) return NULL; /* a region's chunks stay where they are */
-  void *to = sl_os_mmap_aligned(new_size, SL_CHUNK); /* the aligned target */
-  if (to == NULL) return NULL;
-  if (mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
-    munmap(to, new_size);
-    return NULL;
+  void *to;
+  if (src) { /* a region copies: the same result, so the harnesses run it */
+    to = sl_region_map(src, new_size, SL_CHUNK, NULL); /* cleared: the tail reads zero */
+    if (to == NULL) return NULL;
+    VA_UNPOISON(p, old_size); /* the caller's poison: the copy reads it */
+    memcpy(to, p, old_size);
+    sl_region_unmap(src, p, old_size, false);
+  } else {
+    to = sl_os_mmap_aligned(new_size, SL_CHUNK); /* the aligned target */
+    if (to == NULL) return NULL;
+    if (mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+      munmap(to, new_size);
+      return NULL;
+    }
+    VA_UNPOISON(p, old_size); /* unmapped now: no stale shadow for its next user */
   }
-  VA_UNPOISON(p, old_size); /* unmapped now: no stale shadow for its next user */
   atomic_fetch_add_explicit(&sl_os_mapped, new_size - old_size, memory_order_relaxed);
   return to;
 }

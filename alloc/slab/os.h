@@ -50,9 +50,9 @@ void sl_os_unmap_zero(sl_source_t *src, void *p, size_t size);
 /* Extend [p, p + old) to new bytes in place, or false (nothing changed). */
 bool sl_os_grow(sl_source_t *src, void *p, size_t old_size, size_t new_size);
 /* Move [p, p + old) with its pages to a new chunk-aligned range of new
- * bytes (mremap: page tables move, nothing is copied or faulted in again);
- * the tail past old reads zero. NULL when it cannot (a region, or the
- * kernel refused): nothing changed. */
+ * bytes (mremap: page tables move, nothing is copied or faulted in again;
+ * a region copies into a run of its own); the tail past old reads zero.
+ * NULL when it cannot (no room, or the kernel refused): nothing changed. */
 void *sl_os_move(sl_source_t *src, void *p, size_t old_size, size_t new_size);
 /* Drop the pages, keep the range: true when they now read back zero (the
  * OS's: MADV_DONTNEED); false when nothing may be assumed of them (a
