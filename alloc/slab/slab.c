@@ -1,7 +1,7 @@
 /* vedalloc V2 — slab allocator: the entry points and their slow paths.
  *
  * Policy. A request n <= 32 KiB is served by the class of the smallest block
- * size >= n (41 classes, class.h); larger requests get their own mapping
+ * size >= n (61 classes, class.h); larger requests get their own mapping
  * (large.c). Each class keeps a list of pages with a free block; malloc pops
  * the head page's LIFO free list, free pushes onto the block's own page, so
  * a freed block is the next one handed out (cache-warm). Pages move between
@@ -328,6 +328,8 @@ bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page) {
 }
 
 size_t sl_touch_peak(void *heap) { return ((sl_heap_t *)heap)->touch_peak; }
+
+_Static_assert(SL_CLASS_COUNT <= SL_CENSUS_CLASSES, "the census has a row for every class");
 
 void sl_heap_census(void *heap, sl_census_t *c) {
   const sl_heap_t *h = heap;

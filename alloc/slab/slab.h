@@ -33,7 +33,7 @@ bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page);
  * done: for properties that predict each call's page and cache decisions
  * (props/v2_props.c) and for tools. Counts of classes beyond
  * sl_class_count() are 0. */
-#define SL_CENSUS_CLASSES 48
+#define SL_CENSUS_CLASSES 80
 typedef struct sl_census {
   size_t class_pages[SL_CENSUS_CLASSES];   /* pages a class holds (idle: none) */
   size_t class_reserve[SL_CENSUS_CLASSES]; /* of which on its reserve list */

@@ -50,7 +50,7 @@ static void test_size_classes(void) {
     size_t c = sl_size_class(n), s = sl_class_size(c);
     if (s < n || (c > 0 && sl_class_size(c - 1) >= n)) smallest = false;
     if (n > 0 && c < sl_size_class(n - 1)) monotonic = false;
-    if (n > 128 && (s - n) * 4 > s) waste = false; /* <= 25% of the block */
+    if (n > 128 && (s - n) * (n > 1024 ? 8 : 4) > s) waste = false; /* <= 25%, 12.5% */
   }
   for (size_t c = 1; c < count; c++)
     if (sl_class_size(c) % 16 || sl_class_size(c) <= sl_class_size(c - 1))

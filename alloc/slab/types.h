@@ -227,7 +227,7 @@
 /* ---------------------------------------------------------------------------
  * Constants
  * ------------------------------------------------------------------------- */
-#define SL_CLASS_COUNT 41            /* size classes, 8 .. 32768 */
+#define SL_CLASS_COUNT 61            /* size classes, 8 .. 32768 */
 #define SL_MAX_SMALL 32768u          /* largest class: above it, a large mapping */
 #define SL_SMALL_PAGE (64u << 10)    /* page of a class with blocks <= 1 KiB */
 #define SL_MEDIUM_PAGE (512u << 10)  /* page of a class with blocks > 1 KiB */
