@@ -30,11 +30,10 @@ const char *va_error_name(va_error_kind_t kind) {
 void va_error_default(void *ctx, va_error_kind_t kind, const char *op,
                       const void *ptr, const char *message) {
   (void)ctx;
-  (void)kind;
   /* No stdio buffering: the heap may be the thing that is broken. */
-  char buf[256];
-  int n = snprintf(buf, sizeof buf, "vedalloc: %s(): %s of %p\n", op, message,
-                   ptr);
+  char buf[320];
+  int n = snprintf(buf, sizeof buf, "vedalloc: %s(): %s %s %p\n", op, message,
+                   kind == VA_ERR_CORRUPTION ? "near" : "of", ptr);
   if (n > 0) fputs(buf, stderr);
   abort();
 }
@@ -43,6 +42,14 @@ void va_raise(const va_options_t *opts, va_error_kind_t kind, const char *op,
               const void *ptr) {
   va_error_fn fn = opts && opts->on_error ? opts->on_error : va_error_default;
   fn(opts ? opts->error_ctx : NULL, kind, op, ptr, va_error_name(kind));
+}
+
+void va_raise_corrupt(const va_options_t *opts, const char *op, const void *near,
+                      const char *check) {
+  va_error_fn fn = opts && opts->on_error ? opts->on_error : va_error_default;
+  char msg[224];
+  snprintf(msg, sizeof msg, "%s (%s)", va_error_name(VA_ERR_CORRUPTION), check);
+  fn(opts ? opts->error_ctx : NULL, VA_ERR_CORRUPTION, op, near, msg);
 }
 
 void va_assert_fail(const char *expr, const char *file, int line) {

@@ -85,6 +85,14 @@ bool va_pass(va_report_t *r);
 void va_raise(const va_options_t *opts, va_error_kind_t kind, const char *op,
               const void *ptr);
 
+/* Report metadata found damaged while serving `op` (VA_ERR_CORRUPTION),
+ * near the damaged header; `check` names the allocator and the check that
+ * failed ("V1 ff.links: ..."), so the message reads
+ *   vedalloc: free(): heap corruption detected (V1 ff.links: ...) near 0x...
+ * The damaged header is never followed: the caller abandons the call. */
+void va_raise_corrupt(const va_options_t *opts, const char *op, const void *near,
+                      const char *check);
+
 /* ---------------------------------------------------------------------------
  * AddressSanitizer: let it see inside our arenas. Metadata and free payloads
  * are poisoned; a payload is unpoisoned while live. No-ops without ASan.

@@ -31,9 +31,12 @@ static void ff_api_destroy(void *heap) { ff_heap_destroy(heap); }
 /* The live block behind p, or NULL after reporting misuse through the hook. */
 static ff_block_t *ff_api_block(ff_heap_t *h, const void *p, const char *op) {
   ff_block_t *b = NULL;
-  va_error_kind_t kind = ff_block_classify(h, p, &b);
+  const char *why = NULL;
+  const void *near = NULL;
+  va_error_kind_t kind = ff_block_classify(h, p, &b, &why, &near);
   if (VA_LIKELY(kind == 0)) return b;
-  va_raise(&h->opts, kind, op, p);
+  if (kind == VA_ERR_CORRUPTION) va_raise_corrupt(&h->opts, op, near, why);
+  else va_raise(&h->opts, kind, op, p);
   return NULL;
 }
 
@@ -42,6 +45,7 @@ static void *ff_api_malloc(void *heap, size_t n) {
   size_t need;
   if (!ff_size_for(n, &need)) return va_enomem();
   ff_block_t *b = ff_fit(h, need);
+  if (!b && h->damaged) return va_enomem(); /* reported; nothing follows it */
   if (!b) b = ff_heap_grow(h, need); /* slow path: system call */
   if (!b) return va_enomem();
   ff_block_take(h, b, need);

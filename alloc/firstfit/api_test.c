@@ -77,13 +77,14 @@ typedef struct ff_t_seen {
   va_error_kind_t kind;
   const char *op;
   const void *ptr;
+  char msg[256];
 } ff_t_seen_t;
 
 static void ff_t_hook(void *ctx, va_error_kind_t kind, const char *op,
                       const void *ptr, const char *message) {
   ff_t_seen_t *s = ctx;
   s->calls++, s->kind = kind, s->op = op, s->ptr = ptr;
-  (void)message;
+  snprintf(s->msg, sizeof s->msg, "%s", message);
 }
 
 static ff_heap_t *ff_t_hooked(ff_t_seen_t *seen) {
@@ -144,6 +145,75 @@ static void ff_test_fake_header(void) {
   VT_CHECK(ff_t_saw(&seen, VA_ERR_NOT_A_BLOCK, "free", a + 64));
   FF_T_HEAP_OK(h);
   ff_allocator.destroy(h);
+}
+
+/* ---- smashed metadata: reported, never followed -------------------------- */
+
+/* Writes past a's payload (len bytes, into the next header) or before it
+ * (into a's own): the smash a buggy program does, done outside ASan's view
+ * so the test reaches the allocator (the fuzz smash op does the same). */
+__attribute__((no_sanitize("address"))) static void ff_t_smash(char *at, size_t len) {
+  for (size_t i = 0; i < len; i++) at[i] = (char)(0x41 + i);
+}
+
+/* The hook saw one corruption report, from op, near `near`, naming a V1 check. */
+static bool ff_t_saw_corrupt(ff_t_seen_t *s, const char *op, const void *near) {
+  bool named = strstr(s->msg, "heap corruption detected (V1 ff.") != NULL;
+  if (!named) fprintf(stderr, "  hook message: %s\n", s->msg);
+  return ff_t_saw(s, VA_ERR_CORRUPTION, op, near) && named;
+}
+
+/* An overflow of 1, 8, 24 or 32 bytes out of a into its neighbour's header,
+ * that neighbour live or free: free(a) reports corruption near the
+ * neighbour's header and does not merge with or unlink it; the checker
+ * names the damage too; a fit walk that chooses it or cannot step past it
+ * reports from malloc and returns NULL (ENOMEM) instead of following it. */
+static void ff_test_overflow_into_next(void) {
+  size_t lens[] = {1, 8, 24, 32};
+  for (int nfree = 0; nfree < 2; nfree++)
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+      ff_t_seen_t seen = {0};
+      ff_heap_t *h = ff_t_hooked(&seen);
+      char *a = ff_t_malloc(h, 64), *b = ff_t_malloc(h, 64);
+      ff_t_malloc(h, 64); /* keeps b off the wilderness */
+      if (nfree) ff_t_free(h, b);
+      ff_t_smash(a + ff_allocator.usable_size(h, a), lens[i]);
+      va_report_t r;
+      VT_CHECK(!ff_check(h, &r));
+      ff_t_free(h, a);
+      VT_CHECK(ff_t_saw_corrupt(&seen, "free", ff_block_of(b)));
+      VT_CHECK(ff_is_used(ff_block_of(a))); /* a stays as it was */
+      if (nfree && lens[i] == 8) { /* garbage flags read as used: the walk */
+        char *m = ff_t_malloc(h, 64);  /* passes b by its intact size and next */
+        VT_CHECK(m != NULL && m != b && seen.calls == 0);
+      } else if (nfree) {
+        errno = 0;
+        VT_CHECK(ff_t_malloc(h, 64) == NULL && errno == ENOMEM);
+        VT_CHECK(ff_t_saw_corrupt(&seen, "malloc", ff_block_of(b)));
+      }
+      ff_allocator.destroy(h);
+    }
+}
+
+/* An underflow of 1, 8 or 32 bytes before a reaches a's own header: free(a)
+ * and realloc(a) report corruption near it (not "not a block": the walk
+ * from the head finds a listed there). */
+static void ff_test_underflow_into_own(void) {
+  size_t lens[] = {1, 8, 32};
+  for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+    ff_t_seen_t seen = {0};
+    ff_heap_t *h = ff_t_hooked(&seen);
+    ff_t_malloc(h, 64);
+    char *a = ff_t_malloc(h, 64);
+    ff_t_malloc(h, 64);
+    ff_t_smash(a - lens[i], lens[i]);
+    ff_t_free(h, a);
+    VT_CHECK(ff_t_saw_corrupt(&seen, "free", ff_block_of(a)));
+    errno = 0;
+    VT_CHECK(ff_allocator.realloc(h, a, 200) == NULL);
+    VT_CHECK(ff_t_saw_corrupt(&seen, "realloc", ff_block_of(a)));
+    ff_allocator.destroy(h);
+  }
 }
 
 /* The default hook prints the op, problem and pointer, then aborts. */
@@ -222,6 +292,8 @@ int main(void) {
   VT_RUN(ff_test_realloc_edges);
   VT_RUN(ff_test_error_hook);
   VT_RUN(ff_test_fake_header);
+  VT_RUN(ff_test_overflow_into_next);
+  VT_RUN(ff_test_underflow_into_own);
   VT_RUN(ff_test_default_hook_aborts);
   VT_RUN(ff_test_region);
   VT_RUN(ff_test_mmap_independent);

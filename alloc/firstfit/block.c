@@ -61,11 +61,71 @@ static ff_block_t *ff_wilderness(const ff_heap_t *h) {
   return w && ff_is_free(w) ? w : NULL;
 }
 
+/* Non-fence header x is sound: the conditions ff_hdr_why names one by
+ * one, as one branch (free asks it of three headers, malloc of one), and
+ * inlined, because a call per header cost V1 40% on fragment-reuse. */
+__attribute__((always_inline)) static inline bool ff_hdr_ok(const ff_heap_t *h,
+                                                            const ff_block_t *x) {
+  uintptr_t a = (uintptr_t)x, s = ff_size(x), n = (uintptr_t)ff_next(x);
+  return (int)(ff_magic(x) == FF_MAGIC) & (ff_flags(x) <= FF_F_USED) & (n == a + s) &
+         (s >= FF_MIN_BLOCK) & (s % FF_GRAIN == 0) & (n <= (uintptr_t)h->tail);
+}
+
+/* Why header x, reached by the list, cannot be followed, or NULL: the
+ * fields a walk or a merge uses, each against what the list implies (its
+ * magic, flags, the tiling next == x + size, the top fence as the bound).
+ * An overflow from the block below reaches these bytes first. */
+__attribute__((noinline, cold)) static const char *ff_hdr_why(const ff_heap_t *h,
+                                                              const ff_block_t *x) {
+  if (ff_magic(x) != FF_MAGIC) return "V1 ff.magic: a header's magic is overwritten";
+  uint32_t f = ff_flags(x);
+  if ((f & ~(FF_F_USED | FF_F_FENCE)) || ((f & FF_F_FENCE) && !(f & FF_F_USED)))
+    return "V1 ff.flags: a header's flags are overwritten";
+  uintptr_t a = (uintptr_t)x, n = (uintptr_t)ff_next(x), s = ff_size(x);
+  if (f & FF_F_FENCE) return s == FF_HDR ? NULL : "V1 ff.size_min: a fence's size is overwritten";
+  if (s % FF_GRAIN || s < FF_MIN_BLOCK) return "V1 ff.size_align: a header's size is overwritten";
+  if (n != a + s || n > (uintptr_t)h->tail) return "V1 ff.tiling: a header's next is not its end";
+  return NULL;
+}
+
+/* The fault of header x (NULL: none): the sound case inline. */
+__attribute__((always_inline)) static inline const char *ff_hdr_fault(const ff_heap_t *h,
+                                                                      const ff_block_t *x) {
+  return VA_LIKELY(ff_hdr_ok(h, x)) ? NULL : ff_hdr_why(h, x);
+}
+
+/* b, whose next is not b + size, is a sound fence (the segment's top:
+ * its next is the following segment, or NULL). */
+__attribute__((noinline)) static bool ff_step_fence(const ff_heap_t *h,
+                                                    const ff_block_t *b) {
+  return ff_is_fence(b) && ff_hdr_fault(h, b) == NULL;
+}
+
+/* Can the walk step past b? The tiling next == b + size, from two fields
+ * the walk reads anyway (a fence, whose next is the following segment, is
+ * the rare other case): a header smashed into garbage by an overflow or
+ * an underflow is reported (ff_fit) instead of followed into memory that
+ * is not ours. Magic, flags and the top bound are checked on the block a
+ * fit chooses (ff_hdr_fault), not per step: each compare in this loop
+ * costs, and checking all of them per step doubled V1's stress time. */
+static inline bool ff_step_ok(const ff_heap_t *h, const ff_block_t *b) {
+  const char *n = (const char *)ff_next(b);
+  return VA_LIKELY(n == (const char *)b + ff_size(b)) || ff_step_fence(h, b);
+}
+
+/* Where a walk stopped on a damaged header (ff_fit reports it). */
+static ff_block_t *ff_fit_damaged(ff_heap_t *h, ff_block_t *b) {
+  h->damaged = b;
+  return NULL;
+}
+
 /* The first free block in [from, to) of size >= need, passing over skip. */
-static ff_block_t *ff_fit_range(ff_block_t *from, const ff_block_t *to,
+static ff_block_t *ff_fit_range(ff_heap_t *h, ff_block_t *from, const ff_block_t *to,
                                 size_t need, const ff_block_t *skip) {
-  for (ff_block_t *b = from; b != to; b = ff_next(b))
+  for (ff_block_t *b = from; b != to; b = ff_next(b)) {
+    if (VA_UNLIKELY(!ff_step_ok(h, b))) return ff_fit_damaged(h, b);
     if (ff_is_free(b) && ff_size(b) >= need && b != skip) return b;
+  }
   return NULL;
 }
 
@@ -75,7 +135,8 @@ static ff_block_t *ff_fit_range(ff_block_t *from, const ff_block_t *to,
  * longer (callgrind, stress workload). */
 __attribute__((noinline)) static ff_block_t *ff_fit_low(ff_heap_t *h) {
   ff_block_t *b = h->low;
-  while (b && ff_is_used(b)) b = ff_next(b);
+  for (; b && ff_is_used(b); b = ff_next(b))
+    if (VA_UNLIKELY(!ff_step_ok(h, b))) return ff_fit_damaged(h, b);
   h->low = b ? b : h->tail;
   return b;
 }
@@ -83,8 +144,10 @@ __attribute__((noinline)) static ff_block_t *ff_fit_low(ff_heap_t *h) {
 /* The hot loop of the design, written out (no range end, nothing to skip)
  * so that it compiles to a tight walk. */
 static ff_block_t *ff_fit_first(ff_heap_t *h, size_t need) {
-  for (ff_block_t *b = ff_fit_low(h); b; b = ff_next(b))
+  for (ff_block_t *b = ff_fit_low(h); b; b = ff_next(b)) {
+    if (VA_UNLIKELY(!ff_step_ok(h, b))) return ff_fit_damaged(h, b);
     if (ff_size(b) >= need && ff_is_free(b)) return b;
+  }
   return NULL;
 }
 
@@ -92,6 +155,7 @@ static ff_block_t *ff_fit_best(ff_heap_t *h, size_t need) {
   ff_block_t *best = NULL;
   size_t best_size = SIZE_MAX;
   for (ff_block_t *b = ff_fit_low(h); b; b = ff_next(b)) {
+    if (VA_UNLIKELY(!ff_step_ok(h, b))) return ff_fit_damaged(h, b);
     if (ff_is_used(b)) continue;
     size_t s = ff_size(b);
     if (s >= need && s < best_size) {
@@ -108,20 +172,38 @@ static ff_block_t *ff_fit_best(ff_heap_t *h, size_t need) {
  * search passes over: in effect the rover goes back to the head. */
 static ff_block_t *ff_fit_next(ff_heap_t *h, size_t need) {
   ff_block_t *r = h->rover ? h->rover : h->head, *w = ff_wilderness(h);
-  ff_block_t *b = ff_fit_range(r, NULL, need, w);
+  ff_block_t *b = ff_fit_range(h, r, NULL, need, w);
   /* [head, r) holds no free block below the hint: start there (or nowhere) */
   ff_block_t *from = (uintptr_t)h->low < (uintptr_t)r ? h->low : r;
-  if (!b) b = ff_fit_range(from, r, need, w);
-  return b || !w || ff_size(w) < need ? b : w;
+  if (!b && !h->damaged) b = ff_fit_range(h, from, r, need, w);
+  return b || h->damaged || !w || ff_size(w) < need ? b : w;
 }
 
-/* A free block of size >= need chosen by the heap's policy, or NULL. */
-ff_block_t *ff_fit(ff_heap_t *h, size_t need) {
+static ff_block_t *ff_fit_policy(ff_heap_t *h, size_t need) {
   switch (h->opts.fit) {
   case VA_FIT_NEXT: return ff_fit_next(h, need);
   case VA_FIT_BEST: return ff_fit_best(h, need);
   default: return ff_fit_first(h, need);
   }
+}
+
+/* A free block of size >= need chosen by the heap's policy, or NULL. The
+ * chosen block is checked whole before it is cut: then its next is
+ * b + size inside the heap, so the split's one write there lands on a
+ * header of ours, not through a pointer the user could have written
+ * (reading that header too costs a cache miss per malloc). A damaged
+ * header on the way is reported here (the hook), and the result is NULL
+ * with h->damaged set: the caller follows nothing. */
+ff_block_t *ff_fit(ff_heap_t *h, size_t need) {
+  h->damaged = NULL;
+  ff_block_t *b = ff_fit_policy(h, need);
+  const char *why = NULL;
+  if (b && (why = ff_hdr_fault(h, b)) != NULL) h->damaged = b;
+  else if (h->damaged) why = ff_hdr_fault(h, h->damaged);
+  if (VA_LIKELY(h->damaged == NULL)) return b;
+  va_raise_corrupt(&h->opts, "malloc", h->damaged,
+                   why ? why : "V1 ff.tiling: a header's next is not its end");
+  return NULL;
 }
 
 /* ---- split and merge ---------------------------------------------------- */
@@ -293,20 +375,26 @@ static bool ff_addr_is_header(const ff_heap_t *h, const ff_block_t *x) {
   return i >= 0 && a % FF_GRAIN == 0 && a + FF_HDR <= h->seg[i].end;
 }
 
-/* b's neighbours point back at it: what user data cannot easily fake.
- * b is a non-fence header in segment s, so its next lies in s too (tiling);
- * its prev does unless b starts s (then it is the fence before the gap). */
-static bool ff_block_linked(const ff_heap_t *h, const ff_segment_t *s,
-                            const ff_block_t *b) {
-  uintptr_t a = (uintptr_t)b, n = (uintptr_t)ff_next(b);
-  uintptr_t p = (uintptr_t)ff_prev(b);
-  if (n <= a || n % FF_GRAIN || n > s->end - FF_HDR || n - a != ff_size(b) ||
-      ff_prev((const ff_block_t *)n) != b)
-    return false;
-  if (!p) return b == h->head;
-  bool here = p >= s->start && p < a && p % FF_GRAIN == 0;
-  if (!here && !ff_addr_is_header(h, (const ff_block_t *)p)) return false;
-  return ff_next((const ff_block_t *)p) == b;
+/* b (its own header sound) and its neighbours agree, or why not: what
+ * free and realloc check before they merge with or unlink a neighbour.
+ * b's next lies in b's segment (tiling, b is no fence); its prev does
+ * unless b starts the segment (then it is the fence before the gap). */
+__attribute__((always_inline)) static inline const char *ff_block_links_fault(const ff_heap_t *h, const ff_segment_t *s,
+                                        const ff_block_t *b, const ff_block_t **near) {
+  const ff_block_t *n = ff_next(b), *p = ff_prev(b);
+  const char *why;
+  *near = n;
+  if ((uintptr_t)n > s->end - FF_HDR) return "V1 ff.bounds: a header's next leaves its segment";
+  if ((why = ff_hdr_fault(h, n)) != NULL) return why;
+  if (ff_prev(n) != b) return "V1 ff.links: the next block's prev does not point back";
+  *near = p;
+  if (!p) return b == h->head ? NULL : "V1 ff.links: a block other than the head has no prev";
+  uintptr_t pa = (uintptr_t)p;
+  bool here = pa >= s->start && pa < (uintptr_t)b && pa % FF_GRAIN == 0;
+  if (!here && !ff_addr_is_header(h, p)) return "V1 ff.links: a header's prev is not a header";
+  if ((why = ff_hdr_fault(h, p)) != NULL) return why;
+  if (ff_next(p) != b) return "V1 ff.links: the previous block's next does not point here";
+  return NULL;
 }
 
 /* The strong check (VA_CHECK_LEVEL >= 2): b is on the list. O(blocks). */
@@ -333,9 +421,34 @@ static va_error_kind_t ff_block_locate(const ff_heap_t *h, uintptr_t a) {
   return VA_ERR_NOT_A_BLOCK;
 }
 
-/* What is wrong with freeing p (0: nothing; *out is its block). */
-va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p,
-                                  ff_block_t **out) {
+/* b looked like a header of ours but it or a neighbour failed a check
+ * (*why, *near): is b a block of the list (then the list is damaged at
+ * *near) or user data shaped like one (not a block)? A walk from the head
+ * decides, each header checked before it is followed; damage met on the
+ * way is reported where it is. Misuse only: O(blocks). */
+static va_error_kind_t ff_block_verdict(const ff_heap_t *h, const ff_block_t *b,
+                                        const char **why, const void **near) {
+  size_t steps = h->live_blocks + h->free_blocks + 2 * h->nseg;
+  for (const ff_block_t *x = h->head; x && steps--; x = ff_next(x)) {
+    if (x == b) return VA_ERR_CORRUPTION;
+    const char *fault = ff_hdr_fault(h, x);
+    const ff_block_t *n = ff_next(x);
+    if (!fault && ff_is_fence(x) && n && (ff_heap_segment_of(h, (uintptr_t)n) < 0 ||
+                                          ff_prev(n) != x))
+      fault = "V1 ff.links: a fence's next is not the following segment";
+    if (fault) {
+      *why = fault, *near = x;
+      return VA_ERR_CORRUPTION;
+    }
+  }
+  return VA_ERR_NOT_A_BLOCK;
+}
+
+/* What is wrong with freeing p (0: nothing; *out is its block). A header
+ * that is ours (its magic) but damaged, or damaged neighbours, are
+ * VA_ERR_CORRUPTION: *why names the check, *near the header. */
+va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p, ff_block_t **out,
+                                  const char **why, const void **near) {
   uintptr_t a = (uintptr_t)p;
   int i = ff_heap_segment_of(h, a);
   if (i < 0) return VA_ERR_INVALID_FREE;
@@ -343,9 +456,19 @@ va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p,
   ff_block_t *b = ff_block_of(p);
   uint32_t m = ff_magic(b);
   if (m == FF_MAGIC_DEAD) return ff_block_locate(h, a);
-  if (m != FF_MAGIC || ff_is_fence(b) || !ff_block_linked(h, &h->seg[i], b))
-    return VA_ERR_NOT_A_BLOCK;
+  if (m != FF_MAGIC) { /* user data, or b's own header overwritten? */
+    *why = "V1 ff.magic: a header's magic is overwritten", *near = b;
+    return ff_block_verdict(h, b, why, near);
+  }
+  if (ff_is_fence(b)) return VA_ERR_NOT_A_BLOCK;
   if (VA_CHECK_LEVEL >= 2 && !ff_block_listed(h, b)) return VA_ERR_NOT_A_BLOCK;
+  const ff_block_t *at = b;
+  *why = ff_hdr_fault(h, b);
+  if (*why == NULL) *why = ff_block_links_fault(h, &h->seg[i], b, &at);
+  if (*why != NULL) {
+    *near = at;
+    return ff_block_verdict(h, b, why, near);
+  }
   if (ff_is_free(b)) return VA_ERR_DOUBLE_FREE;
   *out = b;
   return 0;

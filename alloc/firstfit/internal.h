@@ -128,7 +128,8 @@ void ff_block_absorb_next(ff_heap_t *h, ff_block_t *b);
 void ff_block_release(ff_heap_t *h, ff_block_t *b);
 void ff_block_shrink(ff_heap_t *h, ff_block_t *b, size_t need);
 bool ff_block_grow_in_place(ff_heap_t *h, ff_block_t *b, size_t need);
-va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p, ff_block_t **out);
+va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p, ff_block_t **out,
+                                  const char **why, const void **near);
 
 /* ---- check.c ----------------------------------------------------------------- */
 bool ff_check(void *heap, va_report_t *r);

@@ -87,6 +87,16 @@
  *   ff.empty        (check_empty only) live_blocks == 0
  *   ff.trim         (check_empty only) the free tail block is not above the
  *                   trim threshold while the break is ours and could shrink
+ *
+ * Damage met by the operations (not only by ff_check): free and realloc
+ * check the block and both neighbours (ff.magic, ff.flags, ff.size_*,
+ * ff.tiling, ff.links) before they merge or unlink anything; a fit walk
+ * checks ff.tiling per step and the block it chooses whole. A failure is
+ * VA_ERR_CORRUPTION through the hook, naming the invariant and the header
+ * ("V1 ff.tiling: ..."), and the operation changes nothing (malloc: NULL,
+ * ENOMEM). Not caught: an overwrite that leaves magic, size and next
+ * consistent, and garbage flags a walk reads as "used" (it steps past by
+ * the intact size; free next to it reports it).
  */
 #ifndef VEDALLOC_FIRSTFIT_TYPES_H
 #define VEDALLOC_FIRSTFIT_TYPES_H
@@ -162,6 +172,8 @@ typedef struct ff_heap {
   size_t live_bytes;       /* their payload bytes */
   size_t free_blocks;      /* free blocks */
   size_t free_bytes;       /* their payload bytes */
+  ff_block_t *damaged;     /* the damaged header the last fit stopped on
+                              (reported; NULL: none) */
   ff_segment_t seg[FF_MAX_SEGMENTS]; /* in address order */
 } ff_heap_t;
 
