@@ -67,7 +67,10 @@ static void vm_raise(const vm_pool_t *pool, va_error_kind_t kind, const char *op
   va_options_t o = va_options_default();
   o.on_error = pool->on_error;
   o.error_ctx = pool->error_ctx;
-  va_raise(&o, kind, op, p);
+  const void *hdr = NULL;
+  const char *why = kind == VA_ERR_CORRUPTION ? sl_shared_fault(pool->map, p, &hdr) : NULL;
+  if (why) va_raise_corrupt(&o, op, hdr, why);
+  else va_raise(&o, kind, op, p);
 }
 
 /* ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc/slab/class.h"
+#include "alloc/slab/large.h"
 #include "alloc/slab/map.h"
 #include "alloc/slab/segment.h"
 #include "alloc/slab/types.h"
@@ -337,11 +338,10 @@ static bool sl_check_large_one(const sl_heap_t *h, const sl_large_t *lg,
                                uint32_t state, size_t *queued, va_report_t *r) {
   sl_large_t l = sl_check_load_large(lg);
   uint8_t *base = (uint8_t *)lg;
-  if (l.kind != SL_KIND_LARGE || l.state != state || l.heap != h ||
-      l.map_size % SL_CHUNK || l.carved > 1 ||
-      (l.carved && l.map_size > SL_SEG_CARVE_MAX) || l.payload < base + SL_LARGE_HDR ||
-      l.payload >= base + l.map_size || (uintptr_t)l.payload % VA_ALIGNMENT)
-    return va_fail(r, "sl.large", lg, "large mapping header inconsistent");
+  const char *why = sl_large_fault(h, lg); /* what free trusts before it follows */
+  if (why) return va_fail(r, "sl.large", lg, "%s", why);
+  if (l.state != state)
+    return va_fail(r, "sl.large", lg, "state %u on the list of state %u", l.state, state);
   uint64_t word = sl_rword_get(&lg->remote);
   if (l.rnode.hdr != lg || (word & ~(SL_RQUEUED | 1)) || !(word & SL_RQUEUED) != !(word & 1) ||
       ((word & 1) && (state != SL_LARGE_LIVE || !h->shared)))

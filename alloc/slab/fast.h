@@ -6,9 +6,11 @@
  * (mimalloc's _mi_page_malloc / mi_free_generic).
  *
  *   malloc(n <= 1 KiB): one load of direct[] finds the page; pop its free
- *     list when the page keeps a free block after it. ~30 instructions.
- *     The page's last free block: sl_malloc_last(page, block) refills or
- *     retires the page. No page, or n > 1 KiB: sl_malloc_generic.
+ *     list when the block's link lies in the page's grid. ~30 instructions.
+ *     Else (the page's last free block, or a link the user overwrote):
+ *     sl_malloc_last(page, block) refills or retires the page, and reports
+ *     a damaged link instead of following it. No page, or n > 1 KiB:
+ *     sl_malloc_generic.
  *   free(p): the map entry of p's chunk, grid check by multiply, bitmap
  *     test, push, when the page neither stops being full nor becomes an
  *     empty page it may not keep. ~50 instructions. Anything else:
@@ -42,7 +44,7 @@ static inline void *sl_malloc_fast(sl_heap_t *h, size_t n) {
     sl_block_t *b = sl_page_freelist(pg);
     if (VA_LIKELY(b != NULL)) {
       sl_block_t *next = sl_block_next(b);
-      if (VA_UNLIKELY(next == NULL)) return sl_malloc_last(h, pg, b);
+      if (VA_UNLIKELY(!sl_page_holds(pg, next))) return sl_malloc_last(h, pg, b);
       sl_page_pop(pg, b, next);
       if (VA_EXPENSIVE) sl_debug_check(h);
       return b;

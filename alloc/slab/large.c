@@ -93,7 +93,7 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
   sl_large_t *lg = carved ? sl_seg_map(h, size, a, zeroed) : sl_os_map(h->src, size, a, zeroed);
   if (lg == NULL) return NULL;
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg,
-                  .carved = carved};
+                  .carved = carved, .guard = SL_LARGE_GUARDS};
   if (!sl_large_enter(h, lg, lg, size)) {
     sl_large_give_back(h, &t, lg, size);
     return NULL;
@@ -182,7 +182,8 @@ static void sl_large_split(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   size_t size = sl_large_map_size(lg);
   sl_large_t *tail = (sl_large_t *)((uint8_t *)lg + keep);
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size - keep, .heap = h,
-                  .rnode.hdr = tail, .payload = (uint8_t *)tail + SL_LARGE_HDR};
+                  .rnode.hdr = tail, .payload = (uint8_t *)tail + SL_LARGE_HDR,
+                  .guard = SL_LARGE_GUARDS};
   if (!sl_map_set(h, tail, size - keep, tail)) {
     sl_large_cut(h, lg, keep);
     return;
@@ -296,7 +297,45 @@ void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh) {
   return payload;
 }
 
-va_error_kind_t sl_large_check_ptr(const sl_large_t *lg, const void *p) {
+/* x, a neighbour lg's list names, is a large header of h's (the map names
+ * it for its own chunk) whose link `back` (its prev or next) is lg. */
+static bool sl_large_linked(const sl_heap_t *h, const sl_large_t *x, const sl_large_t *lg,
+                            bool back_is_prev) {
+  if (sl_map_get(h, x) != x || sl_obj_kind(x) != SL_KIND_LARGE) return false;
+  return (back_is_prev ? sl_large_prev(x) : sl_large_next(x)) == lg;
+}
+
+const char *sl_large_fault(const sl_heap_t *h, const sl_large_t *lg) {
+  uint32_t state = sl_large_state(lg);
+  size_t size = sl_large_map_size(lg);
+  const uint8_t *base = (const uint8_t *)lg, *payload = sl_large_payload(lg);
+  if (sl_obj_kind(lg) != SL_KIND_LARGE) return "V2 sl.large.kind: a large header's kind is overwritten";
+  if (state != SL_LARGE_LIVE && state != SL_LARGE_CACHED)
+    return "V2 sl.large.state: a large header's state is overwritten";
+  for (size_t i = 0; i < 4; i++)
+    if (sl_large_guard(lg, i) != SL_LARGE_GUARD)
+      return "V2 sl.large.guard: the bytes before a large block are overwritten";
+  if (size == 0 || size % SL_CHUNK || sl_large_carved(lg) > 1 ||
+      (sl_large_carved(lg) && size > SL_SEG_CARVE_MAX))
+    return "V2 sl.large.size: a large header's size is overwritten";
+  if (payload < base + SL_LARGE_HDR || payload >= base + size ||
+      (uintptr_t)payload % VA_ALIGNMENT || sl_rnode_hdr(&lg->rnode) != lg)
+    return "V2 sl.large.payload: a large header's payload or queue node is overwritten";
+  if (h == NULL) return NULL;
+  if (sl_large_heap(lg) != h) return "V2 sl.large.heap: a large header's heap is overwritten";
+  if (sl_map_get(h, base + size - SL_CHUNK) != lg || sl_map_get(h, base + size) == lg)
+    return "V2 sl.large.map: a large header's size disagrees with the page map";
+  const sl_large_t *prev = sl_large_prev(lg), *next = sl_large_next(lg);
+  const sl_large_t *head = state == SL_LARGE_LIVE ? h->large_live : h->large_cache;
+  if (prev ? !sl_large_linked(h, prev, lg, false) : head != lg)
+    return "V2 sl.large.links: a large header's prev does not lead back to it";
+  if (next && !sl_large_linked(h, next, lg, true))
+    return "V2 sl.large.links: a large header's next does not lead back to it";
+  return NULL;
+}
+
+va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, const void *p) {
+  if (VA_UNLIKELY(sl_large_fault(h, lg) != NULL)) return VA_ERR_CORRUPTION;
   bool at_payload = p == sl_large_payload(lg);
   uint32_t state = sl_large_state(lg);
   if (VA_LIKELY(state == SL_LARGE_LIVE && at_payload)) return 0;

@@ -10,8 +10,16 @@
  * NULL + ENOMEM when it cannot be had. */
 void *sl_large_alloc(sl_heap_t *h, size_t n, size_t align, bool *fresh);
 
-/* 0 when p is lg's live payload; else what freeing p would be. */
-va_error_kind_t sl_large_check_ptr(const sl_large_t *lg, const void *p);
+/* Why header lg, named by h's page map, cannot be trusted (the invariant
+ * broken, "V2 sl.large.<part>: ..."), or NULL: its fields against each
+ * other and against what the user cannot reach (the page map, the list
+ * neighbours' links, h itself). h NULL (a thread that does not hold lg):
+ * the header's own fields only. */
+const char *sl_large_fault(const sl_heap_t *h, const sl_large_t *lg);
+
+/* 0 when p is lg's live payload; else what freeing p would be:
+ * VA_ERR_CORRUPTION when lg fails sl_large_fault(h, lg) (h as there). */
+va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, const void *p);
 
 /* Free lg's live block (into the cache, or back to the OS). */
 void sl_large_free(sl_heap_t *h, sl_large_t *lg);

@@ -9,6 +9,14 @@
 
 #include "alloc/slab/types.h"
 
+/* Does pg's grid hold x? False for NULL too: the one compare with which
+ * malloc's fast path tests a free block's link for both the end of the
+ * list and a link overwritten by the user (an overflow out of the block
+ * below), which it must not follow. */
+static inline bool sl_page_holds(const sl_page_t *pg, const void *x) {
+  return (uintptr_t)x - (uintptr_t)sl_page_blocks(pg) < sl_page_grid_bytes(pg);
+}
+
 /* Hand out b, the head of pg's free list, whose successor is next:
  * unlink, count, mark live, unpoison. */
 static inline void *sl_page_pop(sl_page_t *pg, sl_block_t *b, sl_block_t *next) {

@@ -59,9 +59,17 @@ void sl_debug_check(sl_heap_t *h) {
   }
 }
 
+/* Report misuse of p; corruption (a large header that failed
+ * sl_large_fault) names the check and the header. */
 static __attribute__((noinline)) void sl_raise(sl_heap_t *h, va_error_kind_t kind,
                                               const char *op, const void *p) {
-  va_raise(&h->opts, kind, op, p);
+  if (kind != VA_ERR_CORRUPTION) {
+    va_raise(&h->opts, kind, op, p);
+    return;
+  }
+  const sl_large_t *lg = sl_map_get(h, p);
+  const char *why = lg ? sl_large_fault(h, lg) : NULL;
+  va_raise_corrupt(&h->opts, op, lg, why ? why : "V2 sl.large: header damaged");
 }
 
 /* What freeing p would be, p in page pg at grid index idx (UINT32_MAX: off
@@ -73,17 +81,27 @@ static va_error_kind_t sl_small_check_ptr(const sl_page_t *pg, uint32_t idx) {
 }
 
 /* The same for any map entry (page or large). */
-static va_error_kind_t sl_check_ptr(const void *owner, const void *p) {
-  if (sl_obj_kind(owner) != SL_KIND_PAGE) return sl_large_check_ptr(owner, p);
+static va_error_kind_t sl_check_ptr(const sl_heap_t *h, const void *owner, const void *p) {
+  if (sl_obj_kind(owner) != SL_KIND_PAGE) return sl_large_check_ptr(h, owner, p);
   return sl_small_check_ptr(owner, sl_page_index(owner, p));
 }
 
 /* ---------------------------------------------------------------------------
  * Allocation slow paths (fast.h has the fast one)
  * ------------------------------------------------------------------------- */
+/* b's link leaves its page: the user wrote over a free block. Reported;
+ * the rest of the list is dropped (its blocks leak), never followed. */
+static __attribute__((noinline, cold)) sl_block_t *sl_freelist_damaged(sl_heap_t *h,
+                                                                      const sl_block_t *b) {
+  va_raise_corrupt(&h->opts, "malloc", b,
+                   "V2 sl.freelist: a free block's link leaves its page (overwritten)");
+  return NULL;
+}
+
 /* Hand out b, the head of pg's free list, with what follows it. */
 static void *sl_page_take(sl_heap_t *h, sl_page_t *pg, sl_block_t *b) {
   sl_block_t *next = sl_block_next(b);
+  if (VA_UNLIKELY(next != NULL && !sl_page_holds(pg, next))) next = sl_freelist_damaged(h, b);
   sl_page_pop(pg, b, next);
   if (next == NULL) sl_page_refill(h, pg);
   return b;
@@ -110,8 +128,7 @@ static void sl_remote_collect(sl_heap_t *h) {
 __attribute__((noinline)) void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg,
                                                sl_block_t *b) {
   sl_touch_begin(h);
-  sl_page_pop(pg, b, NULL);
-  sl_page_refill(h, pg);
+  sl_page_take(h, pg, b); /* the list's end, or a damaged link */
   sl_touch_end(h);
   sl_remote_collect(h); /* after the pop: it may push onto pg */
   sl_debug_check(h);
@@ -153,7 +170,7 @@ __attribute__((noinline)) void sl_free_generic(sl_heap_t *h, void *owner,
                                                void *p) {
   sl_touch_begin(h);
   if (sl_obj_kind(owner) != SL_KIND_PAGE) {
-    va_error_kind_t bad = sl_large_check_ptr(owner, p);
+    va_error_kind_t bad = sl_large_check_ptr(h, owner, p);
     if (bad) sl_raise(h, bad, "free", p);
     else sl_large_free(h, owner);
   } else {
@@ -187,7 +204,7 @@ void *sl_realloc(void *heap, void *p, size_t n) {
   if (p == NULL) return sl_malloc_fast(h, n);
   void *owner = sl_map_get(h, p);
   if (owner == NULL) return sl_realloc_bad(h, VA_ERR_INVALID_FREE, p);
-  va_error_kind_t bad = sl_check_ptr(owner, p);
+  va_error_kind_t bad = sl_check_ptr(h, owner, p);
   if (bad) return sl_realloc_bad(h, bad, p);
   if (n > VA_MAX_REQUEST) return va_enomem();
   size_t usable;
@@ -258,7 +275,7 @@ static size_t sl_usable_size(void *heap, const void *p) {
   sl_heap_t *h = heap;
   if (p == NULL) return 0;
   void *owner = sl_map_get(h, p);
-  va_error_kind_t bad = owner ? sl_check_ptr(owner, p) : VA_ERR_INVALID_FREE;
+  va_error_kind_t bad = owner ? sl_check_ptr(h, owner, p) : VA_ERR_INVALID_FREE;
   if (bad) {
     sl_raise(h, bad, "usable_size", p);
     return 0;
@@ -319,7 +336,7 @@ static void sl_destroy(void *heap) {
 bool sl_block_info(void *heap, const void *p, size_t *class_idx, void **page) {
   sl_heap_t *h = heap;
   void *owner = p ? sl_map_get(h, p) : NULL;
-  if (owner == NULL || sl_check_ptr(owner, p) != 0) return false;
+  if (owner == NULL || sl_check_ptr(h, owner, p) != 0) return false;
   if (class_idx)
     *class_idx = sl_obj_kind(owner) != SL_KIND_PAGE ? SIZE_MAX
                                                     : sl_page_class_idx(owner);
@@ -440,7 +457,7 @@ va_options_t sl_thread_heap_options(void) {
 static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
                                            uint32_t *idx) {
   if (sl_obj_kind(owner) != SL_KIND_PAGE) {
-    va_error_kind_t bad = sl_large_check_ptr(owner, p);
+    va_error_kind_t bad = sl_large_check_ptr(NULL, owner, p);
     if (bad) return bad;
     return sl_rword_get(&((const sl_large_t *)owner)->remote) & 1 ? VA_ERR_DOUBLE_FREE : 0;
   }
@@ -457,12 +474,20 @@ static sl_heap_t *sl_owner_heap(const void *owner) {
   return sl_obj_kind(owner) == SL_KIND_PAGE ? sl_page_heap(owner) : sl_large_heap(owner);
 }
 
+const char *sl_shared_fault(const sl_shared_map_t *map, const void *p, const void **hdr) {
+  const void *owner = sl_shared_get(map, p);
+  *hdr = owner;
+  if (owner == NULL || sl_obj_kind(owner) == SL_KIND_PAGE) return NULL;
+  return sl_large_fault(NULL, owner);
+}
+
 void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
                       va_error_kind_t *bad) {
   void *owner = sl_shared_get(map, p);
   uint32_t idx = 0;
   va_error_kind_t why = owner ? sl_remote_check_ptr(owner, p, &idx) : VA_ERR_INVALID_FREE;
   if (bad) *bad = why;
+  if (why == VA_ERR_CORRUPTION) return NULL; /* its heap field is not to be followed */
   if (usable)
     *usable = owner == NULL || why ? 0
               : sl_obj_kind(owner) == SL_KIND_PAGE ? sl_page_block_size(owner)
@@ -486,7 +511,7 @@ void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad) 
   void *owner = sl_shared_get(map, p);
   uint32_t idx = 0;
   *bad = owner ? sl_remote_check_ptr(owner, p, &idx) : VA_ERR_INVALID_FREE;
-  if (*bad) return owner ? sl_owner_heap(owner)->share_ctx : NULL;
+  if (*bad) return owner && *bad != VA_ERR_CORRUPTION ? sl_owner_heap(owner)->share_ctx : NULL;
   sl_heap_t *h = sl_owner_heap(owner);
   uint64_t *word, bit;
   sl_rnode_t *node;
@@ -522,7 +547,9 @@ static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
   if (sl_obj_kind(hdr) != SL_KIND_PAGE) {
     sl_large_t *lg = hdr;
     if (!(sl_rword_take(&lg->remote) & 1)) return;
-    if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
+    const char *why = sl_large_fault(h, lg);
+    if (why) va_raise_corrupt(&h->opts, "free", lg, why);
+    else if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
     else sl_large_free(h, lg);
     return;
   }

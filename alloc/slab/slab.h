@@ -111,11 +111,17 @@ va_options_t sl_thread_heap_options(void);
  * live block (read from fields that do not change while it is live, so
  * without the holder's cooperation), else 0; `bad` (may be NULL) then says
  * what freeing p would be (VA_ERR_NOT_A_BLOCK, VA_ERR_DOUBLE_FREE; 0 for a
- * live block; VA_ERR_INVALID_FREE when no heap holds p). Exact for a live
+ * live block; VA_ERR_INVALID_FREE when no heap holds p; VA_ERR_CORRUPTION,
+ * returning NULL, when p's large header is damaged: sl_shared_fault). Exact for a live
  * block; for a stale pointer only a hint (its page may be recycled
  * meanwhile). */
 void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
                       va_error_kind_t *bad);
+
+/* Why the header of p's chunk cannot be trusted by a thread that does not
+ * hold it (sl_shared_owner or sl_remote_free said VA_ERR_CORRUPTION), or
+ * NULL; *hdr: that header. */
+const char *sl_shared_fault(const sl_shared_map_t *map, const void *p, const void **hdr);
 
 /* Free p, a block of a member heap of map, from a thread that does not
  * hold that heap: the block is marked in its page's remote-free words (one
@@ -124,7 +130,8 @@ void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
  * into the block. Returns the holder heap's ctx (NULL: no heap of map
  * holds p) and in *bad 0, or what is wrong (VA_ERR_INVALID_FREE,
  * VA_ERR_NOT_A_BLOCK, VA_ERR_DOUBLE_FREE: p free, or freed remotely already
- * and not yet taken back); then nothing was changed. */
+ * and not yet taken back; VA_ERR_CORRUPTION, returning NULL); then nothing
+ * was changed. */
 void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad);
 
 /* The holder of heap takes back every block other threads freed into it

@@ -520,6 +520,68 @@ static void test_magic_spoof(void) {
   A->destroy(h);
 }
 
+/* Word w of a large header, written outside ASan's view (it is metadata):
+ * the smash a buggy program's overflow or underflow does. */
+SL_T_META static uint64_t t_hdr_swap(uint8_t *hdr, size_t w, uint64_t v) {
+  uint64_t old;
+  memcpy(&old, hdr + w, 8);
+  memcpy(hdr + w, &v, 8);
+  return old;
+}
+
+/* A smashed large header is reported, never followed: each word free or
+ * realloc trusts, overwritten, makes free(p) and realloc(p) report
+ * VA_ERR_CORRUPTION near the header, naming a V2 check, with nothing
+ * changed (put back, the block frees normally); the checker names it too.
+ * The words not trusted before a free (resident, remote, the queue node's
+ * next, cached_at) are used only while the block is cached or queued. */
+static void test_large_header_smash(void) {
+  size_t words[] = {0, 8, 16, 24, 32, 40, 72, 80, 96, 104, 112, 120};
+  for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+    sl_t_hook_t hook = {0};
+    void *h = t_heap(&hook, 2, 1 << 20);
+    void *before = A->malloc(h, 200000);
+    uint8_t *p = A->malloc(h, 200000);
+    void *after = A->malloc(h, 200000);
+    uint8_t *hdr = p - SL_LARGE_HDR;
+    uint64_t old = t_hdr_swap(hdr, words[i], 0x4141414141414141ull);
+    VT_CHECK(!sl_t_checks(h));
+    A->free(h, p);
+    VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_CORRUPTION && hook.ptr == hdr &&
+             strcmp(hook.op, "free") == 0 && strstr(hook.msg, "(V2 sl.large.") != NULL);
+    VT_CHECK(A->realloc(h, p, 500000) == NULL);
+    VT_CHECK(hook.calls == 2 && hook.kind == VA_ERR_CORRUPTION &&
+             strcmp(hook.op, "realloc") == 0);
+    if (hook.calls != 2) fprintf(stderr, "  word %zu: %s\n", words[i], hook.msg);
+    t_hdr_swap(hdr, words[i], old);
+    VT_CHECK(sl_t_checks(h));
+    A->free(h, p), A->free(h, before), A->free(h, after);
+    VT_CHECK(hook.calls == 2 && t_empty(h));
+    A->destroy(h);
+  }
+}
+
+/* An overflow out of a small block into its free neighbour's link: malloc
+ * reports it once the link is to be followed (from "malloc", naming
+ * sl.freelist), never follows it, and hands out only blocks of the page. */
+static void test_freelist_smash(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  uint8_t *a = A->malloc(h, 64), *b = A->malloc(h, 64), *c = A->malloc(h, 64);
+  VT_CHECK(b == a + 64);
+  A->free(h, b); /* b heads the free list; its link is its first word */
+  t_hdr_swap(b, 0, 0x4141414141414141ull); /* a's 8-byte overflow */
+  uint8_t *x = A->malloc(h, 64);
+  VT_CHECK(x == b && hook.calls == 1 && hook.kind == VA_ERR_CORRUPTION &&
+           strcmp(hook.op, "malloc") == 0 && hook.ptr == b &&
+           strstr(hook.msg, "(V2 sl.freelist:") != NULL);
+  uint8_t *y = A->malloc(h, 64); /* the damaged rest was dropped: a fresh slot */
+  VT_CHECK(y != NULL && y != x && sl_block_info(h, y, NULL, NULL) && hook.calls == 1);
+  A->free(h, a), A->free(h, c), A->free(h, x), A->free(h, y);
+  VT_CHECK(hook.calls == 1);
+  A->destroy(h);
+}
+
 static void test_memalign(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 1 << 20);
@@ -610,6 +672,8 @@ int main(void) {
   test_api_edges();
   test_error_hook();
   test_magic_spoof();
+  test_large_header_smash();
+  test_freelist_smash();
   test_memalign();
   test_churn();
   test_create_options();

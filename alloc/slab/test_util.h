@@ -25,12 +25,13 @@ typedef struct sl_t_hook {
   va_error_kind_t kind;
   const char *op;
   const void *ptr;
+  char msg[256]; /* the last message */
 } sl_t_hook_t;
 
 static void sl_t_on_error(void *ctx, va_error_kind_t kind, const char *op,
                           const void *ptr, const char *message) {
-  (void)message;
   sl_t_hook_t *h = ctx;
+  snprintf(h->msg, sizeof h->msg, "%s", message);
   h->calls++;
   h->kind = kind;
   h->op = op;

@@ -135,6 +135,12 @@
  *   header page (the pass at cache_clock shed it).
  *   A cached mapping keeps its map entries (state SL_LARGE_CACHED) so
  *   freeing its pointer again is a double free.                 "sl.large"
+ *   A header is trusted only when it agrees with what the user cannot
+ *   reach (sl_large_fault, before free, realloc or a remote free follow
+ *   it): kind, state, the guard words, size, payload and queue node
+ *   consistent; heap == h; the page map names it for its last chunk and
+ *   not for the chunk past it; prev and next are headers the map names,
+ *   pointing back (NULL prev: it heads its list).
  * Heap counters (sl.counts):
  *   footprint == meta_bytes + sum(page_size) + sum(large map_size, live and
  *   cached);
@@ -245,6 +251,8 @@
 #define SL_LEAF_PAGES (SL_LEAF_BYTES / SL_OS_PAGE) /* 128 per leaf */
 #define SL_HEAP_TOUCH_WORDS 2u       /* bits for the heap mapping's pages */
 #define SL_LARGE_HDR 128u            /* payload offset of a large block */
+#define SL_LARGE_GUARD 0x5632474c52414447ull /* large header guard word */
+#define SL_LARGE_GUARDS {SL_LARGE_GUARD, SL_LARGE_GUARD, SL_LARGE_GUARD, SL_LARGE_GUARD}
 #define SL_LARGE_CACHE_MAX 32u       /* cached large mappings, at most */
 #define SL_DIRECT (SL_MEDIUM_MIN / 8 + 1) /* direct[]: sizes <= 1 KiB by 8 */
 #define SL_COLORS 16u                /* page header offsets: 0, 64, .. 960 */
@@ -341,7 +349,8 @@ typedef struct sl_large {
   uint64_t carved;        /* 1: its chunks are a segment's (segment.h); 0: a
                              mapping of its own */
   uint64_t cached_at;     /* cached: sl_now_ns() when it was freed */
-  uint64_t pad[4];        /* header is SL_LARGE_HDR bytes */
+  uint64_t guard[4];      /* SL_LARGE_GUARD each: the bytes just below the
+                             payload, which an underflow reaches first */
 } sl_large_t;
 _Static_assert(sizeof(sl_large_t) == SL_LARGE_HDR, "large header size");
 
@@ -484,6 +493,7 @@ SL_FIELD(sl_large, struct sl_heap *, heap)
 SL_FIELD(sl_large, size_t, resident)
 SL_FIELD(sl_large, uint64_t, carved)
 SL_FIELD(sl_large, uint64_t, cached_at)
+SL_META uint64_t sl_large_guard(const sl_large_t *lg, size_t i) { return lg->guard[i]; }
 SL_FIELD(sl_block, sl_block_t *, next)
 
 /* Kind of the header a map entry names (page or large: first field). */
