@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #define VA_OTHER_REGION ((size_t)64 << 20) /* the second instance's region (reserved, touched as used) */
 #define VA_OTHER_BLOCK 64                 /* its live block's size */
@@ -230,10 +232,71 @@ static void va_spray_range(uint8_t *p, size_t lo, size_t hi, uint64_t v) {
   for (; o < hi; o++) p[o] = le[o % 8];
 }
 
+/* Copy n bytes from src to dst in this process through the kernel: no
+ * ASan check on either side, and an address that is not mapped (writable)
+ * is an error, not a fault. True when all n were copied. */
+static bool va_kernel_copy(void *dst, const void *src, size_t n, bool to_dst) {
+  struct iovec local = {to_dst ? (void *)src : dst, n};
+  struct iovec remote = {to_dst ? dst : (void *)src, n};
+  ssize_t done = to_dst ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0)
+                        : process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  return done == (ssize_t)n;
+}
+
+/* After a smash: the checker runs (it may name the damage; it must not
+ * crash on it), and every live block's usable_size must report corruption
+ * or answer as before: an answer read from damaged metadata, or another
+ * report, is the allocator following the damage. */
+static bool va_smash_probe(va_interp_t *in) {
+  if (in->a->check) {
+    va_report_t r;
+    (void)in->a->check(in->heap, &r);
+  }
+  for (unsigned s = 0; s < VA_SLOTS; s++) {
+    const va_slot_t *b = &in->slot[s];
+    if (!b->ptr) continue;
+    va_call_t c = {.name = "usable_size", .slot = s};
+    in->call = &c;
+    size_t u = in->a->usable_size(in->heap, b->ptr);
+    in->call = NULL;
+    if (c.raised && c.raised != VA_ERR_CORRUPTION)
+      return va_interp_fail(in, "smash.misnamed",
+                            "usable_size(slot %u) after the smash reported %s, not corruption",
+                            s, va_error_name((va_error_kind_t)c.raised));
+    if (!c.raised && u != b->usable)
+      return va_interp_fail(in, "smash.followed",
+                            "usable_size(slot %u) after the smash is %zu, was %zu, unreported",
+                            s, u, b->usable);
+  }
+  return va_interp_no_stray(in);
+}
+
+/* write(s, +-n, v): damage the n bytes past s's block or before it, probe,
+ * put them back (ops.h). */
+static bool va_op_smash(va_interp_t *in, const va_slot_t *b, size_t code, uint64_t v) {
+  size_t n = 1 + (code & 63);
+  uint8_t *at = code & VA_SMASH_BEFORE ? b->ptr - n : b->ptr + b->usable;
+  uint8_t saved[VA_SMASH_MAX], bytes[VA_SMASH_MAX];
+  for (size_t i = 0; i < n; i++) bytes[i] = (uint8_t)(v >> (8 * (i % 8)));
+  if (!va_kernel_copy(saved, at, n, false)) return true; /* not mapped */
+  if (!va_kernel_copy(at, bytes, n, true)) {
+    va_kernel_copy(at, saved, n, true); /* a partial write undone */
+    return true;
+  }
+  in->smashes++;
+  bool ok = va_smash_probe(in);
+  if (!va_kernel_copy(at, saved, n, true))
+    return va_interp_fail(in, "smash.restore", "could not put %zu bytes back at %p", n,
+                          (void *)at);
+  return ok;
+}
+
 static bool va_op_write(va_interp_t *in, const va_op_t *op) {
   va_slot_t *b = &in->slot[op->slot];
   uint64_t v = (uint64_t)op->arg;
   if (!b->ptr) return true;
+  if (VA_WRITE_NORMAL(op->size) >= VA_WRITE_SMASH) /* misuse: as the bad ops */
+    return !in->cfg.misuse || va_op_smash(in, b, VA_WRITE_NORMAL(op->size), v);
   bool spray = op->size >= VA_WRITE_SPRAY;
   size_t off = 0;
   if (spray) {

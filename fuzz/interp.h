@@ -110,6 +110,7 @@ struct va_interp {
   size_t op_index;           /* the op being run (n: the teardown) */
   va_op_t op;                /* it, normalized */
   va_call_t *call;           /* the call in progress, or NULL */
+  size_t smashes;            /* smash writes performed (ops.h) */
   void *pending;             /* a block returned but not yet in its slot */
   void *other;               /* the second instance (foreign pointers) */
   void *other_block;         /* its live block */

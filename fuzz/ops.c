@@ -126,7 +126,7 @@ void va_op_normalize(va_op_t *op) {
     op->arg = va_align_decode(va_arg_encode(va_align_decode, op->arg));
     break;
   case VA_OP_WRITE:
-    op->size = op->size >= VA_WRITE_SPRAY ? VA_WRITE_SPRAY : op->size;
+    op->size = VA_WRITE_NORMAL(op->size);
     break;
   }
 }
@@ -156,8 +156,7 @@ static void va_op_decode_one(const uint8_t *r, va_op_t *op) {
     op->arg = VA_BAD_ARG(r[2] % VA_BAD_KINDS, va_get_u32(r + 3));
     return;
   case VA_OP_WRITE:
-    op->size = (size_t)r[2] | (size_t)r[3] << 8;
-    if (op->size >= VA_WRITE_SPRAY) op->size = VA_WRITE_SPRAY;
+    op->size = VA_WRITE_NORMAL((size_t)r[2] | (size_t)r[3] << 8);
     op->arg = (size_t)va_get_u64(r + 4);
     return;
   case VA_OP_FREE: return;
@@ -229,7 +228,10 @@ char *va_op_format(const va_op_t *op, char *buf, size_t cap) {
     snprintf(buf, cap, "%s %u %zu %zu", name, op->slot, op->arg, op->size);
     break;
   case VA_OP_WRITE:
-    if (op->size >= VA_WRITE_SPRAY)
+    if (op->size >= VA_WRITE_SMASH)
+      snprintf(buf, cap, "write %u %c%zu 0x%016zx", op->slot,
+               op->size & VA_SMASH_BEFORE ? '-' : '+', 1 + (op->size & 63), op->arg);
+    else if (op->size >= VA_WRITE_SPRAY)
       snprintf(buf, cap, "write %u * 0x%016zx", op->slot, op->arg);
     else
       snprintf(buf, cap, "write %u %zu 0x%016zx", op->slot, op->size, op->arg);
@@ -300,7 +302,11 @@ bool va_op_parse(const char *line, va_op_t *op) {
   if (k == VA_OP_BADFREE || k == VA_OP_BADREALLOC) return va_parse_bad(s, op);
   while (k == VA_OP_WRITE && isspace((unsigned char)*s)) s++;
   if (k == VA_OP_WRITE && *s == '*') s++, a = VA_WRITE_SPRAY;
-  else if (!va_parse_num(&s, &a)) return false;
+  else if (k == VA_OP_WRITE && (*s == '+' || *s == '-')) {
+    size_t before = *s++ == '-' ? VA_SMASH_BEFORE : 0, n;
+    if (!va_parse_num(&s, &n) || n < 1 || n > VA_SMASH_MAX) return false;
+    a = VA_WRITE_SMASH | before | (n - 1);
+  } else if (!va_parse_num(&s, &a)) return false;
   if (k == VA_OP_ALLOC || k == VA_OP_REALLOC) {
     op->size = a;
     return va_parse_rest_empty(s);

@@ -23,6 +23,20 @@
  *                     past the block's start (the word before its
  *                     neighbour, say) is v, with no exact offset for the
  *                     fuzzer to guess. Slot empty: no-op.
+ *   write(s, +n, v)   (off >= VA_WRITE_SMASH) smash: the n bytes (1..64)
+ *   write(s, -n, v)   just past the block's usable end (+) or just before
+ *                     its start (-) become v's bytes, as an overflow or an
+ *                     underflow of a buggy program does: metadata the
+ *                     allocator keeps there is damaged. The interpreter
+ *                     writes through the kernel (process_vm_writev: ASan
+ *                     builds see the write happen, not a report of it;
+ *                     memory that is not mapped writable: no-op), runs the
+ *                     heap checker, which may name the damage, and asks
+ *                     usable_size of every live block, which must report
+ *                     corruption or answer as before (never follow the
+ *                     damage, never a wrong name); then it puts the bytes
+ *                     back and the program goes on. Slot empty, or an
+ *                     allocator that does not report misuse: no-op.
  *   thread(t)         the following ops run as thread t, started now if
  *                     it is not running. On an allocator with a heap per
  *                     thread (va_allocator_t.thread_switch), a free or
@@ -61,13 +75,15 @@
  * encodes back to a record that decodes to the same op:
  *     decode(encode(ops)) == ops.
  * Exactly: kind, slot and size round-trip for every value (size is stored
- * raw; a write offset below VA_WRITE_SPRAY, or VA_WRITE_SPRAY itself);
+ * raw; a write offset below VA_WRITE_SPRAY, VA_WRITE_SPRAY itself, or a
+ * smash VA_WRITE_SMASH + code);
  * `arg` round-trips for every value decoding can produce (calloc count:
  * 0..127, 2^k, 2^k - 1; memalign alignment: 2^k, 0..191; write: any value;
  * bad ops: how and a 32-bit k). A hand-built op is first brought to that
  * form by va_op_normalize (count/alignment rounded down to the nearest
  * representable value, fields an op kind does not use zeroed, a write
- * offset >= VA_WRITE_SPRAY made VA_WRITE_SPRAY, a thread id or slot taken
+ * offset in [VA_WRITE_SPRAY, VA_WRITE_SMASH) made VA_WRITE_SPRAY, one at or
+ * above VA_WRITE_SMASH cut to its 7-bit code, a thread id or slot taken
  * modulo its range, a badrealloc size cut to 32 bits).
  *
  * Record layout (12 bytes):
@@ -75,7 +91,8 @@
  *                                         exit: thread, byte % VA_THREADS)
  *     alloc/free/realloc/calloc/memalign:
  *       [2] size band  [3..10] band payload, u64 LE  [11] arg code
- *     write:  [2..3] offset, u16 LE (>= 0x8000: spray)   [4..11] value, u64 LE
+ *     write:  [2..3] offset, u16 LE (>= 0x8000: spray; >= 0xC000: smash,
+ *             bits 0-5 length - 1, bit 6 before)   [4..11] value, u64 LE
  *     badfree/badrealloc:  [2] how (byte % VA_BAD_KINDS)  [3..6] k, u32 LE
  *                          [7..10] badrealloc size, u32 LE
  *     check, thread, exit: the rest ignored
@@ -93,6 +110,8 @@
  *     check
  *     write 4 4080 0x00000000deadbeef
  *     write 4 * 0x00000000deadbeef            (spray)
+ *     write 4 +8 0x4141414141414141            (smash: 8 bytes past the end)
+ *     write 4 -32 0x0000000000000000           (smash: 32 bytes before the start)
  *     thread 2
  *     exit 2
  *     badfree 4 interior 17
@@ -109,6 +128,14 @@
 #define VA_THREADS 4    /* virtual threads a program can run */
 #define VA_OP_RECORD 12 /* bytes per op in the binary form */
 #define VA_WRITE_SPRAY 0x8000 /* write offsets >= this decode to it: spray */
+#define VA_WRITE_SMASH 0xC000 /* ... and >= this to it + a 7-bit code: smash */
+#define VA_SMASH_BEFORE 0x40  /* code bit: before the start (else past the end) */
+#define VA_SMASH_MAX 64       /* bytes a smash writes at most: 1 + (code & 63) */
+/* The normal form of a write offset (ops.c, interp.c share it). */
+#define VA_WRITE_NORMAL(off)                                                   \
+  ((off) >= VA_WRITE_SMASH   ? VA_WRITE_SMASH | ((off) & 0x7F)                 \
+   : (off) >= VA_WRITE_SPRAY ? VA_WRITE_SPRAY                                  \
+                             : (off))
 #define VA_WRITES_PER_BLOCK 4 /* word writes remembered per block and fill */
 #define VA_FILL_CAP ((size_t)32 << 10) /* owned whole up to this size */
 #define VA_FILL_EDGE ((size_t)4 << 10) /* else four windows of this much */

@@ -117,9 +117,12 @@ static void *ff_api_memalign(void *heap, size_t align, size_t n) {
   return ff_payload(b);
 }
 
+/* Checked as free checks p (a size read from a damaged or forged header
+ * would be believed by the caller's memcpy): misuse is reported, 0. */
 static size_t ff_api_usable_size(void *heap, const void *p) {
-  (void)heap;
-  return p ? ff_psize(ff_block_of(p)) : 0;
+  if (p == NULL) return 0;
+  ff_block_t *b = ff_api_block(heap, p, "usable_size");
+  return b ? ff_psize(b) : 0;
 }
 
 const va_allocator_t ff_allocator = {

@@ -430,7 +430,8 @@ static va_error_kind_t ff_block_verdict(const ff_heap_t *h, const ff_block_t *b,
                                         const char **why, const void **near) {
   size_t steps = h->live_blocks + h->free_blocks + 2 * h->nseg;
   for (const ff_block_t *x = h->head; x && steps--; x = ff_next(x)) {
-    if (x == b) return VA_ERR_CORRUPTION;
+    if (x == b) /* listed: damaged here or nearby, unless it is a sound fence */
+      return ff_is_fence(b) && !ff_hdr_fault(h, b) ? VA_ERR_NOT_A_BLOCK : VA_ERR_CORRUPTION;
     const char *fault = ff_hdr_fault(h, x);
     const ff_block_t *n = ff_next(x);
     if (!fault && ff_is_fence(x) && n && (ff_heap_segment_of(h, (uintptr_t)n) < 0 ||
@@ -460,7 +461,10 @@ va_error_kind_t ff_block_classify(const ff_heap_t *h, const void *p, ff_block_t 
     *why = "V1 ff.magic: a header's magic is overwritten", *near = b;
     return ff_block_verdict(h, b, why, near);
   }
-  if (ff_is_fence(b)) return VA_ERR_NOT_A_BLOCK;
+  if (ff_is_fence(b)) { /* a fence ends a segment: no payload follows it */
+    *why = "V1 ff.flags: a header's flags are overwritten", *near = b;
+    return ff_block_verdict(h, b, why, near);
+  }
   if (VA_CHECK_LEVEL >= 2 && !ff_block_listed(h, b)) return VA_ERR_NOT_A_BLOCK;
   const ff_block_t *at = b;
   *why = ff_hdr_fault(h, b);

@@ -111,6 +111,9 @@ static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
       p->div_magic != (((uint64_t)1 << 32) + bs - 1) / bs)
     return va_fail(r, "sl.page_class", pg, "grid of %u blocks inconsistent",
                    p->capacity);
+  if (sl_page_guard(pg) != SL_PAGE_GUARD)
+    return va_fail(r, "sl.page_guard", pg, "the word below block 0 is %#llx",
+                   (unsigned long long)sl_page_guard(pg));
   return sl_check_entries(h, base, p->page_size, pg, "sl.page_class", r);
 }
 

@@ -186,6 +186,13 @@ SL_T_META static void t_page_class(t_world_t *w) {
   w->part->heap = owner;
 }
 
+SL_T_META static void t_page_guard(t_world_t *w) {
+  uint64_t *guard = (uint64_t *)(w->part->blocks - 8);
+  *guard ^= 0x41; /* a 1-byte underflow out of block 0 */
+  VT_CHECK(t_names(w->h, "sl.page_guard"));
+  *guard ^= 0x41;
+}
+
 SL_T_META static void t_reserve(t_world_t *w) {
   sl_heap_t *h = w->h;
   size_t c = w->idle->class_idx;
@@ -373,6 +380,7 @@ static void test_check_empty(void) {
 
 int main(void) {
   t_run("freelist_bounds", t_freelist_bounds);
+  t_run("page_guard", t_page_guard);
   t_run("freelist_grid", t_freelist_grid);
   t_run("freelist_cycle", t_freelist_cycle);
   t_run("capacity", t_capacity);

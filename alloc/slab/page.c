@@ -132,6 +132,7 @@ static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) 
     g.rnode = g.remote + g.rwords * 8;
     meta = g.rnode + g.rwords * sizeof(sl_rnode_t);
   }
+  meta += 8;                  /* the guard word below block 0 */
   size_t ga = bs & (~bs + 1); /* lowest set bit: the grid's alignment */
   if (ga > SL_GRID_ALIGN_MAX) ga = SL_GRID_ALIGN_MAX;
   if (ga < VA_ALIGNMENT) ga = VA_ALIGNMENT;
@@ -140,10 +141,11 @@ static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) 
   return g;
 }
 
-/* Clear the first `words` bitmap words and set the remote-free words
- * empty, each node naming pg. A metadata accessor (SL_META), as slicing. */
+/* Clear the first `words` bitmap words, set the guard, and set the
+ * remote-free words empty, each node naming pg. A metadata accessor (SL_META), as slicing. */
 SL_META void sl_page_meta_init(sl_page_t *pg, const sl_page_t *t, size_t words) {
   for (size_t w = 0; w < words; w++) sl_bits_set(pg, w, 0);
+  sl_page_set_guard(t);
   for (size_t w = 0; w < t->rwords; w++) { /* an empty page has none pending */
     sl_rword_take(&t->remote[w]);
     sl_rnode_set_next(&t->rnode[w], NULL);

@@ -59,25 +59,39 @@ void sl_debug_check(sl_heap_t *h) {
   }
 }
 
-/* Report misuse of p; corruption (a large header that failed
- * sl_large_fault) names the check and the header. */
+/* Why the header a map entry names cannot be trusted, or NULL (h NULL: a
+ * thread that does not hold it): a page's guard, a large header's fields,
+ * links and map entries (sl_large_fault). */
+static const char *sl_owner_fault(const sl_heap_t *h, const void *owner) {
+  if (sl_obj_kind(owner) != SL_KIND_PAGE) return sl_large_fault(h, owner);
+  return sl_page_guard(owner) == SL_PAGE_GUARD
+             ? NULL
+             : "V2 sl.page_guard: the bytes before a page's first block are overwritten";
+}
+
+/* Report misuse of p; corruption names the check and the header. */
 static __attribute__((noinline)) void sl_raise(sl_heap_t *h, va_error_kind_t kind,
                                               const char *op, const void *p) {
   if (kind != VA_ERR_CORRUPTION) {
     va_raise(&h->opts, kind, op, p);
     return;
   }
-  const sl_large_t *lg = sl_map_get(h, p);
-  const char *why = lg ? sl_large_fault(h, lg) : NULL;
-  va_raise_corrupt(&h->opts, op, lg, why ? why : "V2 sl.large: header damaged");
+  const void *owner = sl_map_get(h, p);
+  const char *why = owner ? sl_owner_fault(h, owner) : NULL;
+  va_raise_corrupt(&h->opts, op, owner, why ? why : "V2: metadata damaged");
 }
 
 /* What freeing p would be, p in page pg at grid index idx (UINT32_MAX: off
  * the grid): 0 for a live block. A free block on the grid is a double
- * free; off the grid, or in the never-sliced bump region, not a block. */
+ * free; off the grid, or in the never-sliced bump region, not a block;
+ * either is corruption instead while the page's guard is overwritten (an
+ * underflow out of block 0 reaches it before the bitmap). */
 static va_error_kind_t sl_small_check_ptr(const sl_page_t *pg, uint32_t idx) {
-  if (idx == UINT32_MAX || idx >= sl_page_bumped(pg)) return VA_ERR_NOT_A_BLOCK;
-  return sl_page_live(pg, idx) ? 0 : VA_ERR_DOUBLE_FREE;
+  va_error_kind_t bad = idx == UINT32_MAX || idx >= sl_page_bumped(pg) ? VA_ERR_NOT_A_BLOCK
+                        : sl_page_live(pg, idx)                        ? 0
+                                                                       : VA_ERR_DOUBLE_FREE;
+  if (VA_UNLIKELY(bad) && sl_page_guard(pg) != SL_PAGE_GUARD) return VA_ERR_CORRUPTION;
+  return bad;
 }
 
 /* The same for any map entry (page or large). */
@@ -462,12 +476,15 @@ static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
     return sl_rword_get(&((const sl_large_t *)owner)->remote) & 1 ? VA_ERR_DOUBLE_FREE : 0;
   }
   *idx = sl_page_index(owner, p);
-  if (*idx == UINT32_MAX) return VA_ERR_NOT_A_BLOCK;
-  if (!sl_page_live(owner, *idx)) return VA_ERR_DOUBLE_FREE;
   const uint64_t *remote = sl_page_remote(owner);
-  if (remote && (sl_rword_get(remote + *idx / SL_RBITS) >> (*idx % SL_RBITS) & 1))
-    return VA_ERR_DOUBLE_FREE;
-  return 0;
+  va_error_kind_t bad =
+      *idx == UINT32_MAX               ? VA_ERR_NOT_A_BLOCK
+      : !sl_page_live(owner, *idx)     ? VA_ERR_DOUBLE_FREE
+      : remote && (sl_rword_get(remote + *idx / SL_RBITS) >> (*idx % SL_RBITS) & 1)
+          ? VA_ERR_DOUBLE_FREE
+          : 0;
+  if (VA_UNLIKELY(bad) && sl_page_guard(owner) != SL_PAGE_GUARD) return VA_ERR_CORRUPTION;
+  return bad;
 }
 
 static sl_heap_t *sl_owner_heap(const void *owner) {
@@ -477,8 +494,7 @@ static sl_heap_t *sl_owner_heap(const void *owner) {
 const char *sl_shared_fault(const sl_shared_map_t *map, const void *p, const void **hdr) {
   const void *owner = sl_shared_get(map, p);
   *hdr = owner;
-  if (owner == NULL || sl_obj_kind(owner) == SL_KIND_PAGE) return NULL;
-  return sl_large_fault(NULL, owner);
+  return owner ? sl_owner_fault(NULL, owner) : NULL;
 }
 
 void *sl_shared_owner(const sl_shared_map_t *map, const void *p, size_t *usable,
@@ -534,7 +550,8 @@ void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad) 
 static void sl_remote_take_block(sl_heap_t *h, sl_page_t *pg, uint32_t idx) {
   void *p = sl_page_blocks(pg) + (size_t)idx * sl_page_block_size(pg);
   sl_touch_begin(h);
-  if (sl_small_check_ptr(pg, idx)) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", p);
+  va_error_kind_t bad = sl_small_check_ptr(pg, idx);
+  if (bad) sl_raise(h, bad, "free", p);
   else sl_free_block(h, pg, p, idx);
   sl_touch_end(h);
 }
@@ -547,9 +564,7 @@ static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
   if (sl_obj_kind(hdr) != SL_KIND_PAGE) {
     sl_large_t *lg = hdr;
     if (!(sl_rword_take(&lg->remote) & 1)) return;
-    const char *why = sl_large_fault(h, lg);
-    if (why) va_raise_corrupt(&h->opts, "free", lg, why);
-    else if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
+    if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
     else sl_large_free(h, lg);
     return;
   }
@@ -560,10 +575,34 @@ static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
     sl_remote_take_block(h, pg, (uint32_t)(w * SL_RBITS + (unsigned)__builtin_ctzll(bits)));
 }
 
+/* Why queue node n cannot be followed, or NULL: it lies in metadata the
+ * map gives h (a page's node array, a large header's node), names that
+ * header, and the header is sound. Read nothing of n before this: an
+ * underflow may have rewritten a page's nodes, or a large header. */
+static const char *sl_rnode_fault(const sl_heap_t *h, const sl_rnode_t *n, const void **near) {
+  const void *owner = sl_map_get(h, n);
+  *near = owner ? owner : (const void *)n;
+  if (owner == NULL) return "V2 sl.remote: a queued node lies outside the heap";
+  const char *why = sl_owner_fault(h, owner);
+  if (why) return why;
+  bool large = sl_obj_kind(owner) != SL_KIND_PAGE;
+  const sl_rnode_t *first = large ? &((const sl_large_t *)owner)->rnode : sl_page_rnode(owner);
+  size_t words = large ? 1 : sl_page_rwords(owner);
+  if (n < first || n >= first + words || sl_rnode_hdr(n) != owner)
+    return "V2 sl.remote: a queued node is not its header's";
+  return NULL;
+}
+
 void sl_remote_drain(void *heap) {
   sl_heap_t *h = heap;
   sl_rnode_t *n = atomic_exchange_explicit(&h->remote_queue, NULL, memory_order_acquire);
   while (n) {
+    const void *near;
+    const char *why = sl_rnode_fault(h, n, &near);
+    if (VA_UNLIKELY(why != NULL)) { /* reported; the rest is dropped, not followed */
+      va_raise_corrupt(&h->opts, "free", near, why);
+      break;
+    }
     sl_rnode_t *next = sl_rnode_next(n); /* before the take: a pusher may requeue n */
     sl_remote_take_node(h, n);
     n = next;

@@ -582,6 +582,30 @@ static void test_freelist_smash(void) {
   A->destroy(h);
 }
 
+/* An underflow out of a page's block 0 overwrites its guard: the page's
+ * misuse verdicts become corruption (the bitmap below may be damaged too,
+ * so "double free" might be a wrong name), and the checker names it. */
+static void test_page_guard_smash(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  uint8_t *a = A->malloc(h, 700), *b = A->malloc(h, 700);
+  void *page = NULL;
+  VT_CHECK(sl_block_info(h, a, NULL, &page) && a == ((sl_page_t *)page)->blocks);
+  uint64_t old = t_hdr_swap(a - 8, 0, 0x4141414141414141ull);
+  VT_CHECK(!sl_t_checks(h));
+  A->free(h, b); /* a live block: freed as ever */
+  VT_CHECK(hook.calls == 0);
+  A->free(h, b);
+  VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_CORRUPTION && hook.ptr == page &&
+           strstr(hook.msg, "(V2 sl.page_guard:") != NULL);
+  t_hdr_swap(a - 8, 0, old);
+  A->free(h, b);
+  VT_CHECK(hook.calls == 2 && hook.kind == VA_ERR_DOUBLE_FREE);
+  A->free(h, a);
+  VT_CHECK(t_empty(h));
+  A->destroy(h);
+}
+
 static void test_memalign(void) {
   sl_t_hook_t hook = {0};
   void *h = t_heap(&hook, 2, 1 << 20);
@@ -674,6 +698,7 @@ int main(void) {
   test_magic_spoof();
   test_large_header_smash();
   test_freelist_smash();
+  test_page_guard_smash();
   test_memalign();
   test_churn();
   test_create_options();

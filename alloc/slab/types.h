@@ -40,15 +40,18 @@
  *
  *   base        pg = base + 64*color                          base + page_size
  *   |           |                                                              |
- *   +-------+---------+---------+- - - - - - - - - -+-----+-------+-----+-----+----+
- *   |colour | sl_page | bitmap[]| remote[] rnode[]  | gap | blk 0 | ... | blk |tail|
- *   | pad   | header  |1 bit/blk| (shared heaps)    |     |       |     |cap-1|    |
- *   +-------+---------+---------+- - - - - - - - - -+-----+-------+-----+-----+----+
+ *   +-------+---------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
+ *   |colour | sl_page | bitmap[]| remote[] rnode[]  | gap |guard| blk 0 | ... | blk |tail|
+ *   | pad   | header  |1 bit/blk| (shared heaps)    |     | 8 B |       |     |cap-1|    |
+ *   +-------+---------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
  *   ^ all poisoned (metadata)                       ^ blocks = grid start, aligned
  *                                   to the lowest set bit of block_size (<= 4096),
  *                                   so a class whose size is a multiple of
  *                                   A (a power of two <= 4096) serves
  *                                   memalign(A).
+ *   guard: SL_PAGE_GUARD, the first word an underflow out of block 0
+ *   reaches: a misuse verdict (double free, not a block) on the page is
+ *   corruption instead while it is overwritten.            "sl.page_guard"
  *   remote[w]: blocks w*63 .. w*63+62 freed by other threads, bit 63 "queued";
  *   on a cache line of its own (other threads write it); rnode[w]: the node
  *   that queues word w on the heap. Present only in pages of shared heaps.
@@ -252,6 +255,7 @@
 #define SL_HEAP_TOUCH_WORDS 2u       /* bits for the heap mapping's pages */
 #define SL_LARGE_HDR 128u            /* payload offset of a large block */
 #define SL_LARGE_GUARD 0x5632474c52414447ull /* large header guard word */
+#define SL_PAGE_GUARD 0x5632504147554152ull  /* the word just below a page's block 0 */
 #define SL_LARGE_GUARDS {SL_LARGE_GUARD, SL_LARGE_GUARD, SL_LARGE_GUARD, SL_LARGE_GUARD}
 #define SL_LARGE_CACHE_MAX 32u       /* cached large mappings, at most */
 #define SL_DIRECT (SL_MEDIUM_MIN / 8 + 1) /* direct[]: sizes <= 1 KiB by 8 */
@@ -494,6 +498,13 @@ SL_FIELD(sl_large, size_t, resident)
 SL_FIELD(sl_large, uint64_t, carved)
 SL_FIELD(sl_large, uint64_t, cached_at)
 SL_META uint64_t sl_large_guard(const sl_large_t *lg, size_t i) { return lg->guard[i]; }
+/* A page's guard word, the 8 bytes below block 0 (Page layout). */
+SL_META uint64_t sl_page_guard(const sl_page_t *pg) {
+  return *(const uint64_t *)(pg->blocks - 8);
+}
+SL_META void sl_page_set_guard(const sl_page_t *pg) {
+  *(uint64_t *)(pg->blocks - 8) = SL_PAGE_GUARD;
+}
 SL_FIELD(sl_block, sl_block_t *, next)
 
 /* Kind of the header a map entry names (page or large: first field). */
