@@ -19,7 +19,7 @@ flags="-std=c11 -D_GNU_SOURCE -I. -DVA_SANITIZED=1 -DVA_FUZZING=1"
 # entry runs it) and the harness library, compiled once.
 srcs=(alloc/common.c alloc/registry.c alloc/malloc/vm_heaps.c alloc/malloc/vm_instance.c
       fuzz/ops.c fuzz/interp.c fuzz/exec.c fuzz/shadow.c fuzz/harness.c)
-for d in alloc/system alloc/firstfit alloc/slab; do
+for d in alloc/system alloc/firstfit alloc/slab alloc/harden; do
   for f in "$d"/*.c; do
     case "$f" in *_test.c) ;; *) srcs+=("$f") ;; esac
   done

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "alloc/firstfit/firstfit.h"
+#include "alloc/harden/harden.h"
 #include "alloc/malloc/vm_instance.h"
 #include "alloc/registry.h"
 #include "alloc/slab/slab.h"
@@ -34,6 +35,16 @@ const va_entry_t va_registry[] = {
      .summary = "the drop-in's backend: V2 heaps per (virtual) thread, remote frees",
      .sources = VA_SRC_V2, .checker = true, .reports_misuse = true,
      .harness_only = true},
+    /* The hardened layer (alloc/harden) over each: what VEDALLOC_HARDEN=1
+     * puts under the drop-ins. */
+    {.name = "v2-hardened", .alloc = &hd_v2_allocator, .family = VA_FAMILY_HARDENED,
+     .summary = "V2 under the hardened layer (canaries, quarantine, guards)",
+     .sources = VA_SRC_V2, .checker = true, .reports_misuse = true,
+     .harness_only = true},
+    {.name = "v1-hardened", .alloc = &hd_v1_allocator, .family = VA_FAMILY_HARDENED,
+     .summary = "V1 under the hardened layer (canaries, quarantine, guards)",
+     .sources = VA_SRC_V1 & ~VA_SRC(VA_SOURCE_SBRK), .checker = true,
+     .reports_misuse = true, .harness_only = true},
     {.name = "system", .alloc = &sys_allocator, .family = VA_FAMILY_REFERENCE,
      .summary = "the process malloc", .sources = VA_SRC(VA_SOURCE_DEFAULT),
      .thread_safe = true},
@@ -55,5 +66,7 @@ va_options_t va_entry_options(const va_entry_t *e) {
     o.large_resident = 64u << 10;
   }
   o.fit = e->fit;
+  if (e->alloc == &hd_v2_allocator || e->alloc == &hd_v1_allocator)
+    o.seed = 1; /* the layer's random choices, the same run after run */
   return o;
 }

@@ -15,6 +15,7 @@ typedef enum va_family {
   VA_FAMILY_V1 = 1,   /* alloc/firstfit */
   VA_FAMILY_V2,       /* alloc/slab: an instance is one V2 heap */
   VA_FAMILY_DROPIN,   /* the drop-in's backend: V2 heaps per (virtual) thread */
+  VA_FAMILY_HARDENED, /* alloc/harden over V1 or V2: generic properties only */
   VA_FAMILY_REFERENCE /* an allocator we compare with (the process malloc) */
 } va_family_t;
 

@@ -1,0 +1,429 @@
+/* vedalloc hardened layer (types.h: layout and invariants).
+ *
+ * Policy: the layer decides what a block looks like around the caller's
+ * bytes and when it goes back; the inner allocator decides where blocks
+ * are. Every entry point validates the pointer through the inner's
+ * usable_size (which reports what is not a block, under this layer's
+ * operation name), then the trailer (double free, damage), then the
+ * canary.
+ */
+#include "alloc/harden/harden.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+
+#include "alloc/harden/types.h"
+#include "alloc/internal.h"
+
+/* ---------------------------------------------------------------------------
+ * Keys, checks, the random choice
+ * ------------------------------------------------------------------------- */
+static uint64_t hd_mix(uint64_t x) { /* splitmix64's finaliser */
+  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27, x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static uint64_t hd_random(hd_heap_t *h) { /* xorshift64* */
+  h->rng ^= h->rng >> 12, h->rng ^= h->rng << 25, h->rng ^= h->rng >> 27;
+  return h->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* The trailer of block p holding n bytes (guard: a guard page is set). */
+static uint64_t hd_trailer(uint64_t key, const uint8_t *p, size_t n, bool guard) {
+  uint64_t body = (uint64_t)n | (guard ? HD_GUARD_BIT : 0);
+  uint64_t check = hd_mix(key ^ (uintptr_t)p ^ hd_mix(body)) >> (HD_N_BITS + 1);
+  return body | check << (HD_N_BITS + 1);
+}
+
+static uint8_t hd_canary(const hd_heap_t *h, const uint8_t *p) {
+  return (uint8_t)(hd_mix(h->live_key ^ (uintptr_t)p) | 0x80);
+}
+
+static uint64_t hd_load(const uint8_t *at) {
+  uint64_t v;
+  memcpy(&v, at, 8);
+  return v;
+}
+static void hd_store(uint8_t *at, uint64_t v) { memcpy(at, &v, 8); }
+
+/* ---------------------------------------------------------------------------
+ * The block's frame: trailer, canary, guard page
+ * ------------------------------------------------------------------------- */
+typedef struct hd_block {
+  uint8_t *p;
+  size_t n, usable; /* the caller's bytes; the inner's usable size */
+  bool guard;
+} hd_block_t;
+
+static uint8_t *hd_trailer_at(const hd_block_t *b) { return b->p + b->usable - HD_TRAILER; }
+/* The guard page: the first page boundary after the caller's bytes. */
+static uint8_t *hd_guard_at(const hd_block_t *b) {
+  return (uint8_t *)VA_ALIGN_UP((uintptr_t)(b->p + b->n), HD_PAGE);
+}
+/* Where the canary ends: the guard page (all of the last page, so any
+ * overflow short of the guard is seen too), or the trailer, at most
+ * HD_CANARY_MAX bytes on. */
+static uint8_t *hd_canary_end(const hd_block_t *b) {
+  if (b->guard) return hd_guard_at(b);
+  uint8_t *limit = hd_trailer_at(b), *most = b->p + b->n + HD_CANARY_MAX;
+  return most < limit ? most : limit;
+}
+
+/* Lay the frame around fresh inner block p for n bytes. */
+static void hd_frame(hd_heap_t *h, hd_block_t *b) {
+  if (b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE && b->n + HD_TRAILER > HD_SMALL_MAX)
+    b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
+  memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + b->n)));
+  hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+}
+
+static void hd_unguard(hd_block_t *b) {
+  if (b->guard) mprotect(hd_guard_at(b), HD_PAGE, PROT_READ | PROT_WRITE);
+}
+
+/* Report on the caller's hook. */
+static void hd_corrupt(hd_heap_t *h, const void *near, const char *check) {
+  va_raise_corrupt(&h->opts, h->op, near, check);
+}
+
+/* Block p's frame read back: true when it is a live block of the layer
+ * (*b filled); else reported (the inner's verdict, a double free, damage). */
+static bool hd_block(hd_heap_t *h, const void *ptr, hd_block_t *b) {
+  uint8_t *p = (uint8_t *)ptr;
+  size_t u = h->in->usable_size(h->inner, p); /* misuse: reported there */
+  if (u == 0) return false;
+  if (u < HD_TRAILER) {
+    hd_corrupt(h, p, "hardened hd.trailer: a block too small for its trailer");
+    return false;
+  }
+  *b = (hd_block_t){.p = p, .usable = u};
+  uint64_t t = hd_load(hd_trailer_at(b));
+  b->n = (size_t)(t & (HD_GUARD_BIT - 1));
+  b->guard = (t & HD_GUARD_BIT) != 0;
+  bool fits = b->n + HD_TRAILER <= u &&
+              (!b->guard || hd_guard_at(b) + HD_PAGE <= hd_trailer_at(b));
+  if (fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) {
+    va_raise(&h->opts, VA_ERR_DOUBLE_FREE, h->op, p);
+    return false;
+  }
+  if (!fits || t != hd_trailer(h->live_key, p, b->n, b->guard)) {
+    hd_corrupt(h, hd_trailer_at(b),
+               "hardened hd.trailer: the bytes past a block are overwritten");
+    return false;
+  }
+  uint8_t c = hd_canary(h, p);
+  for (const uint8_t *q = p + b->n, *end = hd_canary_end(b); q < end; q++)
+    if (*q != c) {
+      hd_corrupt(h, q, "hardened hd.canary: a block was written past its end");
+      return false;
+    }
+  return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Zero-size blocks: slots of a PROT_NONE region
+ * ------------------------------------------------------------------------- */
+static bool hd_is_zero(const hd_heap_t *h, const void *p) {
+  return (uintptr_t)p - (uintptr_t)h->zbase < HD_ZERO_SLOTS * 16;
+}
+
+static void *hd_zero_alloc(hd_heap_t *h) {
+  for (size_t k = 0; k < HD_ZERO_SLOTS; k++) {
+    size_t i = (h->zcursor + k) % HD_ZERO_SLOTS;
+    if (h->zbits[i / 64] >> (i % 64) & 1) continue;
+    h->zbits[i / 64] |= (uint64_t)1 << (i % 64);
+    h->zcursor = i + 1, h->zlive++;
+    return h->zbase + 16 * i;
+  }
+  return va_enomem();
+}
+
+/* 0 when p is a live zero-size block (then released if `release`). */
+static va_error_kind_t hd_zero_take(hd_heap_t *h, const void *p, bool release) {
+  size_t off = (size_t)((const uint8_t *)p - h->zbase), i = off / 16;
+  if (off % 16) return VA_ERR_NOT_A_BLOCK;
+  uint64_t bit = (uint64_t)1 << (i % 64);
+  if (!(h->zbits[i / 64] & bit)) return VA_ERR_DOUBLE_FREE;
+  if (release) h->zbits[i / 64] &= ~bit, h->zlive--;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The quarantine
+ * ------------------------------------------------------------------------- */
+/* Entry e leaves: still zero, trailer freed, canary intact, then back to
+ * the inner allocator. */
+static void hd_release(hd_heap_t *h, hd_qentry_t e) {
+  hd_block_t b = {.p = e.p, .n = e.n, .usable = h->in->usable_size(h->inner, e.p)};
+  uint64_t acc = 0;
+  for (size_t i = 0; i + 8 <= e.n; i += 8) acc |= hd_load(e.p + i);
+  for (size_t i = e.n & ~(size_t)7; i < e.n; i++) acc |= e.p[i];
+  uint8_t c = hd_canary(h, e.p);
+  bool canary = true;
+  for (const uint8_t *q = e.p + e.n, *end = hd_canary_end(&b); q < end; q++) canary &= *q == c;
+  if (acc != 0)
+    hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
+  else if (!canary || hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
+    hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block's frame was overwritten");
+  else
+    h->in->free(h->inner, e.p);
+}
+
+/* The oldest entry but one of the HD_QUARANTINE_PICK oldest, chosen at
+ * random, leaves the ring: the release order is random, and no block
+ * stays much longer than the ring holds (a write after free is caught
+ * within about HD_QUARANTINE + HD_QUARANTINE_PICK frees). */
+static void hd_evict(hd_heap_t *h) {
+  size_t window = h->qcount < HD_QUARANTINE_PICK ? h->qcount : HD_QUARANTINE_PICK;
+  size_t head = h->qhead, r = (head + hd_random(h) % window) % HD_QUARANTINE;
+  hd_qentry_t out = h->q[r];
+  h->q[r] = h->q[head];
+  h->qhead = (head + 1) % HD_QUARANTINE, h->qcount--;
+  h->qbytes -= out.n;
+  hd_release(h, out);
+}
+
+/* Freed block b is zeroed, marked freed and held; the oldest leave (one
+ * of the oldest, at random) while the ring would exceed its bounds. */
+static void hd_quarantine(hd_heap_t *h, const hd_block_t *b) {
+  memset(b->p, 0, b->n);
+  hd_store(hd_trailer_at(b), hd_trailer(h->freed_key, b->p, b->n, false));
+  while (h->qcount > 0 &&
+         (h->qcount == HD_QUARANTINE || h->qbytes + b->n > HD_QUARANTINE_BYTES))
+    hd_evict(h);
+  h->q[(h->qhead + h->qcount++) % HD_QUARANTINE] = (hd_qentry_t){b->p, b->n};
+  h->qbytes += b->n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Entry points (calls: lock, name the op, unlock)
+ * ------------------------------------------------------------------------- */
+static void hd_enter(hd_heap_t *h, const char *op) {
+  if (h->lock) pthread_mutex_lock(h->lock);
+  h->op = op;
+}
+static void hd_leave(hd_heap_t *h) {
+  if (h->lock) pthread_mutex_unlock(h->lock);
+}
+
+/* A zeroed, framed block of n bytes (align 0: the default). */
+static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
+  if (n == 0 && align == 0) return hd_zero_alloc(h);
+  size_t extra = n + HD_TRAILER > HD_SMALL_MAX ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
+  if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
+  uint8_t *p;
+  if (align == 0) {
+    p = h->in->calloc(h->inner, 1, n + extra);
+  } else {
+    p = h->in->memalign ? h->in->memalign(h->inner, align, n + extra) : va_enomem();
+    if (p) memset(p, 0, n);
+  }
+  if (p == NULL) return NULL;
+  hd_block_t b = {.p = p, .n = n, .usable = h->in->usable_size(h->inner, p)};
+  hd_frame(h, &b);
+  return p;
+}
+
+/* Free live block b (validated). */
+static void hd_drop(hd_heap_t *h, hd_block_t *b) {
+  if (b->guard || b->n + HD_TRAILER > HD_SMALL_MAX) {
+    hd_unguard(b);
+    h->in->free(h->inner, b->p);
+  } else {
+    hd_quarantine(h, b);
+  }
+}
+
+void *hd_malloc(void *heap, size_t n) {
+  hd_heap_t *h = heap;
+  hd_enter(h, "malloc");
+  void *p = hd_alloc(h, n, 0);
+  hd_leave(h);
+  return p;
+}
+
+void *hd_calloc(void *heap, size_t count, size_t size) {
+  size_t n;
+  if (!va_mul_ok(count, size, &n)) return va_enomem();
+  hd_heap_t *h = heap;
+  hd_enter(h, "calloc");
+  void *p = hd_alloc(h, n, 0);
+  hd_leave(h);
+  return p;
+}
+
+void *hd_memalign(void *heap, size_t alignment, size_t n) {
+  hd_heap_t *h = heap;
+  hd_enter(h, "memalign");
+  void *p = hd_alloc(h, n, alignment > VA_ALIGNMENT ? alignment : 0);
+  hd_leave(h);
+  return p;
+}
+
+void hd_free(void *heap, void *p) {
+  hd_heap_t *h = heap;
+  if (p == NULL) return;
+  hd_enter(h, "free");
+  hd_block_t b;
+  va_error_kind_t bad;
+  if (hd_is_zero(h, p)) {
+    if ((bad = hd_zero_take(h, p, true)) != 0) va_raise(&h->opts, bad, "free", p);
+  } else if (hd_block(h, p, &b)) {
+    hd_drop(h, &b);
+  }
+  hd_leave(h);
+}
+
+void *hd_realloc(void *heap, void *p, size_t n) {
+  hd_heap_t *h = heap;
+  if (p == NULL) return hd_malloc(h, n);
+  hd_enter(h, "realloc");
+  hd_block_t b = {0};
+  va_error_kind_t bad = 0;
+  bool zero = hd_is_zero(h, p);
+  if (zero ? (bad = hd_zero_take(h, p, false)) != 0 : !hd_block(h, p, &b)) {
+    if (bad) va_raise(&h->opts, bad, "realloc", p);
+    hd_leave(h);
+    errno = EINVAL;
+    return NULL;
+  }
+  void *q = hd_alloc(h, n, 0);
+  if (q != NULL) {
+    memcpy(q, p, b.n < n ? b.n : n);
+    if (zero) hd_zero_take(h, p, true);
+    else hd_drop(h, &b);
+  }
+  hd_leave(h);
+  return q;
+}
+
+size_t hd_usable_size(void *heap, const void *p) {
+  hd_heap_t *h = heap;
+  if (p == NULL) return 0;
+  hd_enter(h, "usable_size");
+  hd_block_t b = {0};
+  va_error_kind_t bad = 0;
+  if (hd_is_zero(h, p)) {
+    if ((bad = hd_zero_take(h, p, false)) != 0) va_raise(&h->opts, bad, "usable_size", p);
+  } else if (!hd_block(h, p, &b)) {
+    b.n = 0;
+  }
+  hd_leave(h);
+  return b.n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Life cycle, checker, statistics
+ * ------------------------------------------------------------------------- */
+void hd_inner_hook(void *ctx, va_error_kind_t kind, const char *op, const void *ptr,
+                   const char *message) {
+  hd_heap_t *h = ctx;
+  (void)op;
+  va_error_fn fn = h->opts.on_error ? h->opts.on_error : va_error_default;
+  fn(h->opts.error_ctx, kind, h->op ? h->op : op, ptr, message);
+}
+
+hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
+  size_t zbits = HD_ZERO_SLOTS / 8;
+  size_t bytes = VA_ALIGN_UP(sizeof(hd_heap_t), HD_PAGE) + zbits;
+  uint8_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return va_enomem();
+  void *z = mmap(NULL, HD_ZERO_SLOTS * 16, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (z == MAP_FAILED) {
+    munmap(m, bytes);
+    return va_enomem();
+  }
+  hd_heap_t *h = (hd_heap_t *)m;
+  h->magic = HD_HEAP_MAGIC;
+  h->opts = opts ? *opts : va_options_default();
+  h->lock = lock;
+  h->zbase = z;
+  h->zbits = (uint64_t *)(m + VA_ALIGN_UP(sizeof(hd_heap_t), HD_PAGE));
+  uint64_t seed = h->opts.seed;
+  if (seed == 0 && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+    seed = (uintptr_t)h ^ (uintptr_t)&seed; /* no entropy yet: addresses (ASLR) */
+  h->live_key = hd_mix(seed ^ 0x6c697665), h->freed_key = hd_mix(seed ^ 0x66726565);
+  h->rng = hd_mix(seed) | 1;
+  return h;
+}
+
+void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns) {
+  h->in = in, h->inner = inner, h->owns_inner = owns;
+}
+
+/* Every quarantined block leaves (checked). */
+static void hd_flush(hd_heap_t *h) {
+  while (h->qcount > 0) hd_evict(h);
+}
+
+void hd_destroy(void *heap) {
+  hd_heap_t *h = heap;
+  if (h == NULL) return;
+  if (h->owns_inner) h->in->destroy(h->inner);
+  munmap(h->zbase, HD_ZERO_SLOTS * 16);
+  munmap(h, VA_ALIGN_UP(sizeof(hd_heap_t), HD_PAGE) + HD_ZERO_SLOTS / 8);
+}
+
+bool hd_check(void *heap, va_report_t *r) {
+  hd_heap_t *h = heap;
+  if (h->in->check && !h->in->check(h->inner, r)) return false;
+  size_t bytes = 0, z = 0;
+  for (size_t i = 0; i < h->qcount; i++) {
+    hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
+    hd_block_t b = {.p = e.p, .n = e.n, .usable = h->in->usable_size(h->inner, e.p)};
+    bool zero = true;
+    for (size_t k = 0; k < e.n; k++) zero &= e.p[k] == 0;
+    if (!zero || b.usable < e.n + HD_TRAILER ||
+        hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
+      return va_fail(r, "hd.quarantine", e.p, "quarantined block of %zu bytes %s", e.n,
+                     zero ? "has a damaged trailer" : "was written after its free");
+    bytes += e.n;
+  }
+  if (h->qcount > HD_QUARANTINE || bytes != h->qbytes || bytes > HD_QUARANTINE_BYTES)
+    return va_fail(r, "hd.quarantine", h, "%zu blocks, %zu bytes counted as %zu", h->qcount,
+                   bytes, h->qbytes);
+  for (size_t w = 0; w < HD_ZERO_SLOTS / 64; w++) z += (size_t)__builtin_popcountll(h->zbits[w]);
+  if (z != h->zlive)
+    return va_fail(r, "hd.zero", h, "%zu zero-size slots set, %zu live", z, h->zlive);
+  return va_pass(r);
+}
+
+/* Empty: nothing live but the quarantine, which is let go (checked) first. */
+bool hd_check_empty(void *heap, va_report_t *r) {
+  hd_heap_t *h = heap;
+  if (!hd_check(h, r)) return false;
+  h->op = "free";
+  hd_flush(h);
+  if (h->zlive != 0) return va_fail(r, "hd.zero", h, "%zu zero-size blocks live", h->zlive);
+  return h->in->check_empty ? h->in->check_empty(h->inner, r) : va_pass(r);
+}
+
+void hd_stats(void *heap, va_stats_t *s) {
+  hd_heap_t *h = heap;
+  memset(s, 0, sizeof *s);
+  if (h->in->stats) h->in->stats(h->inner, s);
+  s->live_blocks = s->live_blocks - h->qcount + h->zlive; /* quarantined: not live */
+}
+
+/* ---------------------------------------------------------------------------
+ * An instance over an inner allocator's instance of its own
+ * ------------------------------------------------------------------------- */
+void *hd_create(const va_allocator_t *in, const va_options_t *opts) {
+  hd_heap_t *h = hd_new(opts, NULL);
+  if (h == NULL) return NULL;
+  va_options_t o = h->opts;
+  o.on_error = hd_inner_hook, o.error_ctx = h;
+  void *inner = in->create(&o);
+  if (inner == NULL) {
+    int e = errno;
+    hd_destroy(h);
+    errno = e;
+    return NULL;
+  }
+  hd_attach(h, in, inner, true);
+  return h;
+}

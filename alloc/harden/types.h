@@ -1,0 +1,105 @@
+/* vedalloc hardened layer — layout, invariants and constants.
+ *
+ * The layer (harden.c, prefix hd_) turns any allocator into a hardened
+ * one by what it asks of it and what it writes around each block; it adds
+ * no header (nothing before a block is the layer's, so an underflow meets
+ * only the block below's trailer, which is checked). The anchor is
+ * GrapheneOS hardened_malloc: canaries, zero on free, a quarantine with
+ * randomised release, guard pages, zero-size blocks that fault.
+ *
+ * A block of n bytes, in the inner block p of usable size U:
+ *
+ *   p                n         n+64            p+U-8      p+U
+ *   +----------------+----------+- - - - - - - -+----------+
+ *   | the caller's n | canary   | (slack, not   | trailer  |   small: n+8 <= HD_SMALL_MAX
+ *   | bytes          | bytes    |  written)     | 8 bytes  |
+ *   +----------------+----------+- - - - - - - -+----------+
+ *
+ *   p                n        guard (PROT_NONE)                   p+U-8
+ *   +----------------+--------+--------------------+- - - - - - -+--------+
+ *   | the caller's n | canary | 4 KiB, faults on   | (slack)     |trailer |  large:
+ *   |                | to the | any access         |             |        |  asked for
+ *   |                | page   |                    |             |        |  n+8+2 pages
+ *   +----------------+--------+--------------------+- - - - - - -+--------+
+ *   guard = round_up(p + n, page);  guard + page <= p + U - 8
+ *
+ *   trailer  bits 0..39 n, bit 40 "a guard page is set", bits 41..63 a
+ *            check of (p, n, guard bit) under the heap's secret: its live
+ *            key while the block is live, its freed key once freed (so a
+ *            second free reads "freed": a double free, not corruption).
+ *   canary   bytes [n, end) == hd_canary(p), a byte with the top bit set
+ *            (never 0, never ASCII: what overflows write); end = the guard
+ *            page, else min(n + 64, the trailer).
+ *
+ * Zero-size blocks are addresses in a PROT_NONE region of the heap's own
+ * (HD_ZERO_SLOTS slots of 16 bytes, a bit each): unique, freeable, and a
+ * fault on any access.
+ *
+ * Freed small blocks are zeroed and held in the quarantine, a ring of at
+ * most HD_QUARANTINE blocks and HD_QUARANTINE_BYTES bytes; when a free
+ * would exceed either, one of the HD_QUARANTINE_PICK oldest, chosen at
+ * random, leaves. Leaving, it must still read
+ * zero (else: a write after free) with its trailer freed and its canary
+ * intact, then goes back to the inner allocator. The random choice is the
+ * randomised reuse order: blocks return to their page's free list in no
+ * predictable order, and never right after their free. Large blocks are
+ * not quarantined: their guard page goes back to read-write and the block
+ * to the inner allocator at once. Every block is handed out zeroed (the
+ * inner calloc, which skips fresh memory): no uninitialised reads.
+ *
+ * Invariants (names are what hd_check reports; it runs the inner checker
+ * first):
+ *   hd.quarantine   every quarantined block reads zero, its trailer is
+ *                   freed, its canary intact; count and bytes within the
+ *                   bounds and equal to the sums
+ *   hd.zero         zero-size live count == popcount of the slot bits
+ * The trailer and canary of a live block are checked on its free, realloc
+ * and usable_size: the layer keeps no list of live blocks, so its checker
+ * cannot reach them (noted in the README).
+ */
+#ifndef VEDALLOC_HARDEN_TYPES_H
+#define VEDALLOC_HARDEN_TYPES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/allocator.h"
+
+#define HD_TRAILER 8                         /* bytes of the trailer */
+#define HD_CANARY_MAX 64                     /* canary bytes written and checked at most */
+#define HD_SMALL_MAX ((size_t)16 << 10)      /* n + 8 above this: large (guard page) */
+#define HD_PAGE ((size_t)4096)
+#define HD_QUARANTINE 256                    /* blocks held at most */
+#define HD_QUARANTINE_BYTES ((size_t)1 << 20) /* ... and their bytes */
+#define HD_QUARANTINE_PICK 8                 /* a block leaves from the oldest this many */
+#define HD_ZERO_SLOTS ((size_t)1 << 16)      /* zero-size blocks live at most */
+#define HD_N_BITS 40                         /* trailer: bits of n */
+#define HD_GUARD_BIT ((uint64_t)1 << HD_N_BITS)
+#define HD_HEAP_MAGIC 0x5648617264656e31ull  /* "VHarden1" */
+
+typedef struct hd_qentry {
+  uint8_t *p; /* the inner block */
+  size_t n;   /* the caller's bytes (zeroed) */
+} hd_qentry_t;
+
+typedef struct hd_heap {
+  uint64_t magic;               /* HD_HEAP_MAGIC */
+  const va_allocator_t *in;     /* the inner allocator ... */
+  void *inner;                  /* ... and its instance */
+  bool owns_inner;              /* destroy destroys it too */
+  va_options_t opts;            /* the caller's (its hook) */
+  const char *op;               /* the layer's operation in progress: the
+                                   name the inner's reports go out under */
+  uint64_t live_key, freed_key; /* trailer keys */
+  uint64_t rng;                 /* xorshift state: quarantine choice */
+  pthread_mutex_t *lock;        /* NULL: one thread (an instance) */
+  hd_qentry_t q[HD_QUARANTINE];     /* a ring: q[qhead] is the oldest */
+  size_t qhead, qcount, qbytes;
+  uint8_t *zbase;               /* zero-size region (PROT_NONE) */
+  uint64_t *zbits;              /* a bit per slot: live */
+  size_t zcursor, zlive;
+} hd_heap_t;
+
+#endif /* VEDALLOC_HARDEN_TYPES_H */
