@@ -214,12 +214,16 @@ static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
   if (n == 0 && align == 0) return hd_zero_alloc(h);
   size_t extra = n + HD_TRAILER > HD_SMALL_MAX ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
+  /* Zeroed: every byte a caller wrote was zeroed at its free (hd_drop,
+   * hd_quarantine), so a large block is taken as it is; a small one may
+   * hold the inner allocator's links, and is cleared (calloc). */
+  bool small = extra == HD_TRAILER;
   uint8_t *p;
   if (align == 0) {
-    p = h->in->calloc(h->inner, 1, n + extra);
+    p = small ? h->in->calloc(h->inner, 1, n + extra) : h->in->malloc(h->inner, n + extra);
   } else {
     p = h->in->memalign ? h->in->memalign(h->inner, align, n + extra) : va_enomem();
-    if (p) memset(p, 0, n);
+    if (p && small) memset(p, 0, n);
   }
   if (p == NULL) return NULL;
   hd_block_t b = {.p = p, .n = n, .usable = h->in->usable_size(h->inner, p)};
@@ -227,10 +231,47 @@ static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
   return p;
 }
 
+/* Zero [p, p + n): whole pages by giving them back (they read zero, and
+ * untouched pages of a large block are not faulted in to be cleared). */
+static void hd_zero(uint8_t *p, size_t n) {
+  uint8_t *lo = (uint8_t *)VA_ALIGN_UP((uintptr_t)p, HD_PAGE);
+  uint8_t *hi = (uint8_t *)((uintptr_t)(p + n) & ~(uintptr_t)(HD_PAGE - 1));
+  if (hi <= lo || madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0) {
+    memset(p, 0, n);
+    return;
+  }
+  memset(p, 0, (size_t)(lo - p));
+  memset(hi, 0, (size_t)(p + n - hi));
+}
+
+static bool hd_is_large(size_t n) { return n + HD_TRAILER > HD_SMALL_MAX; }
+
+/* Large block b resized to n (large) by the inner realloc, which may move
+ * its pages without copying (V2: mremap) where a copy would fault in every
+ * page: the old frame is lifted and cleared, the new one laid. NULL (b
+ * untouched, guard put back) when the inner cannot. */
+static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
+  size_t extra = HD_TRAILER + 2 * HD_PAGE;
+  if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
+  hd_unguard(b);
+  uint8_t *q = h->in->realloc(h->inner, b->p, n + extra);
+  if (q == NULL) {
+    if (b->guard) b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
+    hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+    return NULL;
+  }
+  size_t kept = b->usable < n ? b->usable : n; /* the old frame, now the caller's */
+  if (kept > b->n) hd_zero(q + b->n, kept - b->n);
+  hd_block_t nb = {.p = q, .n = n, .usable = h->in->usable_size(h->inner, q)};
+  hd_frame(h, &nb);
+  return q;
+}
+
 /* Free live block b (validated). */
 static void hd_drop(hd_heap_t *h, hd_block_t *b) {
-  if (b->guard || b->n + HD_TRAILER > HD_SMALL_MAX) {
+  if (b->guard || hd_is_large(b->n)) {
     hd_unguard(b);
+    hd_zero(b->p, b->n); /* a stale pointer reads zero, not the old data */
     h->in->free(h->inner, b->p);
   } else {
     hd_quarantine(h, b);
@@ -290,8 +331,9 @@ void *hd_realloc(void *heap, void *p, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  void *q = hd_alloc(h, n, 0);
-  if (q != NULL) {
+  void *q = !zero && hd_is_large(b.n) && hd_is_large(n) ? hd_resize(h, &b, n)
+                                                         : hd_alloc(h, n, 0);
+  if (q != NULL && q != b.p) {
     memcpy(q, p, b.n < n ? b.n : n);
     if (zero) hd_zero_take(h, p, true);
     else hd_drop(h, &b);
@@ -353,6 +395,21 @@ hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
 
 void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns) {
   h->in = in, h->inner = inner, h->owns_inner = owns;
+}
+
+void hd_sweep(void *heap) {
+  hd_heap_t *h = heap;
+  hd_enter(h, "free");
+  for (size_t i = 0; i < h->qcount; i++) {
+    hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
+    uint64_t acc = 0;
+    for (size_t k = 0; k < e.n; k++) acc |= e.p[k];
+    if (acc != 0) {
+      hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
+      break;
+    }
+  }
+  hd_leave(h);
 }
 
 /* Every quarantined block leaves (checked). */

@@ -41,6 +41,8 @@ void *hd_calloc(void *h, size_t count, size_t size);
 void *hd_memalign(void *h, size_t alignment, size_t n);
 size_t hd_usable_size(void *h, const void *p);
 void hd_destroy(void *h);
+/* Report a write into any quarantined block now (the drop-in at exit). */
+void hd_sweep(void *h);
 bool hd_check(void *h, va_report_t *r);
 bool hd_check_empty(void *h, va_report_t *r);
 void hd_stats(void *h, va_stats_t *s);

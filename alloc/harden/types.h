@@ -43,9 +43,15 @@
  * intact, then goes back to the inner allocator. The random choice is the
  * randomised reuse order: blocks return to their page's free list in no
  * predictable order, and never right after their free. Large blocks are
- * not quarantined: their guard page goes back to read-write and the block
- * to the inner allocator at once. Every block is handed out zeroed (the
- * inner calloc, which skips fresh memory): no uninitialised reads.
+ * not quarantined: their guard page goes back to read-write, their bytes
+ * are zeroed (a stale pointer reads zero) and the block goes to the inner
+ * allocator at once. hd_sweep checks the whole quarantine (the drop-in
+ * runs it at exit, so a write after free is not lost with the process).
+ * Every block is handed out zeroed: every byte a caller wrote was zeroed
+ * at its free (a large block's whole pages by MADV_DONTNEED, which also
+ * spares its untouched pages), and a small block is cleared of the inner
+ * allocator's links too (the inner calloc): no uninitialised reads of old
+ * data.
  *
  * Invariants (names are what hd_check reports; it runs the inner checker
  * first):

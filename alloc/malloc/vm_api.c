@@ -10,6 +10,10 @@
  * smaller one is aligned to its rounded size); larger alignments go to the
  * backend's memalign.
  *
+ * Hardened mode (vm_harden.c): each entry point, after its argument
+ * checks, goes to the hardened layer instead of the backend; the test is
+ * one load of the mode, decided at the first call.
+ *
  * Non-goals: mallinfo/mallopt/malloc_trim (glibc's own, untouched), and
  * glibc's realloc(p, 0) == NULL behaviour (we return a minimum block).
  */
@@ -18,6 +22,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "alloc/harden/harden.h"
 #include "alloc/internal.h"
 #include "alloc/malloc/vedalloc.h"
 #include "alloc/malloc/vm_backend.h"
@@ -44,6 +49,7 @@ static size_t vm_page_size(void) {
 static void *vm_aligned(size_t alignment, size_t size) {
   if (VA_UNLIKELY(size > VA_MAX_REQUEST || alignment > VA_MAX_REQUEST))
     return va_enomem();
+  if (VM_HARDENED()) return hd_memalign(vm_hd, alignment, size);
   if (alignment <= VA_ALIGNMENT) {
     /* A block of >= alignment bytes is aligned at least to alignment. */
     return vm_be_malloc(size < alignment ? alignment : size);
@@ -56,22 +62,27 @@ static void *vm_aligned(size_t alignment, size_t size) {
 
 void *vm_malloc(size_t size) {
   if (VA_UNLIKELY(size > VA_MAX_REQUEST)) return va_enomem();
+  if (VM_HARDENED()) return hd_malloc(vm_hd, size);
   return vm_be_malloc(size);
 }
 
 void vm_free(void *ptr) {
-  if (VA_LIKELY(ptr != NULL)) vm_be_free(ptr);
+  if (VA_UNLIKELY(ptr == NULL)) return;
+  if (VM_HARDENED()) hd_free(vm_hd, ptr);
+  else vm_be_free(ptr);
 }
 
 void *vm_calloc(size_t count, size_t size) {
   size_t total;
   if (VA_UNLIKELY(!va_mul_ok(count, size, &total) || total > VA_MAX_REQUEST))
     return va_enomem();
+  if (VM_HARDENED()) return hd_malloc(vm_hd, total); /* handed out zeroed */
   return vm_be_calloc(total);
 }
 
 void *vm_realloc(void *ptr, size_t size) {
   if (VA_UNLIKELY(size > VA_MAX_REQUEST)) return va_enomem();
+  if (VM_HARDENED()) return hd_realloc(vm_hd, ptr, size);
   if (ptr == NULL) return vm_be_malloc(size);
   return vm_be_realloc(ptr, size);
 }
@@ -116,7 +127,8 @@ void *vm_pvalloc(size_t size) {
 }
 
 size_t vm_malloc_usable_size(const void *ptr) {
-  return ptr ? vm_be_usable_size(ptr) : 0;
+  if (ptr == NULL) return 0;
+  return VM_HARDENED() ? hd_usable_size(vm_hd, ptr) : vm_be_usable_size(ptr);
 }
 
 /* The hidden twins the standard names call (vm_backend.h). */

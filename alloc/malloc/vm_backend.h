@@ -25,6 +25,7 @@
 #ifndef VEDALLOC_MALLOC_VM_BACKEND_H
 #define VEDALLOC_MALLOC_VM_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +50,22 @@ size_t vm_be_usable_size(const void *p);
 extern const char vm_be_name[];
 size_t vm_be_heap_count(void);   /* instances behind the library so far */
 size_t vm_be_mapped_bytes(void); /* bytes they hold from the OS (any thread) */
+/* Reports of misuse go to fn(ctx, ...) instead of the default hook; set
+ * once, before the first call of any other vm_be_ function (vm_harden.c:
+ * the hardened layer forwards them under the program's call's name). */
+void vm_be_set_error_hook(va_error_fn fn, void *ctx);
+
+/* The mode (vm_harden.c): chosen at the first call, from VEDALLOC_HARDEN. */
+enum { VM_MODE_PLAIN = 1, VM_MODE_HARDENED = 2 };
+extern _Atomic int vm_mode;
+struct hd_heap;
+extern struct hd_heap *vm_hd;
+bool vm_mode_hardened(void); /* decides on the first call */
+/* Is the library hardened? One relaxed load on the fast path. */
+#define VM_HARDENED()                                                          \
+  (VA_UNLIKELY(atomic_load_explicit(&vm_mode, memory_order_relaxed) != VM_MODE_PLAIN) && \
+   vm_mode_hardened())
+
 /* Every instance's checker (and the backend's own invariants), at a
  * quiescent point: no other thread inside the library. Tests only. */
 bool vm_be_check(va_report_t *r);

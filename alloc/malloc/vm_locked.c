@@ -32,8 +32,16 @@ static void vm_locked_prepare(void) { pthread_mutex_lock(&vm_locked_mutex); }
 static void vm_locked_release(void) { pthread_mutex_unlock(&vm_locked_mutex); }
 
 /* Slow path of the first call: create the instance. Caller holds the mutex. */
+static va_error_fn vm_locked_hook; /* vm_be_set_error_hook: NULL, the default */
+static void *vm_locked_hook_ctx;
+
+void vm_be_set_error_hook(va_error_fn fn, void *ctx) {
+  vm_locked_hook = fn, vm_locked_hook_ctx = ctx;
+}
+
 static bool vm_locked_create(void) {
   va_options_t opts = va_options_default();
+  opts.on_error = vm_locked_hook, opts.error_ctx = vm_locked_hook_ctx;
   vm_locked_heap = vm_locked_base->create(&opts);
   return vm_locked_heap != NULL;
 }

@@ -52,11 +52,18 @@ static void vm_attached(vm_pool_t *pool, vm_heap_t *vh) {
 
 /* The pool's heap options, set once before the first heap (under the
  * once, which every first malloc of a thread passes). */
+static va_error_fn vm_hook;  /* vm_be_set_error_hook: NULL, the default */
+static void *vm_hook_ctx;
+
 static void vm_init(void) {
   pthread_key_create(&vm_key, vm_thread_exit);
   vm_pool.heap_opts = sl_thread_heap_options();
+  vm_pool.heap_opts.on_error = vm_pool.on_error = vm_hook;
+  vm_pool.heap_opts.error_ctx = vm_pool.error_ctx = vm_hook_ctx;
   vm_pool.attached = vm_attached;
 }
+
+void vm_be_set_error_hook(va_error_fn fn, void *ctx) { vm_hook = fn, vm_hook_ctx = ctx; }
 
 /* ---------------------------------------------------------------------------
  * Entry points (vm_backend.h)

@@ -4,7 +4,8 @@
 # a crash inside the allocator.
 #   $1 core (v2, v1)  $2 misuse  $3 run.sh  $4 the library  $5 expected.txt
 # expected.txt: "case<TAB>core-mode<TAB>outcome" lines, '#' comments; a
-# mode is an environment for the run (default: none).
+# mode is an environment for the run (default: none; hardened:
+# VEDALLOC_HARDEN=1).
 set -u
 core=$1 misuse=$2 run=$3 lib=$(readlink -f "$4") expected=$5
 if nm -D --undefined-only "$lib" 2>/dev/null | grep -q '__[amt]san_\|__ubsan_'; then
@@ -34,5 +35,6 @@ check_mode() { # $1 mode name, then the environment of the runs
 }
 
 check_mode default
+check_mode hardened VEDALLOC_HARDEN=1
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]

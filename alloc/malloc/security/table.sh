@@ -1,6 +1,6 @@
 #!/bin/bash
 # `bazel run //alloc/malloc/security:table`: the security suite under glibc,
-# jemalloc, mimalloc, tcmalloc and both drop-ins, in each of their modes,
+# jemalloc, mimalloc, tcmalloc and both drop-ins, default and hardened,
 # as a markdown table (one column per allocator and mode, one row per case,
 # totals last): what the README's "Security" section shows.
 #   $1 misuse  $2 run.sh  $3 libvedalloc.so  $4 libvedalloc_v1.so
@@ -24,6 +24,8 @@ add mimalloc "$(ref libmimalloc.so.2)"
 add tcmalloc "$(ref libtcmalloc_minimal.so.4)"
 add "vedalloc V2" "$v2"
 add "vedalloc V1" "$v1"
+add "V2 hardened" "$v2" VEDALLOC_HARDEN=1
+add "V1 hardened" "$v1" VEDALLOC_HARDEN=1
 short() { # an outcome in a few words
   case $1 in
     "report: "*heap\ corruption*) echo "corruption" ;;
