@@ -68,6 +68,7 @@ typedef struct bench_alloc {
   const char *expect_symbol; /* a symbol only the preloaded library defines */
   bool reference;    /* glibc or a preloaded reference */
   bool dropin;       /* one of our drop-in libraries, preloaded like a reference */
+  const char *mode;  /* NAME=VALUE the drop-in runs under (its hardened mode), or NULL */
   bool available;
   char note[200];    /* why not available */
 } bench_alloc_t;
@@ -208,7 +209,7 @@ static void bench_add_dropin(bench_alloc_t *a, const char *name, const char *env
 
 static size_t bench_list_allocs(bench_alloc_t *out) {
   size_t n = 0;
-  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 6; i++) {
+  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 7; i++) {
     if (va_registry[i].family == VA_FAMILY_REFERENCE) continue;
     if (va_registry[i].harness_only) continue;
     memset(&out[n], 0, sizeof out[n]);
@@ -219,6 +220,9 @@ static size_t bench_list_allocs(bench_alloc_t *out) {
   bench_add_dropin(&out[n++], "dropin-v2", "VA_BENCH_VEDALLOC", "alloc/malloc/libvedalloc.so");
   bench_add_dropin(&out[n++], "dropin-v1", "VA_BENCH_VEDALLOC_V1",
                    "alloc/malloc/libvedalloc_v1.so");
+  /* The same library as dropin-v2, in its hardened mode (alloc/harden). */
+  bench_add_dropin(&out[n], "dropin-v2-hardened", "VA_BENCH_VEDALLOC", "alloc/malloc/libvedalloc.so");
+  out[n++].mode = "VEDALLOC_HARDEN=1";
   memset(&out[n], 0, sizeof out[n]);
   out[n].name = "glibc";
   out[n].entry = "system";
@@ -397,6 +401,8 @@ static const char *bench_strace_path(void) {
 static void bench_cmd_exec(const bench_cmd_t *c) {
   setpgid(0, 0);
   unsetenv("LD_PRELOAD");
+  unsetenv("VEDALLOC_HARDEN"); /* only the allocator that names it runs hardened */
+  if (c->a->mode) putenv((char *)c->a->mode);
   if (c->a->expect_symbol) setenv("VA_BENCH_EXPECT_SYMBOL", c->a->expect_symbol, 1);
   else unsetenv("VA_BENCH_EXPECT_SYMBOL");
   for (size_t i = 0; c->env && c->env[i]; i++) putenv(c->env[i]);

@@ -270,6 +270,7 @@ static const char *bench_color(const char *alloc, size_t i) {
   static const struct { const char *name, *color; } known[] = {
       {"v1-firstfit", "#9ecae1"}, {"v1-nextfit", "#6baed6"}, {"v1-bestfit", "#2171b5"},
       {"v2-slab", "#e6550d"},     {"dropin-v2", "#a63603"},  {"dropin-v1", "#08519c"},
+      {"dropin-v2-hardened", "#fd8d3c"},
       {"glibc", "#636363"},      {"jemalloc", "#31a354"},
       {"mimalloc", "#756bb1"},    {"tcmalloc", "#d6616b"}};
   static const char *const spare[] = {"#fdae6b", "#a1d99b", "#bcbddc", "#969696"};

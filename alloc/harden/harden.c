@@ -59,6 +59,8 @@ typedef struct hd_block {
 } hd_block_t;
 
 static uint8_t *hd_trailer_at(const hd_block_t *b) { return b->p + b->usable - HD_TRAILER; }
+static bool hd_is_large(size_t n) { return n + HD_TRAILER > HD_SMALL_MAX; }
+
 /* The guard page: the first page boundary after the caller's bytes. */
 static uint8_t *hd_guard_at(const hd_block_t *b) {
   return (uint8_t *)VA_ALIGN_UP((uintptr_t)(b->p + b->n), HD_PAGE);
@@ -67,14 +69,15 @@ static uint8_t *hd_guard_at(const hd_block_t *b) {
  * overflow short of the guard is seen too), or the trailer, at most
  * HD_CANARY_MAX bytes on. */
 static uint8_t *hd_canary_end(const hd_block_t *b) {
-  if (b->guard) return hd_guard_at(b);
-  uint8_t *limit = hd_trailer_at(b), *most = b->p + b->n + HD_CANARY_MAX;
+  uint8_t *limit = hd_trailer_at(b), *page = hd_guard_at(b);
+  if (b->guard || (hd_is_large(b->n) && page < limit)) return page; /* to the page end */
+  uint8_t *most = b->p + b->n + HD_CANARY_MAX;
   return most < limit ? most : limit;
 }
 
 /* Lay the frame around fresh inner block p for n bytes. */
 static void hd_frame(hd_heap_t *h, hd_block_t *b) {
-  if (b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE && b->n + HD_TRAILER > HD_SMALL_MAX)
+  if (h->guards && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE && hd_is_large(b->n))
     b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
   memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + b->n)));
   hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
@@ -214,16 +217,14 @@ static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
   if (n == 0 && align == 0) return hd_zero_alloc(h);
   size_t extra = n + HD_TRAILER > HD_SMALL_MAX ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
-  /* Zeroed: every byte a caller wrote was zeroed at its free (hd_drop,
-   * hd_quarantine), so a large block is taken as it is; a small one may
-   * hold the inner allocator's links, and is cleared (calloc). */
-  bool small = extra == HD_TRAILER;
+  /* Zeroed by the inner calloc, which clears only memory it does not know
+   * to be fresh (V2: a new mapping is not touched). */
   uint8_t *p;
   if (align == 0) {
-    p = small ? h->in->calloc(h->inner, 1, n + extra) : h->in->malloc(h->inner, n + extra);
+    p = h->in->calloc(h->inner, 1, n + extra);
   } else {
     p = h->in->memalign ? h->in->memalign(h->inner, align, n + extra) : va_enomem();
-    if (p && small) memset(p, 0, n);
+    if (p) memset(p, 0, n);
   }
   if (p == NULL) return NULL;
   hd_block_t b = {.p = p, .n = n, .usable = h->in->usable_size(h->inner, p)};
@@ -244,8 +245,6 @@ static void hd_zero(uint8_t *p, size_t n) {
   memset(hi, 0, (size_t)(p + n - hi));
 }
 
-static bool hd_is_large(size_t n) { return n + HD_TRAILER > HD_SMALL_MAX; }
-
 /* Large block b resized to n (large) by the inner realloc, which may move
  * its pages without copying (V2: mremap) where a copy would fault in every
  * page: the old frame is lifted and cleared, the new one laid. NULL (b
@@ -260,8 +259,7 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
     hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
     return NULL;
   }
-  size_t kept = b->usable < n ? b->usable : n; /* the old frame, now the caller's */
-  if (kept > b->n) hd_zero(q + b->n, kept - b->n);
+  if (n > b->n) hd_zero(q + b->n, n - b->n); /* the old frame, and what the inner added */
   hd_block_t nb = {.p = q, .n = n, .usable = h->in->usable_size(h->inner, q)};
   hd_frame(h, &nb);
   return q;
@@ -331,9 +329,10 @@ void *hd_realloc(void *heap, void *p, size_t n) {
     errno = EINVAL;
     return NULL;
   }
-  void *q = !zero && hd_is_large(b.n) && hd_is_large(n) ? hd_resize(h, &b, n)
-                                                         : hd_alloc(h, n, 0);
-  if (q != NULL && q != b.p) {
+  void *q;
+  if (!zero && hd_is_large(b.n) && hd_is_large(n)) {
+    q = hd_resize(h, &b, n); /* the inner moves it, or not at all */
+  } else if ((q = hd_alloc(h, n, 0)) != NULL) {
     memcpy(q, p, b.n < n ? b.n : n);
     if (zero) hd_zero_take(h, p, true);
     else hd_drop(h, &b);
@@ -393,8 +392,8 @@ hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
   return h;
 }
 
-void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns) {
-  h->in = in, h->inner = inner, h->owns_inner = owns;
+void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns, bool guards) {
+  h->in = in, h->inner = inner, h->owns_inner = owns, h->guards = guards;
 }
 
 void hd_sweep(void *heap) {
@@ -469,7 +468,7 @@ void hd_stats(void *heap, va_stats_t *s) {
 /* ---------------------------------------------------------------------------
  * An instance over an inner allocator's instance of its own
  * ------------------------------------------------------------------------- */
-void *hd_create(const va_allocator_t *in, const va_options_t *opts) {
+void *hd_create(const va_allocator_t *in, const va_options_t *opts, bool guards) {
   hd_heap_t *h = hd_new(opts, NULL);
   if (h == NULL) return NULL;
   va_options_t o = h->opts;
@@ -481,6 +480,6 @@ void *hd_create(const va_allocator_t *in, const va_options_t *opts) {
     errno = e;
     return NULL;
   }
-  hd_attach(h, in, inner, true);
+  hd_attach(h, in, inner, true, guards);
   return h;
 }

@@ -29,8 +29,13 @@ typedef struct hd_heap hd_heap_t;
  * when it cannot be mapped. */
 hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock);
 /* The inner allocator and instance under h; owns: destroyed with h. The
- * inner must have been created with on_error = hd_inner_hook, error_ctx = h. */
-void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns);
+ * inner must have been created with on_error = hd_inner_hook, error_ctx = h.
+ * guards: large blocks get a PROT_NONE guard page, which the inner must
+ * never read unasked: V2 (its metadata is reached through its page map)
+ * but not V1, which reads the word before any pointer it is given, so a
+ * stale pointer just past a guard page would fault it. Without guards a
+ * large block's canary runs to the end of its last page. */
+void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns, bool guards);
 void hd_inner_hook(void *ctx, va_error_kind_t kind, const char *op, const void *ptr,
                    const char *message);
 
@@ -47,6 +52,6 @@ bool hd_check(void *h, va_report_t *r);
 bool hd_check_empty(void *h, va_report_t *r);
 void hd_stats(void *h, va_stats_t *s);
 /* An instance of the layer over a new instance of `in`, both with opts. */
-void *hd_create(const va_allocator_t *in, const va_options_t *opts);
+void *hd_create(const va_allocator_t *in, const va_options_t *opts, bool guards);
 
 #endif /* VEDALLOC_HARDEN_HARDEN_H */

@@ -4,8 +4,8 @@
 #include "alloc/harden/harden.h"
 #include "alloc/slab/slab.h"
 
-static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o); }
-static void *hd_v1_create(const va_options_t *o) { return hd_create(&ff_allocator, o); }
+static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o, true); }
+static void *hd_v1_create(const va_options_t *o) { return hd_create(&ff_allocator, o, false); }
 
 #define HD_OPS                                                                 \
   .destroy = hd_destroy, .malloc = hd_malloc, .free = hd_free, .realloc = hd_realloc, \

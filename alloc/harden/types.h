@@ -95,6 +95,7 @@ typedef struct hd_heap {
   const va_allocator_t *in;     /* the inner allocator ... */
   void *inner;                  /* ... and its instance */
   bool owns_inner;              /* destroy destroys it too */
+  bool guards;                  /* large blocks get guard pages (hd_attach) */
   va_options_t opts;            /* the caller's (its hook) */
   const char *op;               /* the layer's operation in progress: the
                                    name the inner's reports go out under */

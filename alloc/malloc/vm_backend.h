@@ -55,6 +55,10 @@ size_t vm_be_mapped_bytes(void); /* bytes they hold from the OS (any thread) */
  * the hardened layer forwards them under the program's call's name). */
 void vm_be_set_error_hook(va_error_fn fn, void *ctx);
 
+/* May the hardened layer put guard pages inside the backend's blocks
+ * (hd_attach)? Each backend defines it: V2 yes, V1 no. */
+extern const bool VM_BE_GUARDS_SAFE;
+
 /* The mode (vm_harden.c): chosen at the first call, from VEDALLOC_HARDEN. */
 enum { VM_MODE_PLAIN = 1, VM_MODE_HARDENED = 2 };
 extern _Atomic int vm_mode;

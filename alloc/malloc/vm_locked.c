@@ -25,6 +25,7 @@
 extern const va_allocator_t *const vm_locked_base;
 
 static pthread_mutex_t vm_locked_mutex = PTHREAD_MUTEX_INITIALIZER;
+const bool VM_BE_GUARDS_SAFE = false; /* V1 reads the word before any pointer */
 static void *vm_locked_heap;                /* the instance; NULL until first use */
 static atomic_bool vm_locked_fork_hooked;   /* pthread_atfork done */
 

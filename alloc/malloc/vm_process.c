@@ -22,6 +22,7 @@
 #include "alloc/malloc/vm_heaps.h"
 
 const char vm_be_name[] = "v2-slab/thread-heaps";
+const bool VM_BE_GUARDS_SAFE = true; /* V2 reaches its metadata by its page map */
 
 static sl_shared_map_t vm_map[1];
 static vm_pool_t vm_pool = {.mutex = PTHREAD_MUTEX_INITIALIZER, .map = vm_map};
