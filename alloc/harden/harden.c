@@ -38,8 +38,8 @@ static uint64_t hd_trailer(uint64_t key, const uint8_t *p, size_t n, bool guard)
   return body | check << (HD_N_BITS + 1);
 }
 
-static uint8_t hd_canary(const hd_heap_t *h, const uint8_t *p) {
-  return (uint8_t)(hd_mix(h->live_key ^ (uintptr_t)p) | 0x80);
+static uint8_t hd_canary(const hd_heap_t *h, const uint8_t *p) { /* one multiply */
+  return (uint8_t)((((uintptr_t)p ^ h->live_key) * (h->freed_key | 1)) >> 56 | 0x80);
 }
 
 static uint64_t hd_load(const uint8_t *at) {
@@ -59,7 +59,7 @@ typedef struct hd_block {
 } hd_block_t;
 
 static uint8_t *hd_trailer_at(const hd_block_t *b) { return b->p + b->usable - HD_TRAILER; }
-static bool hd_is_large(size_t n) { return n + HD_TRAILER > HD_SMALL_MAX; }
+static bool hd_is_large(size_t n) { return n > HD_SMALL_MAX - HD_TRAILER; } /* no wrap */
 
 /* The guard page: the first page boundary after the caller's bytes. */
 static uint8_t *hd_guard_at(const hd_block_t *b) {
@@ -108,11 +108,12 @@ static bool hd_block(hd_heap_t *h, const void *ptr, hd_block_t *b) {
   b->guard = (t & HD_GUARD_BIT) != 0;
   bool fits = b->n + HD_TRAILER <= u &&
               (!b->guard || hd_guard_at(b) + HD_PAGE <= hd_trailer_at(b));
-  if (fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) {
+  bool live = fits && t == hd_trailer(h->live_key, p, b->n, b->guard);
+  if (!live && fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) {
     va_raise(&h->opts, VA_ERR_DOUBLE_FREE, h->op, p);
     return false;
   }
-  if (!fits || t != hd_trailer(h->live_key, p, b->n, b->guard)) {
+  if (!live) {
     hd_corrupt(h, hd_trailer_at(b),
                "hardened hd.trailer: the bytes past a block are overwritten");
     return false;
@@ -160,7 +161,7 @@ static va_error_kind_t hd_zero_take(hd_heap_t *h, const void *p, bool release) {
 /* Entry e leaves: still zero, trailer freed, canary intact, then back to
  * the inner allocator. */
 static void hd_release(hd_heap_t *h, hd_qentry_t e) {
-  hd_block_t b = {.p = e.p, .n = e.n, .usable = h->in->usable_size(h->inner, e.p)};
+  hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
   uint64_t acc = 0;
   for (size_t i = 0; i + 8 <= e.n; i += 8) acc |= hd_load(e.p + i);
   for (size_t i = e.n & ~(size_t)7; i < e.n; i++) acc |= e.p[i];
@@ -197,7 +198,7 @@ static void hd_quarantine(hd_heap_t *h, const hd_block_t *b) {
   while (h->qcount > 0 &&
          (h->qcount == HD_QUARANTINE || h->qbytes + b->n > HD_QUARANTINE_BYTES))
     hd_evict(h);
-  h->q[(h->qhead + h->qcount++) % HD_QUARANTINE] = (hd_qentry_t){b->p, b->n};
+  h->q[(h->qhead + h->qcount++) % HD_QUARANTINE] = (hd_qentry_t){b->p, b->n, b->usable};
   h->qbytes += b->n;
 }
 
@@ -215,7 +216,7 @@ static void hd_leave(hd_heap_t *h) {
 /* A zeroed, framed block of n bytes (align 0: the default). */
 static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
   if (n == 0 && align == 0) return hd_zero_alloc(h);
-  size_t extra = n + HD_TRAILER > HD_SMALL_MAX ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
+  size_t extra = hd_is_large(n) ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   /* Zeroed by the inner calloc, which clears only memory it does not know
    * to be fresh (V2: a new mapping is not touched). */
@@ -330,7 +331,12 @@ void *hd_realloc(void *heap, void *p, size_t n) {
     return NULL;
   }
   void *q;
-  if (!zero && hd_is_large(b.n) && hd_is_large(n)) {
+  if (!zero && !hd_is_large(b.n) && !hd_is_large(n) && n != 0 && n + HD_TRAILER <= b.usable) {
+    if (n > b.n) memset(b.p + b.n, 0, n - b.n); /* the old canary, now the caller's */
+    b.n = n;
+    hd_frame(h, &b); /* in place: the frame moves */
+    q = b.p;
+  } else if (!zero && hd_is_large(b.n) && hd_is_large(n)) {
     q = hd_resize(h, &b, n); /* the inner moves it, or not at all */
   } else if ((q = hd_alloc(h, n, 0)) != NULL) {
     memcpy(q, p, b.n < n ? b.n : n);
@@ -430,7 +436,7 @@ bool hd_check(void *heap, va_report_t *r) {
   size_t bytes = 0, z = 0;
   for (size_t i = 0; i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
-    hd_block_t b = {.p = e.p, .n = e.n, .usable = h->in->usable_size(h->inner, e.p)};
+    hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
     bool zero = true;
     for (size_t k = 0; k < e.n; k++) zero &= e.p[k] == 0;
     if (!zero || b.usable < e.n + HD_TRAILER ||

@@ -86,8 +86,9 @@
 #define HD_HEAP_MAGIC 0x5648617264656e31ull  /* "VHarden1" */
 
 typedef struct hd_qentry {
-  uint8_t *p; /* the inner block */
-  size_t n;   /* the caller's bytes (zeroed) */
+  uint8_t *p;    /* the inner block */
+  size_t n;      /* the caller's bytes (zeroed) */
+  size_t usable; /* the inner's usable size of p */
 } hd_qentry_t;
 
 typedef struct hd_heap {

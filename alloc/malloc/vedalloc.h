@@ -31,7 +31,20 @@
  *   - malloc_usable_size(NULL) == 0.
  *   - invalid and double frees go to the error hook of alloc/allocator.h,
  *     whose default prints "vedalloc: free(): double free of 0x..." and
- *     aborts.
+ *     aborts. Damaged metadata met by any call is reported the same way,
+ *     "vedalloc: free(): heap corruption detected (<allocator> <check>:
+ *     ...) near 0x...", and never followed.
+ *
+ * Environment (read once, at the first call; the only variable today):
+ *   VEDALLOC_HARDEN   unset or 0: the plain library. 1: the hardened mode
+ *                     (alloc/harden: a canary after every block, a checked
+ *                     trailer, a zeroing quarantine checked when blocks
+ *                     leave it and at exit, release in random order, guard
+ *                     pages after blocks above 16 KiB (V2), zero-size
+ *                     blocks that fault, every block handed out zeroed;
+ *                     malloc_usable_size is then the size asked for).
+ *                     Any other value is named in one line on stderr and
+ *                     the library runs plain. Costs: README, "Security".
  */
 #ifndef VEDALLOC_MALLOC_VEDALLOC_H
 #define VEDALLOC_MALLOC_VEDALLOC_H

@@ -288,10 +288,13 @@ void *vm_realloc_in(vm_pool_t *pool, vm_heap_t **self, void *p, size_t n) {
 }
 
 size_t vm_usable_in(vm_pool_t *pool, vm_heap_t **self, const void *p) {
+  vm_heap_t *vh = *self;
+  /* The caller's own block (the common case: the hardened layer asks of
+   * every block it frees) without the shared map's remote-side checks. */
+  if (vh != NULL && sl_map_get(vh->sl, p) != NULL) return sl_allocator.usable_size(vh->sl, p);
   size_t usable = 0;
   va_error_kind_t bad;
   vm_heap_t *owner = sl_shared_owner(pool->map, p, &usable, &bad);
-  vm_heap_t *vh = *self;
   if (owner != NULL && owner == vh) return sl_allocator.usable_size(vh->sl, p);
   if (bad) vm_raise(pool, bad, "usable_size", p);
   return usable;

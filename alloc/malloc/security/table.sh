@@ -38,6 +38,23 @@ short() { # an outcome in a few words
     *) echo "$1" ;;
   esac
 }
+detected() { grep -vE $'\t(not detected|CRASH in allocator|other: .*)$' "$1"; }
+# Per kind of misuse: detected of total, per allocator and mode.
+echo "| misuse | cases |$(printf ' %s |' "${names[@]}")"
+printf '|---|---|'; for _ in "${names[@]}"; do printf -- '---|'; done; echo
+for kind in overflow underflow double_free invalid uaf zero_size uninit reuse; do
+  total=$(grep -c "^${kind}" "${cols[0]}")
+  printf '| %s | %s |' "$kind" "$total"
+  for f in "${cols[@]}"; do printf ' %s |' "$(detected "$f" | grep -c "^${kind}")"; done
+  echo
+done
+printf '| **all** | %s |' "$(wc -l <"${cols[0]}")"
+for f in "${cols[@]}"; do printf ' **%s** |' "$(detected "$f" | wc -l)"; done
+echo
+printf '| crashes inside the allocator | |'
+for f in "${cols[@]}"; do printf ' %s |' "$(grep -c $'\tCRASH in allocator$' "$f")"; done
+echo
+echo
 printf '| case |'; printf ' %s |' "${names[@]}"; echo
 printf '|---|'; for _ in "${names[@]}"; do printf -- '---|'; done; echo
 while IFS=$'\t' read -r c _; do
@@ -45,11 +62,3 @@ while IFS=$'\t' read -r c _; do
   for f in "${cols[@]}"; do printf ' %s |' "$(short "$(awk -F'\t' -v c="$c" '$1 == c { print $2 }' "$f")")"; done
   echo
 done <"${cols[0]}"
-printf '| **detected** |'
-for f in "${cols[@]}"; do
-  printf ' %s of %s |' "$(grep -cvE $'\t(not detected|CRASH in allocator|other: .*)$' "$f")" "$(wc -l <"$f")"
-done
-echo
-printf '| **crashes inside the allocator** |'
-for f in "${cols[@]}"; do printf ' %s |' "$(grep -c $'\tCRASH in allocator$' "$f")"; done
-echo
