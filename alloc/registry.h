@@ -34,6 +34,8 @@ typedef struct va_entry {
   bool reports_misuse;         /* invalid and double frees go to the hook
                                   (the harnesses run the bad ops) */
   bool harness_only;           /* run by fuzz and props, left out of bench:compare */
+  bool canaries;               /* a write past a block's end, 1 byte up, is
+                                  reported by its free (the hardened layer) */
 } va_entry_t;
 
 extern const va_entry_t va_registry[];

@@ -346,7 +346,8 @@ bool va_exec_observed(const va_allocator_t *a, const va_options_t *opts,
   for (size_t i = 0; i < nextra; i++) obs[1 + i] = extra[i];
   va_interp_config_t ic = {.skip_above = st->cfg->skip_above,
                            .skip_until = st->cfg->skip_until,
-                           .misuse = st->cfg->misuse};
+                           .misuse = st->cfg->misuse,
+                           .canaries = st->cfg->canaries};
   bool ok = va_interp_run(a, opts, &ic, obs, 1 + nextra, ops, n, fail);
   va_state_give(&fz_shadow_spare, st);
   return ok;

@@ -70,6 +70,8 @@ typedef struct va_exec_config {
                               per run; the sizes just below PTRDIFF_MAX, where
                               rounding overflows live, cannot succeed and run */
   bool misuse;             /* run the bad ops (the allocator reports misuse) */
+  bool canaries;           /* an overflow past a block is reported by its free
+                              (registry: va_entry_t.canaries) */
 } va_exec_config_t;
 
 /* When may a possible request fail (NULL + ENOMEM) without it being a bug?

@@ -25,6 +25,7 @@ bool va_harness_make(va_harness_t *h, const va_entry_t *e, void *region, const c
   h->opts = va_entry_options(e);
   h->cfg = va_exec_config_default();
   h->cfg.misuse = e->reports_misuse;
+  h->cfg.canaries = e->canaries;
   h->cfg.check_every = va_harness_check_every();
   if (h->cfg.check_every == 0) {
     *why = "VA_FUZZ_CHECK_EVERY: want a number of ops, 1 to 1000000";

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define VA_OTHER_REGION ((size_t)64 << 20) /* the second instance's region (reserved, touched as used) */
@@ -271,6 +272,54 @@ static bool va_smash_probe(va_interp_t *in) {
   return va_interp_no_stray(in);
 }
 
+/* The op that touches the damage: free(s) with the damage in place, in a
+ * forked child (the free changes state the program does not expect, and
+ * may be where an allocator that follows damage dies). It must report
+ * corruption, or go through without having used the damage: with the
+ * bytes put back, the heap checker passes. A crash, another report, or a
+ * checker failure is the allocator following the damaged metadata. */
+static bool va_smash_free(va_interp_t *in, const va_slot_t *b, uint8_t *at,
+                          const uint8_t *saved, size_t n, size_t code) {
+  fflush(NULL); /* one OS thread drives every virtual one: fork is safe */
+  pid_t pid = fork();
+  if (pid < 0) return true;
+  if (pid == 0) {
+    va_call_t c = {.name = "free"};
+    in->call = &c;
+    in->a->free(in->heap, b->ptr);
+    in->call = NULL;
+    if (c.raised) _exit(c.raised == VA_ERR_CORRUPTION ? 0 : 3);
+    if (in->cfg.canaries && !(code & VA_SMASH_BEFORE)) _exit(4); /* an overflow, unseen */
+    va_report_t r;
+    if (!va_kernel_copy(at, saved, n, true)) _exit(0);
+    _exit(in->a->check && !in->a->check(in->heap, &r) ? 2 : 0);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(st))
+    return va_interp_fail(in, "smash.followed",
+                          "free(slot %u) with the damage in place died of signal %d",
+                          (unsigned)(b - in->slot), WTERMSIG(st));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+    return va_interp_fail(in, "smash.misnamed",
+                          "free(slot %u) with the damage in place reported other than corruption",
+                          (unsigned)(b - in->slot));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 4)
+    return va_interp_fail(in, "smash.missed",
+                          "free(slot %u) did not report an overflow of %zu bytes past its end",
+                          (unsigned)(b - in->slot), n);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+    return va_interp_fail(in, "smash.followed",
+                          "free(slot %u) went through the damage: with it put back, the checker fails",
+                          (unsigned)(b - in->slot));
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* a sanitizer's report (on stderr) */
+    return va_interp_fail(in, "smash.followed",
+                          "free(slot %u) with the damage in place: the child exited %d",
+                          (unsigned)(b - in->slot), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  return true;
+}
+
 /* write(s, +-n, v): damage the n bytes past s's block or before it, probe,
  * put them back (ops.h). */
 static bool va_op_smash(va_interp_t *in, const va_slot_t *b, size_t code, uint64_t v) {
@@ -284,7 +333,7 @@ static bool va_op_smash(va_interp_t *in, const va_slot_t *b, size_t code, uint64
     return true;
   }
   in->smashes++;
-  bool ok = va_smash_probe(in);
+  bool ok = va_smash_probe(in) && va_smash_free(in, b, at, saved, n, code);
   if (!va_kernel_copy(at, saved, n, true))
     return va_interp_fail(in, "smash.restore", "could not put %zu bytes back at %p", n,
                           (void *)at);

@@ -39,6 +39,8 @@ typedef struct va_interp_config {
   size_t skip_until; /* end of that window (0: PTRDIFF_MAX) */
   bool misuse;       /* run bad ops (else they are no-ops): the allocator
                         reports misuse through its hook */
+  bool canaries;     /* a smash past a block's end must be reported by its
+                        free (ops.h: smash) */
 } va_interp_config_t;
 
 /* One slot. */

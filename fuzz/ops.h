@@ -34,8 +34,13 @@
  *                     heap checker, which may name the damage, and asks
  *                     usable_size of every live block, which must report
  *                     corruption or answer as before (never follow the
- *                     damage, never a wrong name); then it puts the bytes
- *                     back and the program goes on. Slot empty, or an
+ *                     damage, never a wrong name); then frees the block
+ *                     in a forked child with the damage in place, which
+ *                     must report corruption or, the bytes put back,
+ *                     leave a heap the checker passes (never a crash);
+ *                     an entry with canaries must report any smash past
+ *                     the end there;
+ *                     then it puts the bytes back and the program goes on. Slot empty, or an
  *                     allocator that does not report misuse: no-op.
  *   thread(t)         the following ops run as thread t, started now if
  *                     it is not running. On an allocator with a heap per
