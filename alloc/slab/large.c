@@ -120,6 +120,17 @@ static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
 /* ---------------------------------------------------------------------------
  * Cache
  * ------------------------------------------------------------------------- */
+/* May a cache walk read lg and step past it? A cached header lies just
+ * above another mapping's last bytes, where an overflow out of that block
+ * lands: each entry is checked (sl_large_fault) before its links are
+ * followed, and damage is reported here, under op, ending the walk. */
+static bool sl_cache_sound(const sl_heap_t *h, const sl_large_t *lg, const char *op) {
+  const char *why = sl_large_fault(h, lg);
+  if (VA_LIKELY(why == NULL)) return true;
+  va_raise_corrupt(&h->opts, op, lg, why);
+  return false;
+}
+
 static void sl_cache_remove(sl_heap_t *h, sl_large_t *lg) {
   if (h->large_cache_tail == lg) h->large_cache_tail = sl_large_prev(lg);
   sl_large_unlink(&h->large_cache, lg);
@@ -130,7 +141,8 @@ static void sl_cache_remove(sl_heap_t *h, sl_large_t *lg) {
 
 /* A cached mapping of size in [size, 2 * size], newest first, or NULL. */
 static sl_large_t *sl_cache_fit(const sl_heap_t *h, size_t size) {
-  for (sl_large_t *lg = h->large_cache; lg; lg = sl_large_next(lg)) {
+  for (sl_large_t *lg = h->large_cache; lg && sl_cache_sound(h, lg, "malloc");
+       lg = sl_large_next(lg)) {
     size_t have = sl_large_map_size(lg);
     if (have >= size && have / 2 <= size) return lg;
   }
@@ -141,7 +153,8 @@ static sl_large_t *sl_cache_fit(const sl_heap_t *h, size_t size) {
  * one, else the largest; NULL if none. */
 static sl_large_t *sl_cache_near(const sl_heap_t *h, size_t size) {
   sl_large_t *above = NULL, *below = NULL;
-  for (sl_large_t *lg = h->large_cache; lg; lg = sl_large_next(lg)) {
+  for (sl_large_t *lg = h->large_cache; lg && sl_cache_sound(h, lg, "malloc");
+       lg = sl_large_next(lg)) {
     size_t have = sl_large_map_size(lg);
     if (sl_large_carved(lg)) continue;
     if (have >= size && (!above || have < sl_large_map_size(above))) above = lg;
@@ -226,7 +239,8 @@ static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
   if (h->idle_decay == 0 || !sl_decay_due(h, h->cache_clock, now)) return;
   h->cache_clock = now;
   for (sl_large_t *o = h->large_cache_tail;
-       o && now - sl_large_cached_at(o) >= h->idle_decay; o = sl_large_prev(o))
+       o && sl_cache_sound(h, o, "free") && now - sl_large_cached_at(o) >= h->idle_decay;
+       o = sl_large_prev(o))
     sl_cache_shed(h, o, SL_OS_PAGE);
 }
 
@@ -239,6 +253,7 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   while (h->large_cache_tail && (h->cache_bytes + size > budget ||
                                  h->cache_count >= SL_LARGE_CACHE_MAX)) {
     sl_large_t *old = h->large_cache_tail;
+    if (!sl_cache_sound(h, old, "free")) break;
     sl_cache_remove(h, old);
     sl_large_unmap(h, old);
   }
@@ -247,7 +262,8 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
    * shed their pages first (newest is reused first), then this one. */
   size_t keep = size, resident = h->opts.large_resident;
   for (sl_large_t *o = h->large_cache_tail;
-       o && resident != SIZE_MAX && h->cache_resident + keep > resident;
+       o && resident != SIZE_MAX && h->cache_resident + keep > resident &&
+       sl_cache_sound(h, o, "free");
        o = sl_large_prev(o))
     sl_cache_shed(h, o, SL_OS_PAGE);
   if (resident != SIZE_MAX && h->cache_resident + keep > resident) {

@@ -1,5 +1,7 @@
 /* vedalloc V2 — large blocks (large.c), for the entry points. Misuse is
- * not reported here: a check returns what is wrong and slab.c reports it. */
+ * not reported here: a check returns what is wrong and slab.c reports it;
+ * but damage a cache walk meets in another, cached header is reported
+ * where it is met (that walk's op: "malloc" or "free"), ending the walk. */
 #ifndef VEDALLOC_SLAB_LARGE_H
 #define VEDALLOC_SLAB_LARGE_H
 
