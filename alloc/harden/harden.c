@@ -38,8 +38,11 @@ static uint64_t hd_trailer(uint64_t key, const uint8_t *p, size_t n, bool guard)
   return body | check << (HD_N_BITS + 1);
 }
 
-static uint8_t hd_canary(const hd_heap_t *h, const uint8_t *p) { /* one multiply */
-  return (uint8_t)((((uintptr_t)p ^ h->live_key) * (h->freed_key | 1)) >> 56 | 0x80);
+/* The canary byte of block p: one multiply; the top bit set and never
+ * 0xFF, so none of the fills overflows write most (0, ASCII, 0xFF) is it. */
+static uint8_t hd_canary(const hd_heap_t *h, const uint8_t *p) {
+  uint8_t c = (uint8_t)((((uintptr_t)p ^ h->live_key) * (h->freed_key | 1)) >> 56 | 0x80);
+  return c == 0xFF ? 0xFE : c;
 }
 
 static uint64_t hd_load(const uint8_t *at) {

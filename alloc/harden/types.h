@@ -28,7 +28,8 @@
  *            key while the block is live, its freed key once freed (so a
  *            second free reads "freed": a double free, not corruption).
  *   canary   bytes [n, end) == hd_canary(p), a byte with the top bit set
- *            (never 0, never ASCII: what overflows write); end = the guard
+ *            and not 0xFF (never 0, ASCII or 0xFF: what overflows write
+ *            most); a write of the canary's own value is not seen; end = the guard
  *            page, else min(n + 64, the trailer).
  *
  * Zero-size blocks are addresses in a PROT_NONE region of the heap's own
