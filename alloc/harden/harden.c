@@ -239,6 +239,10 @@ static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
 /* Zero [p, p + n): whole pages by giving them back (they read zero, and
  * untouched pages of a large block are not faulted in to be cleared). */
 static void hd_zero(uint8_t *p, size_t n) {
+  if (n < 16 * HD_PAGE) { /* a syscall costs more than this memset */
+    memset(p, 0, n);
+    return;
+  }
   uint8_t *lo = (uint8_t *)VA_ALIGN_UP((uintptr_t)p, HD_PAGE);
   uint8_t *hi = (uint8_t *)((uintptr_t)(p + n) & ~(uintptr_t)(HD_PAGE - 1));
   if (hi <= lo || madvise(lo, (size_t)(hi - lo), MADV_DONTNEED) != 0) {
@@ -256,6 +260,19 @@ static void hd_zero(uint8_t *p, size_t n) {
 static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
   size_t extra = HD_TRAILER + 2 * HD_PAGE;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
+  if (n + extra <= b->usable) { /* within its own block: the frame moves */
+    uint8_t *old_guard = hd_guard_at(b);
+    size_t old_n = b->n;
+    b->n = n;
+    if (b->guard && hd_guard_at(b) != old_guard) { /* a page boundary crossed */
+      mprotect(old_guard, HD_PAGE, PROT_READ | PROT_WRITE);
+      b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
+    }
+    if (n > old_n) hd_zero(b->p + old_n, n - old_n); /* the old frame, now the caller's */
+    memset(b->p + n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + n)));
+    hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, n, b->guard));
+    return b->p;
+  }
   hd_unguard(b);
   uint8_t *q = h->in->realloc(h->inner, b->p, n + extra);
   if (q == NULL) {
