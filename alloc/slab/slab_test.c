@@ -582,6 +582,8 @@ static void test_freelist_smash(void) {
   A->destroy(h);
 }
 
+SL_T_META static uint8_t *t_page_blocks(void *pg) { return ((sl_page_t *)pg)->blocks; }
+
 /* An underflow out of a page's block 0 overwrites its guard: the page's
  * misuse verdicts become corruption (the bitmap below may be damaged too,
  * so "double free" might be a wrong name), and the checker names it. */
@@ -590,7 +592,7 @@ static void test_page_guard_smash(void) {
   void *h = t_heap(&hook, 2, 1 << 20);
   uint8_t *a = A->malloc(h, 700), *b = A->malloc(h, 700);
   void *page = NULL;
-  VT_CHECK(sl_block_info(h, a, NULL, &page) && a == ((sl_page_t *)page)->blocks);
+  VT_CHECK(sl_block_info(h, a, NULL, &page) && a == t_page_blocks(page));
   uint64_t old = t_hdr_swap(a - 8, 0, 0x4141414141414141ull);
   VT_CHECK(!sl_t_checks(h));
   A->free(h, b); /* a live block: freed as ever */
