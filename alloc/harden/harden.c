@@ -78,12 +78,33 @@ static uint8_t *hd_canary_end(const hd_block_t *b) {
   return most < limit ? most : limit;
 }
 
+/* Write b's canary and live trailer (its guard page, if any, is set). */
+static void hd_frame_write(const hd_heap_t *h, const hd_block_t *b) {
+  memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + b->n)));
+  hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+}
+
 /* Lay the frame around fresh inner block p for n bytes. */
 static void hd_frame(hd_heap_t *h, hd_block_t *b) {
   if (h->guards && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE && hd_is_large(b->n))
     b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
-  memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + b->n)));
-  hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+  hd_frame_write(h, b);
+}
+
+/* The first canary byte of b that is not the canary, or NULL. */
+static const uint8_t *hd_canary_broken(const hd_heap_t *h, const hd_block_t *b) {
+  uint8_t c = hd_canary(h, b->p);
+  for (const uint8_t *q = b->p + b->n, *end = hd_canary_end(b); q < end; q++)
+    if (*q != c) return q;
+  return NULL;
+}
+
+/* Do [p, p + n) read zero (a freed block, as the quarantine keeps it)? */
+static bool hd_reads_zero(const uint8_t *p, size_t n) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) acc |= hd_load(p + i);
+  for (size_t i = n & ~(size_t)7; i < n; i++) acc |= p[i];
+  return acc == 0;
 }
 
 static void hd_unguard(hd_block_t *b) {
@@ -121,12 +142,11 @@ static bool hd_block(hd_heap_t *h, const void *ptr, hd_block_t *b) {
                "hardened hd.trailer: the bytes past a block are overwritten");
     return false;
   }
-  uint8_t c = hd_canary(h, p);
-  for (const uint8_t *q = p + b->n, *end = hd_canary_end(b); q < end; q++)
-    if (*q != c) {
-      hd_corrupt(h, q, "hardened hd.canary: a block was written past its end");
-      return false;
-    }
+  const uint8_t *broken = hd_canary_broken(h, b);
+  if (broken != NULL) {
+    hd_corrupt(h, broken, "hardened hd.canary: a block was written past its end");
+    return false;
+  }
   return true;
 }
 
@@ -165,15 +185,10 @@ static va_error_kind_t hd_zero_take(hd_heap_t *h, const void *p, bool release) {
  * the inner allocator. */
 static void hd_release(hd_heap_t *h, hd_qentry_t e) {
   hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-  uint64_t acc = 0;
-  for (size_t i = 0; i + 8 <= e.n; i += 8) acc |= hd_load(e.p + i);
-  for (size_t i = e.n & ~(size_t)7; i < e.n; i++) acc |= e.p[i];
-  uint8_t c = hd_canary(h, e.p);
-  bool canary = true;
-  for (const uint8_t *q = e.p + e.n, *end = hd_canary_end(&b); q < end; q++) canary &= *q == c;
-  if (acc != 0)
+  if (!hd_reads_zero(e.p, e.n))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
-  else if (!canary || hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
+  else if (hd_canary_broken(h, &b) != NULL ||
+           hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block's frame was overwritten");
   else
     h->in->free(h->inner, e.p);
@@ -269,15 +284,14 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
       b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
     }
     if (n > old_n) hd_zero(b->p + old_n, n - old_n); /* the old frame, now the caller's */
-    memset(b->p + n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + n)));
-    hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, n, b->guard));
+    hd_frame_write(h, b);
     return b->p;
   }
   hd_unguard(b);
   uint8_t *q = h->in->realloc(h->inner, b->p, n + extra);
   if (q == NULL) {
     if (b->guard) b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
-    hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+    hd_frame_write(h, b); /* b untouched but for the guard bit */
     return NULL;
   }
   if (n > b->n) hd_zero(q + b->n, n - b->n); /* the old frame, and what the inner added */
@@ -427,9 +441,7 @@ void hd_sweep(void *heap) {
   hd_enter(h, "free");
   for (size_t i = 0; i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
-    uint64_t acc = 0;
-    for (size_t k = 0; k < e.n; k++) acc |= e.p[k];
-    if (acc != 0) {
+    if (!hd_reads_zero(e.p, e.n)) {
       hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
       break;
     }
@@ -457,8 +469,7 @@ bool hd_check(void *heap, va_report_t *r) {
   for (size_t i = 0; i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
     hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-    bool zero = true;
-    for (size_t k = 0; k < e.n; k++) zero &= e.p[k] == 0;
+    bool zero = hd_reads_zero(e.p, e.n);
     if (!zero || b.usable < e.n + HD_TRAILER ||
         hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
       return va_fail(r, "hd.quarantine", e.p, "quarantined block of %zu bytes %s", e.n,
