@@ -109,6 +109,32 @@ typedef struct va_stats {
   size_t large_mappings; /* V2: live mappings of large blocks */
 } va_stats_t;
 
+/* One region of an instance, as walk() reports it. Every byte an instance
+ * holds is in at most one LIVE, FREE or CACHED region; PAGE and SEGMENT
+ * regions contain the blocks walk reports after them. */
+typedef enum va_region_kind {
+  VA_REGION_LIVE = 1, /* a live block: addr = its payload, size = usable bytes */
+  VA_REGION_FREE,     /* a free block or slot, reusable without the OS
+                         (V1: a free block's payload; V2: a free slot) */
+  VA_REGION_CACHED,   /* V2: a freed large mapping kept for reuse (addr: its
+                         payload, size: the payload bytes it would serve) */
+  VA_REGION_PAGE,     /* V2: a slab page (addr: its mapping, size: its bytes,
+                         cls: its size class); its slots follow it */
+  VA_REGION_SEGMENT,  /* V2: a segment, the chunks pages and large blocks are
+                         carved from (addr, size: the whole mapping) */
+} va_region_kind_t;
+
+typedef struct va_region {
+  va_region_kind_t kind;
+  const void *addr;
+  size_t size;
+  int cls;            /* V2 PAGE and its slots: the size class; else -1 */
+  size_t block_size;  /* V2 PAGE and its slots: bytes per slot; else 0 */
+} va_region_t;
+
+/* Called once per region; must not call into the instance. */
+typedef void (*va_walk_fn)(void *ctx, const va_region_t *region);
+
 /* An allocator: a name and the operations over its instances. */
 typedef struct va_allocator {
   const char *name;
@@ -135,6 +161,12 @@ typedef struct va_allocator {
    * again. One OS thread drives them all, so runs are deterministic. */
   void (*thread_switch)(void *heap, unsigned t);
   void (*thread_exit)(void *heap, unsigned t);
+  /* Every region of the instance, in the order it keeps them (V1: the
+   * block list, by address; V2: each page then its slots, live large
+   * blocks, the large cache, segments). Reads metadata only, allocates
+   * nothing, and needs the instance idle (no call in progress).
+   * NULL: the instance cannot be walked (the process malloc). */
+  void (*walk)(void *heap, va_walk_fn fn, void *ctx);
 } va_allocator_t;
 
 #define VA_MAX_THREADS 8 /* virtual threads an instance must accept */
