@@ -58,7 +58,7 @@
 #define BENCH_SANITIZED 1
 #endif
 
-#define BENCH_MAX_ALLOCS 16
+#define BENCH_MAX_ALLOCS 32
 
 /* One allocator as the driver sees it. */
 typedef struct bench_alloc {
@@ -69,6 +69,7 @@ typedef struct bench_alloc {
   bool reference;    /* glibc or a preloaded reference */
   bool dropin;       /* one of our drop-in libraries, preloaded like a reference */
   const char *mode;  /* NAME=VALUE the drop-in runs under (its hardened mode), or NULL */
+  bool on_request;   /* runs only when --alloc names it (one hardening feature) */
   bool available;
   char note[200];    /* why not available */
 } bench_alloc_t;
@@ -88,7 +89,7 @@ typedef struct bench_flags {
   const char *alloc_filter, *workload_filter;
   const char *json, *csv, *svg, *markdown;
   const char *trace_dir;
-  bool list, no_save;
+  bool list, save, update_readme; /* --save, --update-readme: write into the tree */
   double timeout_s;   /* the driver kills a child after this long */
   double run_limit_s; /* a child stops its pair when one run takes longer */
   int threads;        /* worker threads of the multi-threaded workloads; 0: theirs */
@@ -99,7 +100,7 @@ static void bench_usage(FILE *f) {
           "usage: compare [--quick | --full] [--suite=workloads|programs|all]\n"
           "               [--alloc=A,B] [--workload=X,Y] [--no-syscalls]\n"
           "               [--json FILE] [--csv FILE] [--svg FILE] [--markdown FILE]\n"
-          "               [--no-save] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
+          "               [--save] [--update-readme] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
           "               [--traces=DIR] [--threads=N] [--list]\n"
           "  Runs every (allocator, workload) pair in a fresh process and compares\n"
           "  them with glibc. Allocators: ours from the registry plus glibc,\n"
@@ -114,8 +115,10 @@ static void bench_usage(FILE *f) {
           "  a quadratic allocator is reported, not waited for.\n"
           "  --timeout: a child running longer is killed (default 60 s, --full 600 s).\n"
           "  Relative output paths are resolved against $BUILD_WORKING_DIRECTORY.\n"
-          "  Under `bazel run`, also writes bench/results/latest.{json,md,svg}\n"
-          "  in the source tree unless --no-save.\n");
+          "  The source tree is left as it was unless asked: under `bazel run`,\n"
+          "  --save writes bench/results/latest.{json,md,svg}, and --update-readme\n"
+          "  (a run of every allocator and workload only) the README's results.\n"
+          "  --no-save is accepted and changes nothing (it is the default).\n");
 }
 
 /* ---------------------------------------------------------------------------
@@ -209,7 +212,15 @@ static void bench_add_dropin(bench_alloc_t *a, const char *name, const char *env
 
 static size_t bench_list_allocs(bench_alloc_t *out) {
   size_t n = 0;
-  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 7; i++) {
+  static const char *const features[][2] = { /* one hardening feature each (alloc/harden) */
+      {"dropin-v2-harden-trailer", "VEDALLOC_HARDEN=trailer"},
+      {"dropin-v2-harden-canary", "VEDALLOC_HARDEN=canary"},
+      {"dropin-v2-harden-guard", "VEDALLOC_HARDEN=guard"},
+      {"dropin-v2-harden-zero", "VEDALLOC_HARDEN=zero"},
+      {"dropin-v2-harden-quarantine", "VEDALLOC_HARDEN=quarantine"},
+      {"dropin-v2-harden-zero-size", "VEDALLOC_HARDEN=zero-size"}};
+  size_t nf = sizeof features / sizeof features[0];
+  for (size_t i = 0; i < va_registry_len && n < BENCH_MAX_ALLOCS - 7 - nf; i++) {
     if (va_registry[i].family == VA_FAMILY_REFERENCE) continue;
     if (va_registry[i].harness_only) continue;
     memset(&out[n], 0, sizeof out[n]);
@@ -223,6 +234,11 @@ static size_t bench_list_allocs(bench_alloc_t *out) {
   /* The same library as dropin-v2, in its hardened mode (alloc/harden). */
   bench_add_dropin(&out[n], "dropin-v2-hardened", "VA_BENCH_VEDALLOC", "alloc/malloc/libvedalloc.so");
   out[n++].mode = "VEDALLOC_HARDEN=1";
+  for (size_t k = 0; k < nf; k++) { /* the layer with one feature: its cost alone */
+    bench_add_dropin(&out[n], features[k][0], "VA_BENCH_VEDALLOC", "alloc/malloc/libvedalloc.so");
+    out[n].mode = features[k][1];
+    out[n++].on_request = true;
+  }
   memset(&out[n], 0, sizeof out[n]);
   out[n].name = "glibc";
   out[n].entry = "system";
@@ -278,7 +294,9 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
     if (strcmp(a, "--quick") == 0) f->mode = BENCH_QUICK;
     else if (strcmp(a, "--full") == 0) f->mode = BENCH_FULL;
     else if (strcmp(a, "--list") == 0) f->list = true;
-    else if (strcmp(a, "--no-save") == 0) f->no_save = true;
+    else if (strcmp(a, "--no-save") == 0) f->save = false;
+    else if (strcmp(a, "--save") == 0) f->save = true;
+    else if (strcmp(a, "--update-readme") == 0) f->update_readme = true;
     else if (strcmp(a, "--no-syscalls") == 0) f->no_syscalls = true;
     else if ((v = bench_flag_value("--suite", argc, argv, &i))) {
       if (strcmp(v, "workloads") == 0) f->suite = BENCH_SUITE_WORKLOADS;
@@ -924,7 +942,8 @@ static void bench_plan_make(bench_plan_t *p, const bench_flags_t *f, char *tbuf,
   size_t n = bench_list_allocs(all);
   p->nallocs = 0;
   for (size_t i = 0; i < n; i++)
-    if (bench_in_list(f->alloc_filter, all[i].name)) p->allocs[p->nallocs++] = all[i];
+    if (bench_in_list(f->alloc_filter, all[i].name) && (f->alloc_filter || !all[i].on_request))
+      p->allocs[p->nallocs++] = all[i];
   /* --workload names rows of either kind; without it, the suite decides. */
   bool filtered = f->workload_filter != NULL;
   bool workloads = filtered || f->suite != BENCH_SUITE_PROGRAMS;
@@ -980,8 +999,9 @@ static void bench_list(const bench_plan_t *p) {
   size_t n = bench_list_allocs(all);
   printf("allocators:\n");
   for (size_t i = 0; i < n; i++)
-    printf("  %-12s %s\n", all[i].name,
-           !all[i].available ? all[i].note : all[i].preload[0] ? all[i].preload : "");
+    printf("  %-12s %s%s\n", all[i].name,
+           !all[i].available ? all[i].note : all[i].preload[0] ? all[i].preload : "",
+           all[i].on_request ? " [only when --alloc names it]" : "");
   printf("workloads:\n");
   for (size_t i = 0; i < bench_workloads_len; i++)
     printf("  %-15s %s%s\n", bench_workloads[i].name, bench_workloads[i].summary,
@@ -1004,7 +1024,10 @@ static void bench_save(const bench_session_t *s, const bench_flags_t *f) {
   if (f->svg) ok &= bench_write_svg(bench_user_path(f->svg, buf, sizeof buf), s);
   if (f->markdown) ok &= bench_write_markdown(bench_user_path(f->markdown, buf, sizeof buf), s);
   const char *ws = getenv("BUILD_WORKSPACE_DIRECTORY");
-  if (ws && *ws && !f->no_save) {
+  if ((f->save || f->update_readme) && !(ws && *ws))
+    fprintf(stderr, "compare: --save and --update-readme need `bazel run` (the source tree); "
+                    "nothing saved\n");
+  if (ws && *ws && f->save) {
     snprintf(buf, sizeof buf, "%s/bench/results", ws);
     mkdir(buf, 0755);
     snprintf(buf, sizeof buf, "%s/bench/results/latest.json", ws);
@@ -1014,10 +1037,15 @@ static void bench_save(const bench_session_t *s, const bench_flags_t *f) {
     snprintf(buf, sizeof buf, "%s/bench/results/latest.svg", ws);
     ok &= bench_write_svg(buf, s);
     fprintf(stderr, "saved %s/bench/results/latest.{json,md,svg}\n", ws);
+  }
+  if (ws && *ws && f->update_readme) {
     if (!f->alloc_filter && !f->workload_filter && f->suite != BENCH_SUITE_PROGRAMS) {
       /* only a complete run speaks for the README */
       snprintf(buf, sizeof buf, "%s/README.md", ws);
       if (bench_update_readme(buf, s)) fprintf(stderr, "updated the results in %s\n", buf);
+    } else {
+      fprintf(stderr, "compare: --update-readme: only a run of every allocator and workload "
+                      "updates the README; not updated\n");
     }
   }
   if (!ok) fprintf(stderr, "compare: some output files could not be written\n");

@@ -497,8 +497,38 @@ static int ct_usage(const char *compare) {
     VT_CHECK(text && strstr(text, "usage: compare"));
     free(text);
   }
-  snprintf(cmd, sizeof cmd, "'%s' --list >/dev/null", compare);
+  snprintf(cmd, sizeof cmd, "'%s' --list >'%s'", compare, err);
   VT_CHECK(ct_run(cmd) == 0);
+  char *list = ct_read(err); /* one hardening feature per column, only when named */
+  VT_CHECK(list && strstr(list, "dropin-v2-harden-quarantine") &&
+           strstr(list, "[only when --alloc names it]"));
+  free(list);
+  return 0;
+}
+
+/* A plain run under `bazel run` leaves the source tree as it was; --save
+ * writes the results, and --update-readme of a partial run does not touch
+ * the README. */
+static int ct_tree_clean(const char *compare) {
+  char ws[4096], cmd[8192], path[4200];
+  snprintf(ws, sizeof ws, "%s/ws", ct_tmpdir());
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s/bench' && printf 'readme\\n' > '%s/README.md'",
+           ws, ws, ws);
+  VT_CHECK(ct_run(cmd) == 0);
+  const char *run = "BUILD_WORKSPACE_DIRECTORY='%s' '%s' --quick --no-syscalls --alloc=glibc "
+                    "--workload=single %s >/dev/null 2>&1";
+  snprintf(cmd, sizeof cmd, run, ws, compare, "--update-readme");
+  VT_CHECK(ct_run(cmd) == 0);
+  snprintf(path, sizeof path, "%s/bench/results", ws);
+  VT_CHECK(access(path, F_OK) != 0); /* nothing written */
+  snprintf(path, sizeof path, "%s/README.md", ws);
+  char *readme = ct_read(path);
+  VT_CHECK(readme && strcmp(readme, "readme\n") == 0);
+  free(readme);
+  snprintf(cmd, sizeof cmd, run, ws, compare, "--save");
+  VT_CHECK(ct_run(cmd) == 0);
+  snprintf(path, sizeof path, "%s/bench/results/latest.json", ws);
+  VT_CHECK(access(path, R_OK) == 0);
   return 0;
 }
 
@@ -509,6 +539,6 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[2], "output") == 0) ct_output(argv[1]);
   else if (strcmp(argv[2], "programs") == 0) ct_programs(argv[1]);
-  else ct_usage(argv[1]);
+  else ct_usage(argv[1]), ct_tree_clean(argv[1]);
   return va_check_summary();
 }

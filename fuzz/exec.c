@@ -17,7 +17,8 @@
  *      a bad op: exactly one report of the right kind, then the checker
  *      and every live block;
  *   3. every check_every ops the allocator's checker, every contents_every
- *      ops every live block; a check op does both.
+ *      ops every live block and the instance's walk (its live blocks must
+ *      be the slots'); a check op does all.
  * At the end (after the interpreter freed everything): check() and
  * check_empty().
  *
@@ -91,6 +92,40 @@ static bool fz_run_check(va_interp_t *in) {
   if (in->a->check(in->heap, &r)) return true;
   return va_interp_fail(in, va_interp_name(in, "check:", r.invariant), "at %p: %s",
                         r.addr, r.detail);
+}
+
+/* The instance's walk (allocator.h) against the shadow: its LIVE regions
+ * are exactly the live slots, each at its pointer with its usable size. */
+typedef struct fz_walk {
+  const fz_shadow_t *st;
+  const va_interp_t *in;
+  size_t live;        /* LIVE regions seen */
+  const void *stray;  /* the first LIVE region that is no slot's block */
+  size_t stray_size;
+} fz_walk_t;
+
+static void fz_walk_region(void *ctx, const va_region_t *r) {
+  fz_walk_t *w = ctx;
+  if (r->kind != VA_REGION_LIVE) return;
+  w->live++;
+  const fz_span_t *s = fz_index_find(&w->st->index, (uintptr_t)r->addr);
+  if (w->stray == NULL && (s == NULL || w->in->slot[s->slot].usable != r->size))
+    w->stray = r->addr, w->stray_size = r->size;
+}
+
+static bool fz_run_walk(fz_shadow_t *st, va_interp_t *in) {
+  if (!in->a->walk) return true;
+  fz_walk_t w = {.st = st, .in = in};
+  in->a->walk(in->heap, fz_walk_region, &w);
+  size_t slots = 0;
+  for (unsigned s = 0; s < VA_SLOTS; s++) slots += in->slot[s].ptr != NULL;
+  if (w.stray)
+    return va_interp_fail(in, "walk.live", "walk reports a live block %p of %zu bytes that "
+                          "no slot holds with that usable size", w.stray, w.stray_size);
+  if (w.live != slots)
+    return va_interp_fail(in, "walk.live", "walk reports %zu live blocks, the slots hold %zu",
+                          w.live, slots);
+  return true;
 }
 
 /* Slot s's block leaves the shadow. */
@@ -297,7 +332,8 @@ static bool fz_op_end(void *ctx, va_interp_t *in, const va_op_t *op) {
                (st->cfg->check_every && i % st->cfg->check_every == 0);
   bool contents = op->kind == VA_OP_CHECK ||
                   (st->cfg->contents_every && i % st->cfg->contents_every == 0);
-  return (!check || fz_run_check(in)) && (!contents || fz_verify_all(st, in));
+  return (!check || fz_run_check(in)) &&
+         (!contents || (fz_verify_all(st, in) && fz_run_walk(st, in)));
 }
 
 static bool fz_end(void *ctx, va_interp_t *in) {

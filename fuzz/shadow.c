@@ -142,6 +142,11 @@ bool fz_index_insert(fz_index_t *ix, uintptr_t start, size_t len,
   return true;
 }
 
+const fz_span_t *fz_index_find(const fz_index_t *ix, uintptr_t start) {
+  size_t pos = fz_index_upper(ix, start);
+  return pos > 0 && ix->span[pos - 1].start == start ? &ix->span[pos - 1] : NULL;
+}
+
 void fz_index_remove(fz_index_t *ix, uintptr_t start) {
   size_t pos = fz_index_upper(ix, start);
   if (pos == 0 || ix->span[pos - 1].start != start) return;

@@ -72,5 +72,7 @@ bool fz_index_insert(fz_index_t *ix, uintptr_t start, size_t len,
 
 /* Remove the span that starts at start (no-op if absent). */
 void fz_index_remove(fz_index_t *ix, uintptr_t start);
+/* The span starting exactly at start, or NULL. */
+const fz_span_t *fz_index_find(const fz_index_t *ix, uintptr_t start);
 
 #endif

@@ -51,13 +51,13 @@ typedef struct prop_v1_walk {
   bool overflow;
 } prop_v1_walk_t;
 
-static void prop_v1_visit(void *ctx, void *payload, size_t size, bool is_free) {
+static void prop_v1_visit(void *ctx, const va_region_t *r) {
   prop_v1_walk_t *w = ctx;
   if (w->n == PROP_V1_MAX_BLOCKS) {
     w->overflow = true;
     return;
   }
-  w->b[w->n++] = (prop_v1_block_t){(uintptr_t)payload, size, is_free};
+  w->b[w->n++] = (prop_v1_block_t){(uintptr_t)r->addr, r->size, r->kind == VA_REGION_FREE};
 }
 
 static void prop_v1_walk(void *heap, prop_v1_walk_t *w) {

@@ -138,4 +138,5 @@ const va_allocator_t ff_allocator = {
     .check = ff_check,
     .stats = ff_stats,
     .check_empty = ff_check_empty,
+    .walk = ff_walk,
 };

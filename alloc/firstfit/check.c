@@ -189,10 +189,14 @@ void ff_stats(void *heap, va_stats_t *st) {
   st->pages = (h->footprint + FF_PAGE - 1) / FF_PAGE;
 }
 
-void ff_walk(void *heap, ff_walk_fn fn, void *ctx) {
+void ff_walk(void *heap, va_walk_fn fn, void *ctx) {
   ff_heap_t *h = heap;
-  for (ff_block_t *b = h->head; b; b = ff_next(b))
-    if (!ff_is_fence(b)) fn(ctx, ff_payload(b), ff_psize(b), ff_is_free(b));
+  for (ff_block_t *b = h->head; b; b = ff_next(b)) {
+    if (ff_is_fence(b)) continue;
+    va_region_t r = {.kind = ff_is_free(b) ? VA_REGION_FREE : VA_REGION_LIVE,
+                     .addr = ff_payload(b), .size = ff_psize(b), .cls = -1};
+    fn(ctx, &r);
+  }
 }
 
 size_t ff_block_count(void *heap) {

@@ -22,11 +22,9 @@ extern const va_allocator_t ff_allocator;
 
 /* ---- introspection (tests, properties, benchmarks) ---------------------- */
 
-/* Called once per block in address order; size is the payload size. */
-typedef void (*ff_walk_fn)(void *ctx, void *payload, size_t size, bool is_free);
-
-/* Visit every block (segment fences are internal and not visited). */
-void ff_walk(void *heap, ff_walk_fn fn, void *ctx);
+/* The table's walk: every block in address order, a LIVE or FREE region
+ * of its payload (segment fences are internal and not visited). */
+void ff_walk(void *heap, va_walk_fn fn, void *ctx);
 
 /* Blocks in the heap, free and live (fences excluded). */
 size_t ff_block_count(void *heap);

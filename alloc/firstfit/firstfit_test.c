@@ -240,10 +240,9 @@ static void ff_test_memalign(void) {
   ff_allocator.destroy(h);
 }
 
-static void ff_t_count_cb(void *ctx, void *p, size_t n, bool is_free) {
+static void ff_t_count_cb(void *ctx, const va_region_t *r) {
   size_t *c = ctx;
-  c[is_free] += n;
-  (void)p;
+  c[r->kind == VA_REGION_FREE] += r->size;
 }
 
 static void ff_test_stats_walk_frag(void) {

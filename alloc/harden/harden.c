@@ -71,7 +71,8 @@ static uint8_t *hd_guard_at(const hd_block_t *b) {
 /* Where the canary ends: the guard page (all of the last page, so any
  * overflow short of the guard is seen too), or the trailer, at most
  * HD_CANARY_MAX bytes on. */
-static uint8_t *hd_canary_end(const hd_block_t *b) {
+static uint8_t *hd_canary_end(const hd_heap_t *h, const hd_block_t *b) {
+  if (!(h->features & HD_CANARY)) return b->p + b->n;
   uint8_t *limit = hd_trailer_at(b), *page = hd_guard_at(b);
   if (b->guard || (hd_is_large(b->n) && page < limit)) return page; /* to the page end */
   uint8_t *most = b->p + b->n + HD_CANARY_MAX;
@@ -80,13 +81,14 @@ static uint8_t *hd_canary_end(const hd_block_t *b) {
 
 /* Write b's canary and live trailer (its guard page, if any, is set). */
 static void hd_frame_write(const hd_heap_t *h, const hd_block_t *b) {
-  memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(b) - (b->p + b->n)));
+  memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(h, b) - (b->p + b->n)));
   hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
 }
 
 /* Lay the frame around fresh inner block p for n bytes. */
 static void hd_frame(hd_heap_t *h, hd_block_t *b) {
-  if (h->guards && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE && hd_is_large(b->n))
+  if ((h->features & HD_GUARD) && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE &&
+      hd_is_large(b->n))
     b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
   hd_frame_write(h, b);
 }
@@ -94,7 +96,7 @@ static void hd_frame(hd_heap_t *h, hd_block_t *b) {
 /* The first canary byte of b that is not the canary, or NULL. */
 static const uint8_t *hd_canary_broken(const hd_heap_t *h, const hd_block_t *b) {
   uint8_t c = hd_canary(h, b->p);
-  for (const uint8_t *q = b->p + b->n, *end = hd_canary_end(b); q < end; q++)
+  for (const uint8_t *q = b->p + b->n, *end = hd_canary_end(h, b); q < end; q++)
     if (*q != c) return q;
   return NULL;
 }
@@ -116,31 +118,39 @@ static void hd_corrupt(hd_heap_t *h, const void *near, const char *check) {
   va_raise_corrupt(&h->opts, h->op, near, check);
 }
 
+typedef enum hd_state { HD_LIVE, HD_FREED, HD_DAMAGED } hd_state_t;
+
+/* Inner block p of usable size u, its trailer read back into *b: live,
+ * freed (quarantined, or a stale pointer), or damaged. */
+static hd_state_t hd_read(const hd_heap_t *h, uint8_t *p, size_t u, hd_block_t *b) {
+  *b = (hd_block_t){.p = p, .usable = u};
+  if (u < HD_TRAILER) return HD_DAMAGED;
+  uint64_t t = hd_load(hd_trailer_at(b));
+  b->n = (size_t)(t & (HD_GUARD_BIT - 1));
+  b->guard = (t & HD_GUARD_BIT) != 0;
+  bool fits = b->n + HD_TRAILER <= u &&
+              (!b->guard || hd_guard_at(b) + HD_PAGE <= hd_trailer_at(b));
+  if (fits && t == hd_trailer(h->live_key, p, b->n, b->guard)) return HD_LIVE;
+  if (fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) return HD_FREED;
+  return HD_DAMAGED;
+}
+
 /* Block p's frame read back: true when it is a live block of the layer
  * (*b filled); else reported (the inner's verdict, a double free, damage). */
 static bool hd_block(hd_heap_t *h, const void *ptr, hd_block_t *b) {
   uint8_t *p = (uint8_t *)ptr;
   size_t u = h->in->usable_size(h->inner, p); /* misuse: reported there */
   if (u == 0) return false;
-  if (u < HD_TRAILER) {
-    hd_corrupt(h, p, "hardened hd.trailer: a block too small for its trailer");
-    return false;
-  }
-  *b = (hd_block_t){.p = p, .usable = u};
-  uint64_t t = hd_load(hd_trailer_at(b));
-  b->n = (size_t)(t & (HD_GUARD_BIT - 1));
-  b->guard = (t & HD_GUARD_BIT) != 0;
-  bool fits = b->n + HD_TRAILER <= u &&
-              (!b->guard || hd_guard_at(b) + HD_PAGE <= hd_trailer_at(b));
-  bool live = fits && t == hd_trailer(h->live_key, p, b->n, b->guard);
-  if (!live && fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) {
+  switch (hd_read(h, p, u, b)) {
+  case HD_FREED:
     va_raise(&h->opts, VA_ERR_DOUBLE_FREE, h->op, p);
     return false;
-  }
-  if (!live) {
-    hd_corrupt(h, hd_trailer_at(b),
+  case HD_DAMAGED:
+    hd_corrupt(h, u < HD_TRAILER ? p : hd_trailer_at(b),
                "hardened hd.trailer: the bytes past a block are overwritten");
     return false;
+  case HD_LIVE:
+    break;
   }
   const uint8_t *broken = hd_canary_broken(h, b);
   if (broken != NULL) {
@@ -185,7 +195,7 @@ static va_error_kind_t hd_zero_take(hd_heap_t *h, const void *p, bool release) {
  * the inner allocator. */
 static void hd_release(hd_heap_t *h, hd_qentry_t e) {
   hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-  if (!hd_reads_zero(e.p, e.n))
+  if ((h->features & HD_ZERO) && !hd_reads_zero(e.p, e.n))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
   else if (hd_canary_broken(h, &b) != NULL ||
            hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
@@ -211,7 +221,7 @@ static void hd_evict(hd_heap_t *h) {
 /* Freed block b is zeroed, marked freed and held; the oldest leave (one
  * of the oldest, at random) while the ring would exceed its bounds. */
 static void hd_quarantine(hd_heap_t *h, const hd_block_t *b) {
-  memset(b->p, 0, b->n);
+  if (h->features & HD_ZERO) memset(b->p, 0, b->n);
   hd_store(hd_trailer_at(b), hd_trailer(h->freed_key, b->p, b->n, false));
   while (h->qcount > 0 &&
          (h->qcount == HD_QUARANTINE || h->qbytes + b->n > HD_QUARANTINE_BYTES))
@@ -231,19 +241,29 @@ static void hd_leave(hd_heap_t *h) {
   if (h->lock) pthread_mutex_unlock(h->lock);
 }
 
-/* A zeroed, framed block of n bytes (align 0: the default). */
+/* Bytes the layer asks for beyond the caller's n: the trailer, and for a
+ * large block room for a guard page on its own page, or for a canary to
+ * its last page's end. */
+static size_t hd_extra(const hd_heap_t *h, size_t n) {
+  if (!hd_is_large(n)) return HD_TRAILER;
+  if (h->features & HD_GUARD) return HD_TRAILER + 2 * HD_PAGE;
+  return h->features & HD_CANARY ? HD_TRAILER + HD_PAGE : HD_TRAILER;
+}
+
+/* A framed block of n bytes, zeroed (HD_ZERO) (align 0: the default). */
 static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
-  if (n == 0 && align == 0) return hd_zero_alloc(h);
-  size_t extra = hd_is_large(n) ? HD_TRAILER + 2 * HD_PAGE : HD_TRAILER;
+  if (n == 0 && align == 0 && (h->features & HD_ZERO_SIZE)) return hd_zero_alloc(h);
+  size_t extra = hd_extra(h, n);
+  bool zero = (h->features & HD_ZERO) != 0;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   /* Zeroed by the inner calloc, which clears only memory it does not know
    * to be fresh (V2: a new mapping is not touched). */
   uint8_t *p;
   if (align == 0) {
-    p = h->in->calloc(h->inner, 1, n + extra);
+    p = zero ? h->in->calloc(h->inner, 1, n + extra) : h->in->malloc(h->inner, n + extra);
   } else {
     p = h->in->memalign ? h->in->memalign(h->inner, align, n + extra) : va_enomem();
-    if (p) memset(p, 0, n);
+    if (p && zero) memset(p, 0, n);
   }
   if (p == NULL) return NULL;
   hd_block_t b = {.p = p, .n = n, .usable = h->in->usable_size(h->inner, p)};
@@ -273,7 +293,8 @@ static void hd_zero(uint8_t *p, size_t n) {
  * page: the old frame is lifted and cleared, the new one laid. NULL (b
  * untouched, guard put back) when the inner cannot. */
 static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
-  size_t extra = HD_TRAILER + 2 * HD_PAGE;
+  size_t extra = hd_extra(h, n);
+  bool zero = (h->features & HD_ZERO) != 0;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   if (n + extra <= b->usable) { /* within its own block: the frame moves */
     uint8_t *old_guard = hd_guard_at(b);
@@ -283,7 +304,7 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
       mprotect(old_guard, HD_PAGE, PROT_READ | PROT_WRITE);
       b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
     }
-    if (n > old_n) hd_zero(b->p + old_n, n - old_n); /* the old frame, now the caller's */
+    if (n > old_n && zero) hd_zero(b->p + old_n, n - old_n); /* the old frame, now the caller's */
     hd_frame_write(h, b);
     return b->p;
   }
@@ -294,7 +315,7 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
     hd_frame_write(h, b); /* b untouched but for the guard bit */
     return NULL;
   }
-  if (n > b->n) hd_zero(q + b->n, n - b->n); /* the old frame, and what the inner added */
+  if (n > b->n && zero) hd_zero(q + b->n, n - b->n); /* the old frame, and what the inner added */
   hd_block_t nb = {.p = q, .n = n, .usable = h->in->usable_size(h->inner, q)};
   hd_frame(h, &nb);
   return q;
@@ -302,13 +323,13 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
 
 /* Free live block b (validated). */
 static void hd_drop(hd_heap_t *h, hd_block_t *b) {
-  if (b->guard || hd_is_large(b->n)) {
-    hd_unguard(b);
-    hd_zero(b->p, b->n); /* a stale pointer reads zero, not the old data */
-    h->in->free(h->inner, b->p);
-  } else {
+  if (!b->guard && !hd_is_large(b->n) && (h->features & HD_QUARANTINE)) {
     hd_quarantine(h, b);
+    return;
   }
+  hd_unguard(b);
+  if (h->features & HD_ZERO) hd_zero(b->p, b->n); /* a stale pointer reads zero */
+  h->in->free(h->inner, b->p);
 }
 
 void *hd_malloc(void *heap, size_t n) {
@@ -366,7 +387,7 @@ void *hd_realloc(void *heap, void *p, size_t n) {
   }
   void *q;
   if (!zero && !hd_is_large(b.n) && !hd_is_large(n) && n != 0 && n + HD_TRAILER <= b.usable) {
-    if (n > b.n) memset(b.p + b.n, 0, n - b.n); /* the old canary, now the caller's */
+    if (n > b.n && (h->features & HD_ZERO)) memset(b.p + b.n, 0, n - b.n); /* the old canary */
     b.n = n;
     hd_frame(h, &b); /* in place: the frame moves */
     q = b.p;
@@ -432,14 +453,15 @@ hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
   return h;
 }
 
-void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns, bool guards) {
-  h->in = in, h->inner = inner, h->owns_inner = owns, h->guards = guards;
+void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns,
+               unsigned features) {
+  h->in = in, h->inner = inner, h->owns_inner = owns, h->features = features & HD_ALL;
 }
 
 void hd_sweep(void *heap) {
   hd_heap_t *h = heap;
   hd_enter(h, "free");
-  for (size_t i = 0; i < h->qcount; i++) {
+  for (size_t i = 0; (h->features & HD_ZERO) && i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
     if (!hd_reads_zero(e.p, e.n)) {
       hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
@@ -462,14 +484,46 @@ void hd_destroy(void *heap) {
   munmap(h, VA_ALIGN_UP(sizeof(hd_heap_t), HD_PAGE) + HD_ZERO_SLOTS / 8);
 }
 
+/* hd.live, over the inner's walk: the first live inner block that is not
+ * a sound block of the layer, and the freed (quarantined) ones. */
+typedef struct hd_walk {
+  const hd_heap_t *h;
+  size_t freed;
+  const void *bad;
+  const char *why;
+} hd_walk_t;
+
+static void hd_walk_block(void *ctx, const va_region_t *r) {
+  hd_walk_t *w = ctx;
+  if (r->kind != VA_REGION_LIVE || w->bad) return;
+  hd_block_t b;
+  hd_state_t s = hd_read(w->h, (uint8_t *)r->addr, r->size, &b);
+  w->freed += s == HD_FREED;
+  if (s == HD_DAMAGED) w->bad = r->addr, w->why = "has a damaged trailer";
+  if (s == HD_LIVE && (w->bad = hd_canary_broken(w->h, &b)) != NULL)
+    w->why = "was written past its end (canary)";
+}
+
+static bool hd_check_live(const hd_heap_t *h, va_report_t *r) {
+  if (!h->in->walk) return true;
+  hd_walk_t w = {.h = h};
+  h->in->walk(h->inner, hd_walk_block, &w);
+  if (w.bad) return va_fail(r, "hd.live", w.bad, "a live block %s", w.why);
+  if (w.freed != h->qcount)
+    return va_fail(r, "hd.live", h, "%zu freed blocks still held by the inner, %zu quarantined",
+                   w.freed, h->qcount);
+  return true;
+}
+
 bool hd_check(void *heap, va_report_t *r) {
   hd_heap_t *h = heap;
   if (h->in->check && !h->in->check(h->inner, r)) return false;
+  if (!hd_check_live(h, r)) return false;
   size_t bytes = 0, z = 0;
   for (size_t i = 0; i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
     hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-    bool zero = hd_reads_zero(e.p, e.n);
+    bool zero = !(h->features & HD_ZERO) || hd_reads_zero(e.p, e.n);
     if (!zero || b.usable < e.n + HD_TRAILER ||
         hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
       return va_fail(r, "hd.quarantine", e.p, "quarantined block of %zu bytes %s", e.n,
@@ -505,7 +559,7 @@ void hd_stats(void *heap, va_stats_t *s) {
 /* ---------------------------------------------------------------------------
  * An instance over an inner allocator's instance of its own
  * ------------------------------------------------------------------------- */
-void *hd_create(const va_allocator_t *in, const va_options_t *opts, bool guards) {
+void *hd_create(const va_allocator_t *in, const va_options_t *opts, unsigned features) {
   hd_heap_t *h = hd_new(opts, NULL);
   if (h == NULL) return NULL;
   va_options_t o = h->opts;
@@ -517,6 +571,36 @@ void *hd_create(const va_allocator_t *in, const va_options_t *opts, bool guards)
     errno = e;
     return NULL;
   }
-  hd_attach(h, in, inner, true, guards);
+  hd_attach(h, in, inner, true, features);
   return h;
+}
+
+/* ---------------------------------------------------------------------------
+ * Features by name (VEDALLOC_HARDEN)
+ * ------------------------------------------------------------------------- */
+static const struct {
+  const char *name;
+  unsigned bits;
+} hd_feature_names[] = {
+    {"1", HD_ALL},         {"all", HD_ALL},   {"trailer", 0},
+    {"canary", HD_CANARY}, {"guard", HD_GUARD}, {"zero", HD_ZERO},
+    {"quarantine", HD_QUARANTINE}, {"zero-size", HD_ZERO_SIZE},
+};
+
+bool hd_features_parse(const char *v, unsigned *features) {
+  unsigned bits = 0;
+  if (v == NULL || *v == '\0') return false;
+  for (const char *p = v;;) {
+    size_t len = strcspn(p, ",");
+    size_t i = 0, n = sizeof hd_feature_names / sizeof hd_feature_names[0];
+    while (i < n && !(strlen(hd_feature_names[i].name) == len &&
+                      strncmp(hd_feature_names[i].name, p, len) == 0))
+      i++;
+    if (i == n) return false;
+    bits |= hd_feature_names[i].bits;
+    if (p[len] == '\0') break;
+    p += len + 1;
+  }
+  *features = bits;
+  return true;
 }

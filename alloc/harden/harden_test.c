@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alloc/firstfit/firstfit.h"
 #include "alloc/harden/harden.h"
 #include "alloc/harden/types.h"
+#include "alloc/slab/slab.h"
 #include "alloc/testing/check.h"
 
 typedef struct seen {
@@ -197,6 +199,58 @@ static void test_guard_page(void) {
   A->destroy(h);
 }
 
+/* The checker reaches live blocks through the inner's walk: a live
+ * block's broken canary or trailer is named before any free meets it. */
+static void test_checker_sees_live_blocks(void) {
+  seen_t s = {0};
+  void *h = heap(&s);
+  /* 33 bytes: canary 33..40, then the trailer (33 + 8 rounds to 48) */
+  char *p = A->malloc(h, 33), *q = A->malloc(h, 33);
+  A->free(h, A->malloc(h, 33)); /* one quarantined: not a live block's fault */
+  va_report_t r;
+  VT_CHECK(A->check(h, &r));
+  char was = p[33];
+  smash(p + 33, 0x41, 1); /* one byte past p, p live */
+  VT_CHECK(!A->check(h, &r) && strcmp(r.invariant, "hd.live") == 0 && r.addr == p + 33);
+  smash(p + 33, was, 1);
+  VT_CHECK(A->check(h, &r) && s.calls == 0);
+  A->free(h, p), A->free(h, q);
+  VT_CHECK(A->check_empty(h, &r) && s.calls == 0);
+  A->destroy(h);
+}
+
+/* Each feature can be left out (VEDALLOC_HARDEN=name,...): what is left
+ * still works, and what is gone is gone. */
+static void test_features(void) {
+  unsigned f = 0;
+  VT_CHECK(hd_features_parse("1", &f) && f == HD_ALL);
+  VT_CHECK(hd_features_parse("canary,zero", &f) && f == (HD_CANARY | HD_ZERO));
+  VT_CHECK(hd_features_parse("trailer", &f) && f == 0);
+  VT_CHECK(!hd_features_parse("canary,", &f) && !hd_features_parse("", &f) &&
+           !hd_features_parse("canaries", &f) && !hd_features_parse(NULL, &f));
+  const va_allocator_t *in = A == &hd_v2_allocator ? &sl_allocator : &ff_allocator;
+  seen_t s = {0};
+  va_options_t o = va_options_default();
+  o.on_error = hook, o.error_ctx = &s, o.seed = 3;
+  void *h = hd_create(in, &o, 0); /* the trailer alone */
+  char *p = hd_malloc(h, 33);
+  smash(p + 33, 0x41, 1); /* into what would be the canary: not seen */
+  hd_free(h, p);
+  VT_CHECK(s.calls == 0);
+  char *z = hd_malloc(h, 0); /* an ordinary block, writable for 0 bytes */
+  VT_CHECK(z != NULL && hd_usable_size(h, z) == 0);
+  hd_free(h, z);
+  va_report_t r;
+  VT_CHECK(hd_check_empty(h, &r) && s.calls == 0); /* nothing quarantined */
+  hd_destroy(h);
+  h = hd_create(in, &o, HD_CANARY);
+  p = hd_malloc(h, 33);
+  smash(p + 33, 0x41, 1);
+  hd_free(h, p);
+  VT_CHECK(saw(&s, VA_ERR_CORRUPTION, "free", "hd.canary"));
+  hd_destroy(h);
+}
+
 static void run_all(const char *label) {
   printf("-- over %s\n", label);
   VT_RUN(test_overflow_canary);
@@ -205,6 +259,8 @@ static void run_all(const char *label) {
   VT_RUN(test_zeroed_and_random_reuse);
   VT_RUN(test_zero_size);
   VT_RUN(test_guard_page);
+  VT_RUN(test_checker_sees_live_blocks);
+  VT_RUN(test_features);
 }
 
 int main(void) {

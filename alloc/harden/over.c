@@ -4,8 +4,12 @@
 #include "alloc/harden/harden.h"
 #include "alloc/slab/slab.h"
 
-static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o, true); }
-static void *hd_v1_create(const va_options_t *o) { return hd_create(&ff_allocator, o, false); }
+#include "alloc/harden/types.h"
+
+static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o, HD_ALL); }
+static void *hd_v1_create(const va_options_t *o) {
+  return hd_create(&ff_allocator, o, HD_ALL & ~HD_GUARD); /* harden.h: V1 and guards */
+}
 
 #define HD_OPS                                                                 \
   .destroy = hd_destroy, .malloc = hd_malloc, .free = hd_free, .realloc = hd_realloc, \

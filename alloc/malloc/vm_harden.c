@@ -3,8 +3,11 @@
  *
  * The mode is chosen once, at the first call into the library, from the
  * environment, and never changes (a block is freed by the code that made
- * it). Unset or "0": plain; "1": hardened; anything else is named in one
- * line on stderr and the library runs plain. In hardened mode every call
+ * it). Unset or "0": plain; "1" or "all": hardened; a comma list of
+ * features (hd_features_parse: canary, guard, zero, quarantine, zero-size,
+ * or "trailer" for the layer alone) hardens with those only, to measure
+ * each one's cost; anything else is named in one line on stderr and the
+ * library runs plain. In hardened mode every call
  * takes the layer's one mutex (the quarantine is process-wide), and the
  * backend's own reports are forwarded through the layer, so they carry the
  * name of the call the program made.
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "alloc/harden/harden.h"
+#include "alloc/harden/types.h"
 #include "alloc/internal.h"
 #include "alloc/malloc/vm_backend.h"
 
@@ -53,19 +57,24 @@ static void vm_say(const char *what) { /* no stdio buffering: we are malloc */
 static void vm_mode_init(void) {
   const char *v = getenv("VEDALLOC_HARDEN");
   int mode = VM_MODE_PLAIN;
-  if (v != NULL && strcmp(v, "1") == 0) {
+  unsigned features = 0;
+  bool on = v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+  if (on && hd_features_parse(v, &features)) {
     va_options_t o = va_options_default();
     vm_hd = hd_new(&o, &vm_hd_lock);
     if (vm_hd != NULL) {
-      hd_attach(vm_hd, &vm_be_inner, NULL, false, VM_BE_GUARDS_SAFE);
+      if (!VM_BE_GUARDS_SAFE) features &= ~HD_GUARD; /* harden.h: which inners allow them */
+      hd_attach(vm_hd, &vm_be_inner, NULL, false, features);
       vm_be_set_error_hook(hd_inner_hook, vm_hd);
       mode = VM_MODE_HARDENED;
     } else {
       vm_say("vedalloc: VEDALLOC_HARDEN=1: no memory for the hardened layer; running plain\n");
     }
-  } else if (v != NULL && *v != '\0' && strcmp(v, "0") != 0) {
-    char line[160];
-    snprintf(line, sizeof line, "vedalloc: VEDALLOC_HARDEN=%.40s: expected 0 or 1; running plain\n", v);
+  } else if (on) {
+    char line[200];
+    snprintf(line, sizeof line,
+             "vedalloc: VEDALLOC_HARDEN=%.40s: expected 0, 1 or features from canary,guard,zero,"
+             "quarantine,zero-size,trailer; running plain\n", v);
     vm_say(line);
   }
   atomic_store(&vm_mode, mode); /* before pthread_atfork, which may allocate */

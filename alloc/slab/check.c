@@ -561,4 +561,37 @@ void sl_stats(void *heap, va_stats_t *st) {
   *st = s;
 }
 
+/* ---------------------------------------------------------------------------
+ * Walk: the regions of the heap (allocator.h). A block freed by another
+ * thread and not yet drained is still LIVE: its page's bitmap says so.
+ * ------------------------------------------------------------------------- */
+static void sl_walk_page(const sl_page_t *pg, va_walk_fn fn, void *ctx) {
+  sl_page_t p = sl_check_load_page(pg);
+  bool idle = p.list == SL_LIST_IDLE; /* empty, of no class */
+  va_region_t r = {.kind = VA_REGION_PAGE, .addr = sl_page_base(pg), .size = p.page_size,
+                   .cls = idle ? -1 : p.class_idx, .block_size = idle ? 0 : p.block_size};
+  fn(ctx, &r);
+  for (size_t i = 0; !idle && i < p.capacity; i++) {
+    r.kind = sl_page_live(pg, i) ? VA_REGION_LIVE : VA_REGION_FREE;
+    r.addr = p.blocks + i * p.block_size, r.size = p.block_size;
+    fn(ctx, &r);
+  }
+}
+
+void sl_walk(void *heap, va_walk_fn fn, void *ctx) {
+  const sl_heap_t *h = heap;
+  for (sl_page_t *pg = h->all; pg; pg = sl_page_all_next(pg)) sl_walk_page(pg, fn, ctx);
+  for (int cached = 0; cached < 2; cached++)
+    for (sl_large_t *lg = cached ? h->large_cache : h->large_live; lg; lg = sl_large_next(lg)) {
+      va_region_t r = {.kind = cached ? VA_REGION_CACHED : VA_REGION_LIVE,
+                       .addr = sl_large_payload(lg), .size = sl_large_usable(lg), .cls = -1};
+      fn(ctx, &r);
+    }
+  for (const sl_seg_t *seg = h->segs; seg; seg = seg->next) {
+    va_region_t r = {.kind = VA_REGION_SEGMENT, .addr = sl_seg_base(seg), .size = SL_SEG_BYTES,
+                     .cls = -1};
+    fn(ctx, &r);
+  }
+}
+
 VA_CHECKER_END

@@ -626,6 +626,7 @@ const va_allocator_t sl_allocator = {
     .check = sl_check,
     .stats = sl_stats,
     .check_empty = sl_check_empty,
+    .walk = sl_walk,
 };
 
 /* The same allocator with each instance entered from birth in a shared map
@@ -663,4 +664,5 @@ const va_allocator_t sl_shared_allocator = {
     .check = sl_check,
     .stats = sl_stats,
     .check_empty = sl_check_empty,
+    .walk = sl_walk,
 };

@@ -609,5 +609,6 @@ static inline uint32_t sl_page_index(const sl_page_t *pg, const void *p) {
 bool sl_check(void *heap, va_report_t *r);
 bool sl_check_empty(void *heap, va_report_t *r);
 void sl_stats(void *heap, va_stats_t *st);
+void sl_walk(void *heap, va_walk_fn fn, void *ctx);
 
 #endif /* VEDALLOC_SLAB_TYPES_H */
