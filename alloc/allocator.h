@@ -128,9 +128,12 @@ typedef struct va_region {
   va_region_kind_t kind;
   const void *addr;
   size_t size;
-  int cls;            /* V2 PAGE and its slots: the size class; else -1 */
+  int cls;            /* V2 PAGE and its slots: the size class; a V2 large
+                         block (LIVE or CACHED): VA_CLS_LARGE; else -1 */
   size_t block_size;  /* V2 PAGE and its slots: bytes per slot; else 0 */
 } va_region_t;
+
+#define VA_CLS_LARGE (-2)
 
 /* Called once per region; must not call into the instance. */
 typedef void (*va_walk_fn)(void *ctx, const va_region_t *region);

@@ -72,7 +72,7 @@ static uint8_t *hd_guard_at(const hd_block_t *b) {
  * overflow short of the guard is seen too), or the trailer, at most
  * HD_CANARY_MAX bytes on. */
 static uint8_t *hd_canary_end(const hd_heap_t *h, const hd_block_t *b) {
-  if (!(h->features & HD_CANARY)) return b->p + b->n;
+  if (!(h->features & HD_F_CANARY)) return b->p + b->n;
   uint8_t *limit = hd_trailer_at(b), *page = hd_guard_at(b);
   if (b->guard || (hd_is_large(b->n) && page < limit)) return page; /* to the page end */
   uint8_t *most = b->p + b->n + HD_CANARY_MAX;
@@ -87,7 +87,7 @@ static void hd_frame_write(const hd_heap_t *h, const hd_block_t *b) {
 
 /* Lay the frame around fresh inner block p for n bytes. */
 static void hd_frame(hd_heap_t *h, hd_block_t *b) {
-  if ((h->features & HD_GUARD) && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE &&
+  if ((h->features & HD_F_GUARD) && b->usable >= b->n + HD_TRAILER + 2 * HD_PAGE &&
       hd_is_large(b->n))
     b->guard = mprotect(hd_guard_at(b), HD_PAGE, PROT_NONE) == 0;
   hd_frame_write(h, b);
@@ -195,7 +195,7 @@ static va_error_kind_t hd_zero_take(hd_heap_t *h, const void *p, bool release) {
  * the inner allocator. */
 static void hd_release(hd_heap_t *h, hd_qentry_t e) {
   hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-  if ((h->features & HD_ZERO) && !hd_reads_zero(e.p, e.n))
+  if ((h->features & HD_F_ZERO) && !hd_reads_zero(e.p, e.n))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
   else if (hd_canary_broken(h, &b) != NULL ||
            hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
@@ -221,7 +221,7 @@ static void hd_evict(hd_heap_t *h) {
 /* Freed block b is zeroed, marked freed and held; the oldest leave (one
  * of the oldest, at random) while the ring would exceed its bounds. */
 static void hd_quarantine(hd_heap_t *h, const hd_block_t *b) {
-  if (h->features & HD_ZERO) memset(b->p, 0, b->n);
+  if (h->features & HD_F_ZERO) memset(b->p, 0, b->n);
   hd_store(hd_trailer_at(b), hd_trailer(h->freed_key, b->p, b->n, false));
   while (h->qcount > 0 &&
          (h->qcount == HD_QUARANTINE || h->qbytes + b->n > HD_QUARANTINE_BYTES))
@@ -246,15 +246,15 @@ static void hd_leave(hd_heap_t *h) {
  * its last page's end. */
 static size_t hd_extra(const hd_heap_t *h, size_t n) {
   if (!hd_is_large(n)) return HD_TRAILER;
-  if (h->features & HD_GUARD) return HD_TRAILER + 2 * HD_PAGE;
-  return h->features & HD_CANARY ? HD_TRAILER + HD_PAGE : HD_TRAILER;
+  if (h->features & HD_F_GUARD) return HD_TRAILER + 2 * HD_PAGE;
+  return h->features & HD_F_CANARY ? HD_TRAILER + HD_PAGE : HD_TRAILER;
 }
 
-/* A framed block of n bytes, zeroed (HD_ZERO) (align 0: the default). */
+/* A framed block of n bytes, zeroed (HD_F_ZERO) (align 0: the default). */
 static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
-  if (n == 0 && align == 0 && (h->features & HD_ZERO_SIZE)) return hd_zero_alloc(h);
+  if (n == 0 && align == 0 && (h->features & HD_F_ZERO_SIZE)) return hd_zero_alloc(h);
   size_t extra = hd_extra(h, n);
-  bool zero = (h->features & HD_ZERO) != 0;
+  bool zero = (h->features & HD_F_ZERO) != 0;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   /* Zeroed by the inner calloc, which clears only memory it does not know
    * to be fresh (V2: a new mapping is not touched). */
@@ -294,7 +294,7 @@ static void hd_zero(uint8_t *p, size_t n) {
  * untouched, guard put back) when the inner cannot. */
 static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
   size_t extra = hd_extra(h, n);
-  bool zero = (h->features & HD_ZERO) != 0;
+  bool zero = (h->features & HD_F_ZERO) != 0;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   if (n + extra <= b->usable) { /* within its own block: the frame moves */
     uint8_t *old_guard = hd_guard_at(b);
@@ -323,12 +323,12 @@ static void *hd_resize(hd_heap_t *h, hd_block_t *b, size_t n) {
 
 /* Free live block b (validated). */
 static void hd_drop(hd_heap_t *h, hd_block_t *b) {
-  if (!b->guard && !hd_is_large(b->n) && (h->features & HD_QUARANTINE)) {
+  if (!b->guard && !hd_is_large(b->n) && (h->features & HD_F_QUARANTINE)) {
     hd_quarantine(h, b);
     return;
   }
   hd_unguard(b);
-  if (h->features & HD_ZERO) hd_zero(b->p, b->n); /* a stale pointer reads zero */
+  if (h->features & HD_F_ZERO) hd_zero(b->p, b->n); /* a stale pointer reads zero */
   h->in->free(h->inner, b->p);
 }
 
@@ -387,7 +387,7 @@ void *hd_realloc(void *heap, void *p, size_t n) {
   }
   void *q;
   if (!zero && !hd_is_large(b.n) && !hd_is_large(n) && n != 0 && n + HD_TRAILER <= b.usable) {
-    if (n > b.n && (h->features & HD_ZERO)) memset(b.p + b.n, 0, n - b.n); /* the old canary */
+    if (n > b.n && (h->features & HD_F_ZERO)) memset(b.p + b.n, 0, n - b.n); /* the old canary */
     b.n = n;
     hd_frame(h, &b); /* in place: the frame moves */
     q = b.p;
@@ -455,13 +455,13 @@ hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
 
 void hd_attach(hd_heap_t *h, const va_allocator_t *in, void *inner, bool owns,
                unsigned features) {
-  h->in = in, h->inner = inner, h->owns_inner = owns, h->features = features & HD_ALL;
+  h->in = in, h->inner = inner, h->owns_inner = owns, h->features = features & HD_F_ALL;
 }
 
 void hd_sweep(void *heap) {
   hd_heap_t *h = heap;
   hd_enter(h, "free");
-  for (size_t i = 0; (h->features & HD_ZERO) && i < h->qcount; i++) {
+  for (size_t i = 0; (h->features & HD_F_ZERO) && i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
     if (!hd_reads_zero(e.p, e.n)) {
       hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
@@ -523,7 +523,7 @@ bool hd_check(void *heap, va_report_t *r) {
   for (size_t i = 0; i < h->qcount; i++) {
     hd_qentry_t e = h->q[(h->qhead + i) % HD_QUARANTINE];
     hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
-    bool zero = !(h->features & HD_ZERO) || hd_reads_zero(e.p, e.n);
+    bool zero = !(h->features & HD_F_ZERO) || hd_reads_zero(e.p, e.n);
     if (!zero || b.usable < e.n + HD_TRAILER ||
         hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
       return va_fail(r, "hd.quarantine", e.p, "quarantined block of %zu bytes %s", e.n,
@@ -582,9 +582,9 @@ static const struct {
   const char *name;
   unsigned bits;
 } hd_feature_names[] = {
-    {"1", HD_ALL},         {"all", HD_ALL},   {"trailer", 0},
-    {"canary", HD_CANARY}, {"guard", HD_GUARD}, {"zero", HD_ZERO},
-    {"quarantine", HD_QUARANTINE}, {"zero-size", HD_ZERO_SIZE},
+    {"1", HD_F_ALL},         {"all", HD_F_ALL},   {"trailer", 0},
+    {"canary", HD_F_CANARY}, {"guard", HD_F_GUARD}, {"zero", HD_F_ZERO},
+    {"quarantine", HD_F_QUARANTINE}, {"zero-size", HD_F_ZERO_SIZE},
 };
 
 bool hd_features_parse(const char *v, unsigned *features) {

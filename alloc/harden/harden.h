@@ -30,7 +30,7 @@ typedef struct hd_heap hd_heap_t;
 hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock);
 /* The inner allocator and instance under h; owns: destroyed with h. The
  * inner must have been created with on_error = hd_inner_hook, error_ctx = h.
- * features: the HD_* bits (types.h) the layer adds. HD_GUARD gives large
+ * features: the HD_F_* bits (types.h) the layer adds. HD_F_GUARD gives large
  * blocks a PROT_NONE guard page, which the inner must never read unasked:
  * V2 (its metadata is reached through its page map) but not V1, which
  * reads the word before any pointer it is given, so a stale pointer just
@@ -55,7 +55,7 @@ bool hd_check_empty(void *h, va_report_t *r);
 void hd_stats(void *h, va_stats_t *s);
 /* An instance of the layer over a new instance of `in`, both with opts. */
 void *hd_create(const va_allocator_t *in, const va_options_t *opts, unsigned features);
-/* VEDALLOC_HARDEN's value as features (types.h HD_*): "1" or "all"; or
+/* VEDALLOC_HARDEN's value as features (types.h HD_F_*): "1" or "all"; or
  * names joined by commas, from canary, guard, zero, quarantine, zero-size,
  * and "trailer" (the layer alone, nothing else). False: not such a value. */
 bool hd_features_parse(const char *value, unsigned *features);

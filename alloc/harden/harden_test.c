@@ -223,8 +223,8 @@ static void test_checker_sees_live_blocks(void) {
  * still works, and what is gone is gone. */
 static void test_features(void) {
   unsigned f = 0;
-  VT_CHECK(hd_features_parse("1", &f) && f == HD_ALL);
-  VT_CHECK(hd_features_parse("canary,zero", &f) && f == (HD_CANARY | HD_ZERO));
+  VT_CHECK(hd_features_parse("1", &f) && f == HD_F_ALL);
+  VT_CHECK(hd_features_parse("canary,zero", &f) && f == (HD_F_CANARY | HD_F_ZERO));
   VT_CHECK(hd_features_parse("trailer", &f) && f == 0);
   VT_CHECK(!hd_features_parse("canary,", &f) && !hd_features_parse("", &f) &&
            !hd_features_parse("canaries", &f) && !hd_features_parse(NULL, &f));
@@ -243,7 +243,7 @@ static void test_features(void) {
   va_report_t r;
   VT_CHECK(hd_check_empty(h, &r) && s.calls == 0); /* nothing quarantined */
   hd_destroy(h);
-  h = hd_create(in, &o, HD_CANARY);
+  h = hd_create(in, &o, HD_F_CANARY);
   p = hd_malloc(h, 33);
   smash(p + 33, 0x41, 1);
   hd_free(h, p);

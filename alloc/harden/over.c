@@ -6,9 +6,9 @@
 
 #include "alloc/harden/types.h"
 
-static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o, HD_ALL); }
+static void *hd_v2_create(const va_options_t *o) { return hd_create(&sl_allocator, o, HD_F_ALL); }
 static void *hd_v1_create(const va_options_t *o) {
-  return hd_create(&ff_allocator, o, HD_ALL & ~HD_GUARD); /* harden.h: V1 and guards */
+  return hd_create(&ff_allocator, o, HD_F_ALL & ~HD_F_GUARD); /* harden.h: V1 and guards */
 }
 
 #define HD_OPS                                                                 \

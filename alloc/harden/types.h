@@ -54,11 +54,11 @@
  * allocator's links too (the inner calloc): no uninitialised reads of old
  * data.
  *
- * Each feature but the trailer can be left out (HD_* below): without
- * HD_CANARY the canary is empty (end == n), without HD_GUARD large blocks
+ * Each feature but the trailer can be left out (HD_F_* below): without
+ * HD_F_CANARY the canary is empty (end == n), without HD_F_GUARD large blocks
  * ask for only n+8 and their canary runs to their last page's end, without
- * HD_ZERO nothing is cleared (and the quarantine checks no fill), without
- * HD_QUARANTINE a small block goes back at its free, without HD_ZERO_SIZE
+ * HD_F_ZERO nothing is cleared (and the quarantine checks no fill), without
+ * HD_F_QUARANTINE a small block goes back at its free, without HD_F_ZERO_SIZE
  * malloc(0) is a block of 0 bytes like any other.
  *
  * Invariants (names are what hd_check reports; it runs the inner checker
@@ -67,7 +67,7 @@
  *                   layer's: a live trailer and an intact canary, or a
  *                   freed trailer and in the quarantine; the freed ones
  *                   number qcount (inner without walk: not checked)
- *   hd.quarantine   every quarantined block reads zero (HD_ZERO), its
+ *   hd.quarantine   every quarantined block reads zero (HD_F_ZERO), its
  *                   trailer is freed; count and bytes within the bounds
  *                   and equal to the sums
  *   hd.zero         zero-size live count == popcount of the slot bits
@@ -96,13 +96,13 @@
 
 /* What the layer adds to its trailer, each its own bit so its cost can be
  * measured alone (VEDALLOC_HARDEN=canary,zero,... ; hd_features_parse). */
-#define HD_CANARY 1u      /* canary bytes after every block */
-#define HD_GUARD 2u       /* a guard page after large blocks (if the inner allows) */
-#define HD_ZERO 4u        /* zero on free; every block handed out zeroed */
-#define HD_QUARANTINE 8u  /* freed small blocks held, released at random; with
-                             HD_ZERO, their zero fill is checked as they leave */
-#define HD_ZERO_SIZE 16u  /* malloc(0): a slot of a PROT_NONE region */
-#define HD_ALL 31u
+#define HD_F_CANARY 1u      /* canary bytes after every block */
+#define HD_F_GUARD 2u       /* a guard page after large blocks (if the inner allows) */
+#define HD_F_ZERO 4u        /* zero on free; every block handed out zeroed */
+#define HD_F_QUARANTINE 8u  /* freed small blocks held, released at random; with
+                               HD_F_ZERO, their zero fill is checked as they leave */
+#define HD_F_ZERO_SIZE 16u  /* malloc(0): a slot of a PROT_NONE region */
+#define HD_F_ALL 31u
 
 typedef struct hd_qentry {
   uint8_t *p;    /* the inner block */
@@ -115,7 +115,7 @@ typedef struct hd_heap {
   const va_allocator_t *in;     /* the inner allocator ... */
   void *inner;                  /* ... and its instance */
   bool owns_inner;              /* destroy destroys it too */
-  unsigned features;            /* HD_* bits (hd_attach) */
+  unsigned features;            /* HD_F_* bits (hd_attach) */
   va_options_t opts;            /* the caller's (its hook) */
   const char *op;               /* the layer's operation in progress: the
                                    name the inner's reports go out under */

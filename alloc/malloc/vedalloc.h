@@ -74,4 +74,61 @@ const char *vm_backend_name(void);
 size_t vm_heap_count(void);
 /* Bytes the library holds from the OS, process-wide (mapped, not resident). */
 size_t vm_mapped_bytes(void);
+
+/* ---- glibc's introspection calls (exported under glibc's names) ---------
+ * Computed from a walk of every heap the caller can read while other
+ * threads run: its own and the abandoned ones. A heap another live thread
+ * holds counts in `system` bytes (its footprint) but not in the block
+ * counts; a single-threaded program's numbers are exact. Fields:
+ *   arena     bytes the heaps hold from the OS (committed, metadata in)
+ *   ordblks   free blocks (free slots of held pages, V1's free blocks)
+ *   smblks    0 (no fastbins)           hblks/hblkhd  large blocks, bytes
+ *   usmblks   0 (as glibc)              fsmblks       0
+ *   uordblks  bytes of live blocks (usable)
+ *   fordblks  bytes of free blocks and cached large mappings
+ *   keepcost  0 (no top chunk is kept for trimming)
+ * mallinfo saturates each field at INT_MAX. malloc_stats prints glibc's
+ * shape on stderr; malloc_info(0, f) writes glibc's XML (a <size> line
+ * per size class in use); other options: EINVAL. malloc_trim(pad): the
+ * caller's heap and every abandoned one give free pages and cached large
+ * mappings back now, and a heap another thread holds does so at that
+ * thread's next call off the fast path; returns 1 if memory went back now.
+ * pad is ignored (V2 keeps no top to pad). */
+struct mallinfo2;
+struct mallinfo;
+struct _IO_FILE;
+struct mallinfo2 vm_mallinfo2(void);
+struct mallinfo vm_mallinfo(void);
+void vm_malloc_stats(void);
+int vm_malloc_info(int options, struct _IO_FILE *stream);
+int vm_malloc_trim(size_t pad);
+
+/* ---- vedalloc's own statistics ------------------------------------------ */
+#define VEDALLOC_MAX_CLASSES 64
+
+struct vedalloc_class_stats {
+  size_t block_size;  /* bytes per block of the class (0: class unused) */
+  size_t live_blocks; /* blocks handed out */
+  size_t free_blocks; /* free slots of its pages */
+  size_t pages;       /* pages of the class held */
+};
+
+struct vedalloc_stats {
+  size_t heaps;           /* heaps in the process (one per thread that allocated) */
+  size_t heaps_unseen;    /* ... held by other threads, so not walked */
+  size_t live_blocks, live_bytes; /* walked heaps: blocks handed out, usable bytes */
+  size_t free_blocks, free_bytes; /* ... free blocks or slots, their bytes */
+  size_t pages, idle_pages;       /* V2: slab pages held; of them, empty of any class */
+  size_t large_live, large_live_bytes;     /* V2: blocks mapped alone (or carved) */
+  size_t large_cached, large_cached_bytes; /* V2: freed large mappings kept */
+  size_t segments;        /* V2: 4 MiB segments pages and large blocks come from */
+  size_t mapped;          /* bytes the library has mapped (all heaps, metadata) */
+  size_t committed;       /* bytes the heaps hold from the OS, all heaps */
+  size_t resident;        /* walked heaps: bytes of their memory resident (mincore) */
+  size_t nclasses;        /* entries of cls in use (V2: its size classes; V1: 0) */
+  struct vedalloc_class_stats cls[VEDALLOC_MAX_CLASSES];
+};
+
+/* Fills *s (see the fields); 0, or -1 with errno EINVAL when s is NULL. */
+int vedalloc_stats(struct vedalloc_stats *s);
 #endif /* VEDALLOC_MALLOC_VEDALLOC_H */

@@ -14,7 +14,8 @@
  * checks, goes to the hardened layer instead of the backend; the test is
  * one load of the mode, decided at the first call.
  *
- * Non-goals: mallinfo/mallopt/malloc_trim (glibc's own, untouched), and
+ * Introspection (mallinfo, malloc_info, malloc_trim, ...): vm_introspect.c.
+ * Non-goals: mallopt (glibc's own, untouched), and
  * glibc's realloc(p, 0) == NULL behaviour (we return a minimum block).
  */
 #include <errno.h>

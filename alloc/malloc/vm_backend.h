@@ -70,6 +70,16 @@ bool vm_mode_hardened(void); /* decides on the first call */
   (VA_UNLIKELY(atomic_load_explicit(&vm_mode, memory_order_relaxed) != VM_MODE_PLAIN) && \
    vm_mode_hardened())
 
+/* Introspection (vm_introspect.c). Every region (allocator.h) of the heaps
+ * the caller can read without stopping another thread; *unseen heaps (and
+ * *unseen_bytes of their footprint) were held by other threads and not
+ * walked. fn must not allocate. */
+void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes);
+/* Bytes the heaps hold from the OS, their metadata included (committed). */
+size_t vm_be_footprint(void);
+/* malloc_trim: free pages back to the OS (vm_pool_trim); the bytes now. */
+size_t vm_be_trim(void);
+
 /* Every instance's checker (and the backend's own invariants), at a
  * quiescent point: no other thread inside the library. Tests only. */
 bool vm_be_check(va_report_t *r);

@@ -9,7 +9,9 @@
  * Visibility is default even if the library is built with
  * -fvisibility=hidden.
  */
+#include <malloc.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "alloc/malloc/vm_backend.h"
 
@@ -39,5 +41,12 @@ VM_EXPORT void *memalign(size_t alignment, size_t size) {
 VM_EXPORT void *valloc(size_t size) { return VM_API(vm_valloc)(size); }
 VM_EXPORT void *pvalloc(size_t size) { return VM_API(vm_pvalloc)(size); }
 VM_EXPORT size_t malloc_usable_size(void *ptr) { return VM_API(vm_malloc_usable_size)(ptr); }
+/* glibc's introspection calls (vm_introspect.c): without them a program
+ * calling one would reach glibc's, which knows nothing of our heaps. */
+VM_EXPORT struct mallinfo2 mallinfo2(void) { return vm_mallinfo2(); }
+VM_EXPORT struct mallinfo mallinfo(void) { return vm_mallinfo(); }
+VM_EXPORT void malloc_stats(void) { vm_malloc_stats(); }
+VM_EXPORT int malloc_info(int options, FILE *stream) { return vm_malloc_info(options, stream); }
+VM_EXPORT int malloc_trim(size_t pad) { return vm_malloc_trim(pad); }
 /* glibc's old name for free, still called by some programs. */
 VM_EXPORT void cfree(void *ptr) { VM_API(vm_free)(ptr); }

@@ -63,7 +63,7 @@ static void vm_mode_init(void) {
     va_options_t o = va_options_default();
     vm_hd = hd_new(&o, &vm_hd_lock);
     if (vm_hd != NULL) {
-      if (!VM_BE_GUARDS_SAFE) features &= ~HD_GUARD; /* harden.h: which inners allow them */
+      if (!VM_BE_GUARDS_SAFE) features &= ~HD_F_GUARD; /* harden.h: which inners allow them */
       hd_attach(vm_hd, &vm_be_inner, NULL, false, features);
       vm_be_set_error_hook(hd_inner_hook, vm_hd);
       mode = VM_MODE_HARDENED;

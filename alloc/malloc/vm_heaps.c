@@ -188,11 +188,19 @@ static __attribute__((noinline)) vm_heap_t *vm_attach(vm_pool_t *pool,
   return vh;
 }
 
+/* A trim another thread asked for (malloc_trim), done by the holder. */
+static void vm_heap_trim_asked(vm_heap_t *vh) {
+  if (VA_UNLIKELY(atomic_load_explicit(&vh->trim, memory_order_relaxed)) &&
+      atomic_exchange(&vh->trim, false))
+    sl_heap_trim(vh->sl);
+}
+
 /* This thread's heap, with what others freed into it collected. */
 static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_heap_t **self) {
   vm_heap_t *vh = *self;
   if (VA_UNLIKELY(vh == NULL)) return vm_attach(pool, self);
   if (VA_UNLIKELY(vm_heap_pending(vh))) vm_heap_drain(vh);
+  vm_heap_trim_asked(vh);
   return vh;
 }
 
@@ -260,6 +268,7 @@ __attribute__((noinline)) void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine,
                                             void *p) {
   if (mine != NULL) {
     if (vm_heap_pending(mine)) vm_heap_drain(mine);
+    vm_heap_trim_asked(mine);
     if (sl_free_fast(mine->sl, p)) return;
   }
   vm_remote_free(pool, p, "free");
@@ -367,4 +376,67 @@ void vm_pool_stats(vm_pool_t *pool, va_stats_t *st) {
     sum.large_mappings += s.large_mappings;
   }
   *st = sum;
+}
+
+/* ---------------------------------------------------------------------------
+ * Introspection while threads run (malloc_info, malloc_trim, ...)
+ * ------------------------------------------------------------------------- */
+/* fn(vh, ctx) with vh held by the caller: its own heap as it is, an
+ * abandoned one borrowed (BUSY) and handed back after, to an adopter that
+ * came meanwhile, or drained if frees arrived (as vm_heap_borrow). False:
+ * another live thread holds vh. */
+static bool vm_heap_visit(vm_pool_t *pool, vm_heap_t *self, vm_heap_t *vh,
+                          void (*fn)(vm_heap_t *, void *), void *ctx) {
+  if (vh == self) {
+    fn(vh, ctx);
+    return true;
+  }
+  int expect = VM_HEAP_ABANDONED;
+  if (!atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_BUSY)) return false;
+  fn(vh, ctx);
+  expect = VM_HEAP_BUSY;
+  if (!atomic_compare_exchange_strong(&vh->state, &expect, VM_HEAP_ABANDONED))
+    atomic_store(&vh->state, VM_HEAP_OWNED); /* CLAIMED: hand it over */
+  else if (vm_heap_pending(vh))
+    vm_heap_borrow(pool, vh);
+  return true;
+}
+
+typedef struct vm_walk_ctx {
+  va_walk_fn fn;
+  void *ctx;
+} vm_walk_ctx_t;
+
+static void vm_heap_walk_one(vm_heap_t *vh, void *ctx) {
+  vm_walk_ctx_t *w = ctx;
+  sl_walk(vh->sl, w->fn, w->ctx);
+}
+
+void vm_pool_walk_regions(vm_pool_t *pool, vm_heap_t *self, va_walk_fn fn, void *ctx,
+                          size_t *unseen, size_t *unseen_bytes) {
+  vm_walk_ctx_t w = {fn, ctx};
+  *unseen = *unseen_bytes = 0;
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next) {
+    if (atomic_load(&vh->state) == VM_HEAP_LOST) continue; /* a fork child's dead heap */
+    if (!vm_heap_visit(pool, self, vh, vm_heap_walk_one, &w)) {
+      (*unseen)++;
+      *unseen_bytes += __atomic_load_n(&vh->sl->footprint, __ATOMIC_RELAXED);
+    }
+  }
+}
+
+static void vm_heap_trim_one(vm_heap_t *vh, void *ctx) {
+  size_t before = vh->sl->footprint;
+  if (vm_heap_pending(vh)) vm_heap_drain(vh);
+  sl_heap_trim(vh->sl);
+  *(size_t *)ctx += before > vh->sl->footprint ? before - vh->sl->footprint : 0;
+}
+
+size_t vm_pool_trim(vm_pool_t *pool, vm_heap_t *self) {
+  size_t released = 0;
+  for (vm_heap_t *vh = atomic_load(&pool->heaps); vh; vh = vh->next)
+    if (atomic_load(&vh->state) != VM_HEAP_LOST &&
+        !vm_heap_visit(pool, self, vh, vm_heap_trim_one, &released))
+      atomic_store(&vh->trim, true);
+  return released;
 }

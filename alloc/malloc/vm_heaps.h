@@ -34,6 +34,8 @@ enum {
 typedef struct vm_heap {
   sl_heap_t *sl;                /* the V2 instance; only its holder uses it */
   _Atomic int state;            /* VM_HEAP_* */
+  atomic_bool trim;             /* malloc_trim asked: its holder trims at its
+                                   next call off the fast path */
   struct vm_heap *next;         /* pool list; immutable once published */
 } __attribute__((aligned(64))) vm_heap_t;
 
@@ -125,5 +127,19 @@ bool vm_pool_check_empty(vm_pool_t *pool, va_report_t *r);
 
 /* Statistics summed over the heaps. */
 void vm_pool_stats(vm_pool_t *pool, va_stats_t *st);
+
+/* Every region (allocator.h) of the heaps the caller may read while other
+ * threads run: its own (self) and the abandoned ones, each borrowed for
+ * the walk. A heap another live thread holds is not walked (its lists
+ * change under a reader); *unseen counts them, and *unseen_bytes sums
+ * their footprints (one word each, read as it is). */
+void vm_pool_walk_regions(vm_pool_t *pool, vm_heap_t *self, va_walk_fn fn, void *ctx,
+                          size_t *unseen, size_t *unseen_bytes);
+
+/* malloc_trim: the caller's heap and every abandoned one give their free
+ * pages and cached mappings back now; a heap another thread holds is
+ * asked to, and does at its holder's next call off the fast path. Returns
+ * the bytes given back now. */
+size_t vm_pool_trim(vm_pool_t *pool, vm_heap_t *self);
 
 #endif /* VEDALLOC_MALLOC_VM_HEAPS_H */

@@ -11,5 +11,6 @@
 #define VM_ONE_UNIT 1
 #include "alloc/malloc/vm_api.c"
 #include "alloc/malloc/vm_harden.c"
+#include "alloc/malloc/vm_introspect.c"
 #include "alloc/malloc/vm_process.c"
 #include "alloc/malloc/vm_export.c"

@@ -134,6 +134,19 @@ size_t vm_be_mapped_bytes(void) {
   return st.footprint;
 }
 
+void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes) {
+  *unseen = *unseen_bytes = 0; /* one instance, walked under the mutex */
+  if (vm_locked_base->walk == NULL || !vm_locked_enter()) return;
+  vm_locked_base->walk(vm_locked_heap, fn, ctx);
+  vm_locked_leave();
+}
+
+size_t vm_be_footprint(void) { return vm_be_mapped_bytes(); }
+
+/* V1 gives its free tail back at every free that leaves it above the trim
+ * threshold; what is left below the break is in use or fragmented. */
+size_t vm_be_trim(void) { return 0; }
+
 bool vm_be_check(va_report_t *r) {
   if (!vm_locked_enter()) return va_pass(r); /* no instance: nothing to check */
   bool ok = vm_locked_base->check == NULL || vm_locked_base->check(vm_locked_heap, r);

@@ -20,6 +20,7 @@
 
 #include "alloc/malloc/vm_backend.h"
 #include "alloc/malloc/vm_heaps.h"
+#include "alloc/slab/types.h"
 
 const char vm_be_name[] = "v2-slab/thread-heaps";
 const bool VM_BE_GUARDS_SAFE = true; /* V2 reaches its metadata by its page map */
@@ -110,3 +111,20 @@ size_t vm_be_heap_count(void) { return vm_pool_heap_count(&vm_pool); }
 size_t vm_be_mapped_bytes(void) { return sl_mapped_bytes(); }
 
 bool vm_be_check(va_report_t *r) { return vm_pool_check(&vm_pool, r); }
+
+void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes) {
+  vm_ready();
+  vm_pool_walk_regions(&vm_pool, vm_tls, fn, ctx, unseen, unseen_bytes);
+}
+
+size_t vm_be_footprint(void) {
+  size_t sum = 0; /* one word per heap, read as it is: no heap is walked */
+  for (vm_heap_t *vh = atomic_load(&vm_pool.heaps); vh; vh = vh->next)
+    sum += __atomic_load_n(&vh->sl->footprint, __ATOMIC_RELAXED);
+  return sum;
+}
+
+size_t vm_be_trim(void) {
+  vm_ready();
+  return vm_pool_trim(&vm_pool, vm_tls);
+}

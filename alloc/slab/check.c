@@ -584,7 +584,8 @@ void sl_walk(void *heap, va_walk_fn fn, void *ctx) {
   for (int cached = 0; cached < 2; cached++)
     for (sl_large_t *lg = cached ? h->large_cache : h->large_live; lg; lg = sl_large_next(lg)) {
       va_region_t r = {.kind = cached ? VA_REGION_CACHED : VA_REGION_LIVE,
-                       .addr = sl_large_payload(lg), .size = sl_large_usable(lg), .cls = -1};
+                       .addr = sl_large_payload(lg), .size = sl_large_usable(lg),
+                       .cls = VA_CLS_LARGE};
       fn(ctx, &r);
     }
   for (const sl_seg_t *seg = h->segs; seg; seg = seg->next) {
