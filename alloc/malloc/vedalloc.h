@@ -35,16 +35,35 @@
  *     "vedalloc: free(): heap corruption detected (<allocator> <check>:
  *     ...) near 0x...", and never followed.
  *
- * Environment (read once, at the first call; the only variable today):
- *   VEDALLOC_HARDEN   unset or 0: the plain library. 1: the hardened mode
- *                     (alloc/harden: a canary after every block, a checked
- *                     trailer, a zeroing quarantine checked when blocks
- *                     leave it and at exit, release in random order, guard
- *                     pages after blocks above 16 KiB (V2), zero-size
- *                     blocks that fault, every block handed out zeroed;
- *                     malloc_usable_size is then the size asked for).
- *                     Any other value is named in one line on stderr and
- *                     the library runs plain. Costs: README, "Security".
+ * Environment (vm_options.c; read once, at the first call, with no
+ * allocation; a bad value is named in one line on stderr, e.g.
+ * "vedalloc: VEDALLOC_LARGE_CACHE=lots: expected bytes, e.g. 65536, 64k,
+ * 64M, 1G; keeping the default", and the default kept):
+ *   VEDALLOC_SHOW_STATS  1: a per-size-class table on stderr at exit
+ *                        (vm_show_stats). Default 0.
+ *   VEDALLOC_VERBOSE     1: the library and every option with its value and
+ *                        source on stderr at start. Default 0.
+ *   VEDALLOC_HARDEN      unset or 0: the plain library. 1 (or "all"): the
+ *                        hardened mode (alloc/harden: a canary after every
+ *                        block, a checked trailer, a zeroing quarantine
+ *                        checked when blocks leave it and at exit, release
+ *                        in random order, guard pages after blocks above
+ *                        16 KiB (V2), zero-size blocks that fault, every
+ *                        block handed out zeroed; malloc_usable_size is
+ *                        then the size asked for). A comma list of
+ *                        canary, guard, zero, quarantine, zero-size (or
+ *                        "trailer": the layer alone) turns on only those,
+ *                        to measure one. Costs: README, "Security".
+ *   VEDALLOC_PAGE_RESERVE    V2: empty pages a size class keeps (default 1).
+ *   VEDALLOC_LARGE_CACHE     V2: bytes of freed large mappings kept for
+ *                            reuse (default 64M).
+ *   VEDALLOC_LARGE_RESIDENT  V2: of those, bytes whose pages stay resident;
+ *                            the rest are discarded (default: all).
+ *   VEDALLOC_DECAY_MS        V2: idle pages, free segment chunks and cached
+ *                            pages go back after this many ms idle (20).
+ *   VEDALLOC_TRIM_THRESHOLD  V1: a free tail above this many bytes goes
+ *                            back to the OS (default 128k).
+ * Bytes take k, M, G (binary) suffixes.
  */
 #ifndef VEDALLOC_MALLOC_VEDALLOC_H
 #define VEDALLOC_MALLOC_VEDALLOC_H
@@ -131,4 +150,6 @@ struct vedalloc_stats {
 
 /* Fills *s (see the fields); 0, or -1 with errno EINVAL when s is NULL. */
 int vedalloc_stats(struct vedalloc_stats *s);
+/* The table VEDALLOC_SHOW_STATS=1 prints at exit, now, on stderr. */
+void vm_show_stats(void);
 #endif /* VEDALLOC_MALLOC_VEDALLOC_H */

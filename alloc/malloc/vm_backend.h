@@ -59,6 +59,22 @@ void vm_be_set_error_hook(va_error_fn fn, void *ctx);
  * (hd_attach)? Each backend defines it: V2 yes, V1 no. */
 extern const bool VM_BE_GUARDS_SAFE;
 
+/* The run-time options (vm_options.c): the environment, read once at the
+ * first call; vedalloc.h lists the variables. */
+typedef struct vm_options {
+  bool show_stats;    /* VEDALLOC_SHOW_STATS: a per-class table at exit */
+  bool verbose;       /* VEDALLOC_VERBOSE: the options printed at start */
+  bool hardened;      /* VEDALLOC_HARDEN set, not 0 ... */
+  unsigned harden;    /* ... with these features (alloc/harden HD_F_*) */
+  va_options_t heap;  /* the backend's heap options with the tunables set */
+} vm_options_t;
+const vm_options_t *vm_options(void);
+/* The environment's tunables (page reserve, large cache, resident budget,
+ * decay, trim threshold) over a heap's options. */
+void vm_options_apply(va_options_t *heap);
+/* The backend's heap options before the environment (each backend). */
+va_options_t vm_be_default_heap_options(void);
+
 /* The mode (vm_harden.c): chosen at the first call, from VEDALLOC_HARDEN. */
 enum { VM_MODE_PLAIN = 1, VM_MODE_HARDENED = 2 };
 extern _Atomic int vm_mode;

@@ -3,10 +3,11 @@
  *
  * The mode is chosen once, at the first call into the library, from the
  * environment, and never changes (a block is freed by the code that made
- * it). Unset or "0": plain; "1" or "all": hardened; a comma list of
- * features (hd_features_parse: canary, guard, zero, quarantine, zero-size,
- * or "trailer" for the layer alone) hardens with those only, to measure
- * each one's cost; anything else is named in one line on stderr and the
+ * it). VEDALLOC_HARDEN (read with the other options, vm_options.c): unset
+ * or "0": plain; "1" or "all": hardened; a comma list of features
+ * (hd_features_parse: canary, guard, zero, quarantine, zero-size, or
+ * "trailer" for the layer alone) hardens with those only, to measure each
+ * one's cost; anything else is named in one line on stderr and the
  * library runs plain. In hardened mode every call
  * takes the layer's one mutex (the quarantine is process-wide), and the
  * backend's own reports are forwarded through the layer, so they carry the
@@ -55,27 +56,20 @@ static void vm_say(const char *what) { /* no stdio buffering: we are malloc */
 }
 
 static void vm_mode_init(void) {
-  const char *v = getenv("VEDALLOC_HARDEN");
+  const vm_options_t *o = vm_options(); /* a bad VEDALLOC_HARDEN is named there */
   int mode = VM_MODE_PLAIN;
-  unsigned features = 0;
-  bool on = v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-  if (on && hd_features_parse(v, &features)) {
-    va_options_t o = va_options_default();
-    vm_hd = hd_new(&o, &vm_hd_lock);
+  if (o->hardened) {
+    va_options_t ho = va_options_default();
+    vm_hd = hd_new(&ho, &vm_hd_lock);
     if (vm_hd != NULL) {
+      unsigned features = o->harden;
       if (!VM_BE_GUARDS_SAFE) features &= ~HD_F_GUARD; /* harden.h: which inners allow them */
       hd_attach(vm_hd, &vm_be_inner, NULL, false, features);
       vm_be_set_error_hook(hd_inner_hook, vm_hd);
       mode = VM_MODE_HARDENED;
     } else {
-      vm_say("vedalloc: VEDALLOC_HARDEN=1: no memory for the hardened layer; running plain\n");
+      vm_say("vedalloc: VEDALLOC_HARDEN: no memory for the hardened layer; running plain\n");
     }
-  } else if (on) {
-    char line[200];
-    snprintf(line, sizeof line,
-             "vedalloc: VEDALLOC_HARDEN=%.40s: expected 0, 1 or features from canary,guard,zero,"
-             "quarantine,zero-size,trailer; running plain\n", v);
-    vm_say(line);
   }
   atomic_store(&vm_mode, mode); /* before pthread_atfork, which may allocate */
   if (mode == VM_MODE_HARDENED) pthread_atfork(vm_hd_prepare, vm_hd_release, vm_hd_release);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -210,4 +211,54 @@ int vm_malloc_info(int options, FILE *f) {
 int vm_malloc_trim(size_t pad) {
   (void)pad;
   return vm_be_trim() > 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * VEDALLOC_SHOW_STATS=1: the table at exit
+ * ------------------------------------------------------------------------- */
+static void vm_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vm_line(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) (void)!write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* n bytes as "12.3 MiB" into buf. */
+static const char *vm_size(char *buf, size_t len, size_t n) {
+  static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)n;
+  size_t u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, u++;
+  snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+  return buf;
+}
+
+void vm_show_stats(void) {
+  struct vedalloc_stats s;
+  vm_tally(&s);
+  char a[32], b[32], c[32];
+  vm_line("vedalloc: heap statistics at exit (%s): %zu heaps", vm_be_name, s.heaps);
+  if (s.heaps_unseen) vm_line(", %zu held by running threads (not walked)", s.heaps_unseen);
+  vm_line("\n  %5s %9s %10s %10s %7s %6s\n", "class", "block", "live", "free", "pages", "used");
+  for (size_t k = 0; k < s.nclasses; k++) {
+    const struct vedalloc_class_stats *x = &s.cls[k];
+    if (x->pages == 0 && x->live_blocks == 0) continue;
+    size_t all = x->live_blocks + x->free_blocks;
+    vm_line("  %5zu %9zu %10zu %10zu %7zu %5.1f%%\n", k, x->block_size, x->live_blocks,
+            x->free_blocks, x->pages, all ? 100.0 * (double)x->live_blocks / (double)all : 0.0);
+  }
+  vm_line("  large: %zu live (%s), %zu cached (%s); segments %zu, idle pages %zu\n",
+          s.large_live, vm_size(a, sizeof a, s.large_live_bytes), s.large_cached,
+          vm_size(b, sizeof b, s.large_cached_bytes), s.segments, s.idle_pages);
+  vm_line("  blocks: %zu live (%s), %zu free (%s)\n", s.live_blocks,
+          vm_size(a, sizeof a, s.live_bytes), s.free_blocks, vm_size(b, sizeof b, s.free_bytes));
+  vm_line("  memory: %s mapped, %s committed, %s resident\n", vm_size(a, sizeof a, s.mapped),
+          vm_size(b, sizeof b, s.committed), vm_size(c, sizeof c, s.resident));
+}
+
+__attribute__((destructor)) static void vm_show_stats_at_exit(void) {
+  if (vm_options()->show_stats) vm_show_stats();
 }

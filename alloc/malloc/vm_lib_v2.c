@@ -12,5 +12,6 @@
 #include "alloc/malloc/vm_api.c"
 #include "alloc/malloc/vm_harden.c"
 #include "alloc/malloc/vm_introspect.c"
+#include "alloc/malloc/vm_options.c"
 #include "alloc/malloc/vm_process.c"
 #include "alloc/malloc/vm_export.c"

@@ -40,8 +40,11 @@ void vm_be_set_error_hook(va_error_fn fn, void *ctx) {
   vm_locked_hook = fn, vm_locked_hook_ctx = ctx;
 }
 
+va_options_t vm_be_default_heap_options(void) { return va_options_default(); }
+
 static bool vm_locked_create(void) {
   va_options_t opts = va_options_default();
+  vm_options_apply(&opts);
   opts.on_error = vm_locked_hook, opts.error_ctx = vm_locked_hook_ctx;
   vm_locked_heap = vm_locked_base->create(&opts);
   return vm_locked_heap != NULL;

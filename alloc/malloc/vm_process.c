@@ -60,12 +60,15 @@ static void *vm_hook_ctx;
 static void vm_init(void) {
   pthread_key_create(&vm_key, vm_thread_exit);
   vm_pool.heap_opts = sl_thread_heap_options();
+  vm_options_apply(&vm_pool.heap_opts);
   vm_pool.heap_opts.on_error = vm_pool.on_error = vm_hook;
   vm_pool.heap_opts.error_ctx = vm_pool.error_ctx = vm_hook_ctx;
   vm_pool.attached = vm_attached;
 }
 
 void vm_be_set_error_hook(va_error_fn fn, void *ctx) { vm_hook = fn, vm_hook_ctx = ctx; }
+
+va_options_t vm_be_default_heap_options(void) { return sl_thread_heap_options(); }
 
 /* ---------------------------------------------------------------------------
  * Entry points (vm_backend.h)
