@@ -574,7 +574,7 @@ bool bench_write_markdown(const char *path, const bench_session_t *s) {
  * The root README's results section: machine, time ratios, targets, chart.
  * It lives between two marker lines, so a full run keeps the README true.
  * ------------------------------------------------------------------------- */
-#define BENCH_README_BEGIN "<!-- bench:begin (written by bazel run //bench:compare) -->"
+#define BENCH_README_BEGIN "<!-- bench:begin (written by bazel run //bench:compare -- --save --update-readme) -->"
 #define BENCH_README_END "<!-- bench:end -->"
 
 static void bench_md_summary(FILE *f, const bench_session_t *s) {
