@@ -68,8 +68,10 @@
 #ifndef VEDALLOC_MALLOC_VEDALLOC_H
 #define VEDALLOC_MALLOC_VEDALLOC_H
 
+#include <malloc.h> /* struct mallinfo, mallinfo2 */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* ---- standard ---------------------------------------------------------- */
 void *vm_malloc(size_t size);
@@ -113,13 +115,10 @@ size_t vm_mapped_bytes(void);
  * mappings back now, and a heap another thread holds does so at that
  * thread's next call off the fast path; returns 1 if memory went back now.
  * pad is ignored (V2 keeps no top to pad). */
-struct mallinfo2;
-struct mallinfo;
-struct _IO_FILE;
 struct mallinfo2 vm_mallinfo2(void);
 struct mallinfo vm_mallinfo(void);
 void vm_malloc_stats(void);
-int vm_malloc_info(int options, struct _IO_FILE *stream);
+int vm_malloc_info(int options, FILE *stream);
 int vm_malloc_trim(size_t pad);
 
 /* ---- vedalloc's own statistics ------------------------------------------ */
