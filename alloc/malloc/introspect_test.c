@@ -124,10 +124,35 @@ static void test_other_threads(void) {
   VT_CHECK(s.live_blocks == 0);
 }
 
+/* Blocks one thread frees for another are counted once the holder takes
+ * them back (its next malloc drains its queue). */
+enum { HANDED = 40 };
+static void *handed[HANDED];
+static void *freer(void *arg) {
+  (void)arg;
+  for (size_t i = 0; i < HANDED; i++) vm_free(handed[i]);
+  return NULL;
+}
+
+static void test_remote_frees(void) {
+  struct vedalloc_stats before, after;
+  vedalloc_stats(&before);
+  for (size_t i = 0; i < HANDED; i++) handed[i] = vm_malloc(48);
+  pthread_t t;
+  pthread_create(&t, NULL, freer, NULL);
+  pthread_join(t, NULL);
+  vm_free(vm_malloc(48)); /* the drain */
+  vedalloc_stats(&after);
+  if (v2()) VT_CHECK(after.remote_frees == before.remote_frees + HANDED);
+  else VT_CHECK(after.remote_frees == 0);
+  VT_CHECK(after.live_blocks == before.live_blocks);
+}
+
 int main(void) {
   VT_RUN(test_counts);
   VT_RUN(test_reports);
   VT_RUN(test_trim);
   VT_RUN(test_other_threads);
+  VT_RUN(test_remote_frees);
   return va_check_summary();
 }

@@ -143,6 +143,8 @@ struct vedalloc_stats {
   size_t mapped;          /* bytes the library has mapped (all heaps, metadata) */
   size_t committed;       /* bytes the heaps hold from the OS, all heaps */
   size_t resident;        /* walked heaps: bytes of their memory resident (mincore) */
+  size_t remote_frees;    /* V2: blocks freed by another thread than their
+                             heap's and taken back by it, so far, all heaps */
   size_t nclasses;        /* entries of cls in use (V2: its size classes; V1: 0) */
   struct vedalloc_class_stats cls[VEDALLOC_MAX_CLASSES];
 };

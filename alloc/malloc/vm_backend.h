@@ -93,6 +93,10 @@ bool vm_mode_hardened(void); /* decides on the first call */
 void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes);
 /* Bytes the heaps hold from the OS, their metadata included (committed). */
 size_t vm_be_footprint(void);
+/* Blocks freed by a thread other than their heap's holder and taken back
+ * so far, every heap (one word each, read as it is; V1's one locked
+ * instance has no remote frees: 0). */
+size_t vm_be_remote_frees(void);
 /* malloc_trim: free pages back to the OS (vm_pool_trim); the bytes now. */
 size_t vm_be_trim(void);
 

@@ -116,6 +116,7 @@ static void vm_tally(struct vedalloc_stats *s) {
   s->heaps = vm_be_heap_count();
   s->mapped = vm_be_mapped_bytes();
   s->committed = vm_be_footprint();
+  s->remote_frees = vm_be_remote_frees();
 }
 
 /* ---------------------------------------------------------------------------
@@ -253,8 +254,9 @@ void vm_show_stats(void) {
   vm_line("  large: %zu live (%s), %zu cached (%s); segments %zu, idle pages %zu\n",
           s.large_live, vm_size(a, sizeof a, s.large_live_bytes), s.large_cached,
           vm_size(b, sizeof b, s.large_cached_bytes), s.segments, s.idle_pages);
-  vm_line("  blocks: %zu live (%s), %zu free (%s)\n", s.live_blocks,
-          vm_size(a, sizeof a, s.live_bytes), s.free_blocks, vm_size(b, sizeof b, s.free_bytes));
+  vm_line("  blocks: %zu live (%s), %zu free (%s); %zu freed by other threads\n", s.live_blocks,
+          vm_size(a, sizeof a, s.live_bytes), s.free_blocks, vm_size(b, sizeof b, s.free_bytes),
+          s.remote_frees);
   vm_line("  memory: %s mapped, %s committed, %s resident\n", vm_size(a, sizeof a, s.mapped),
           vm_size(b, sizeof b, s.committed), vm_size(c, sizeof c, s.resident));
 }

@@ -146,6 +146,8 @@ void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes) 
 
 size_t vm_be_footprint(void) { return vm_be_mapped_bytes(); }
 
+size_t vm_be_remote_frees(void) { return 0; }
+
 /* V1 gives its free tail back at every free that leaves it above the trim
  * threshold; what is left below the break is in use or fragmented. */
 size_t vm_be_trim(void) { return 0; }

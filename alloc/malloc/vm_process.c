@@ -127,6 +127,13 @@ size_t vm_be_footprint(void) {
   return sum;
 }
 
+size_t vm_be_remote_frees(void) {
+  size_t sum = 0;
+  for (vm_heap_t *vh = atomic_load(&vm_pool.heaps); vh; vh = vh->next)
+    sum += __atomic_load_n(&vh->sl->remote_frees, __ATOMIC_RELAXED);
+  return sum;
+}
+
 size_t vm_be_trim(void) {
   vm_ready();
   return vm_pool_trim(&vm_pool, vm_tls);

@@ -547,12 +547,22 @@ void *sl_remote_free(const sl_shared_map_t *map, void *p, va_error_kind_t *bad) 
 }
 
 /* Block idx of pg, freed by another thread, comes back. */
+/* One more block taken back from another thread. A relaxed store, not an
+ * add: only the holder writes, and a reader on another thread
+ * (vedalloc_stats) must see a whole word. */
+static void sl_count_remote(sl_heap_t *h) {
+  __atomic_store_n(&h->remote_frees, h->remote_frees + 1, __ATOMIC_RELAXED);
+}
+
 static void sl_remote_take_block(sl_heap_t *h, sl_page_t *pg, uint32_t idx) {
   void *p = sl_page_blocks(pg) + (size_t)idx * sl_page_block_size(pg);
   sl_touch_begin(h);
   va_error_kind_t bad = sl_small_check_ptr(pg, idx);
   if (bad) sl_raise(h, bad, "free", p);
-  else sl_free_block(h, pg, p, idx);
+  else {
+    sl_free_block(h, pg, p, idx);
+    sl_count_remote(h);
+  }
   sl_touch_end(h);
 }
 
@@ -565,7 +575,10 @@ static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
     sl_large_t *lg = hdr;
     if (!(sl_rword_take(&lg->remote) & 1)) return;
     if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
-    else sl_large_free(h, lg);
+    else {
+      sl_large_free(h, lg);
+      sl_count_remote(h);
+    }
     return;
   }
   sl_page_t *pg = hdr;

@@ -449,6 +449,10 @@ typedef struct sl_heap {
   uint64_t seg_clock;               /* sl_now_ns() of the last purge pass */
   size_t segs_mapped, segs_unmapped; /* over the heap's life */
   size_t seg_decommits;             /* decommit calls (one per run), same */
+  size_t remote_frees;              /* blocks other threads freed that this
+                                       heap took back (written by the
+                                       holder only, read by anyone relaxed:
+                                       vedalloc_stats) */
   sl_shared_map_t *shared;          /* the shared map this heap is entered
                                        in, or NULL (a private heap) */
   void *share_ctx;                  /* tag returned by sl_shared_owner */
