@@ -8,11 +8,8 @@
 # VEDALLOC_HARDEN=1).
 set -u
 core=$1 misuse=$2 run=$3 lib=$(readlink -f "$4") expected=$5
-if nm -D --undefined-only "$lib" 2>/dev/null | grep -q '__[amt]san_\|__ubsan_'; then
-  echo "SKIP: $lib is sanitizer-instrumented (not preloadable)"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+. "$TEST_SRCDIR/$TEST_WORKSPACE/alloc/malloc/testing/preloadable.sh"
+va_require_preloadable "$lib"
 passes=0 fails=0
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 

@@ -6,11 +6,8 @@ set -u
 lib=$(readlink -f "$1"); prog=$(readlink -f "$2")
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0; passes=0
-if nm -D --undefined-only "$lib" 2>/dev/null | grep -q '__[amt]san_\|__ubsan_'; then
-  echo "SKIP: $lib is sanitizer-instrumented (not preloadable)"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+. "$TEST_SRCDIR/$TEST_WORKSPACE/alloc/malloc/testing/preloadable.sh"
+va_require_preloadable "$lib"
 
 # check NAME CONDITION-COMMAND...: one named assertion.
 check() {

@@ -11,13 +11,8 @@ lib=$(readlink -f "$1"); script=$(readlink -f "$2"); dfree=$(readlink -f "$3")
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0; passes=0
 
-# A sanitizer runtime must be the first library of a process: an
-# instrumented build cannot be preloaded into python or sort.
-if nm -D --undefined-only "$lib" 2>/dev/null | grep -q '__[amt]san_\|__ubsan_'; then
-  echo "SKIP: $lib is sanitizer-instrumented (not preloadable)"
-  echo "0 passed, 0 failed"
-  exit 0
-fi
+. "$TEST_SRCDIR/$TEST_WORKSPACE/alloc/malloc/testing/preloadable.sh"
+va_require_preloadable "$lib"
 
 # run NAME CMD...: runs CMD under glibc and under the library, compares.
 run() {
