@@ -256,11 +256,12 @@ static size_t hd_extra(const hd_heap_t *h, size_t n) {
   return h->features & HD_F_CANARY ? HD_TRAILER + HD_PAGE : HD_TRAILER;
 }
 
-/* A framed block of n bytes, zeroed (HD_F_ZERO) (align 0: the default). */
-static void *hd_alloc(hd_heap_t *h, size_t n, size_t align) {
+/* A framed block of n bytes (align 0: the default), zeroed when the caller
+ * asks (calloc) or HD_F_ZERO is on. */
+static void *hd_alloc(hd_heap_t *h, size_t n, size_t align, bool zero) {
   if (n == 0 && align == 0 && (h->features & HD_F_ZERO_SIZE)) return hd_zero_alloc(h);
   size_t extra = hd_extra(h, n);
-  bool zero = (h->features & HD_F_ZERO) != 0;
+  zero = zero || (h->features & HD_F_ZERO) != 0;
   if (n > VA_MAX_REQUEST - extra || n >= HD_GUARD_BIT) return va_enomem();
   /* Zeroed by the inner calloc, which clears only memory it does not know
    * to be fresh (V2: a new mapping is not touched). */
@@ -341,7 +342,7 @@ static void hd_drop(hd_heap_t *h, hd_block_t *b) {
 void *hd_malloc(void *heap, size_t n) {
   hd_heap_t *h = heap;
   hd_enter(h, "malloc");
-  void *p = hd_alloc(h, n, 0);
+  void *p = hd_alloc(h, n, 0, false);
   hd_leave(h);
   return p;
 }
@@ -351,7 +352,7 @@ void *hd_calloc(void *heap, size_t count, size_t size) {
   if (!va_mul_ok(count, size, &n)) return va_enomem();
   hd_heap_t *h = heap;
   hd_enter(h, "calloc");
-  void *p = hd_alloc(h, n, 0);
+  void *p = hd_alloc(h, n, 0, true);
   hd_leave(h);
   return p;
 }
@@ -359,7 +360,7 @@ void *hd_calloc(void *heap, size_t count, size_t size) {
 void *hd_memalign(void *heap, size_t alignment, size_t n) {
   hd_heap_t *h = heap;
   hd_enter(h, "memalign");
-  void *p = hd_alloc(h, n, alignment > VA_ALIGNMENT ? alignment : 0);
+  void *p = hd_alloc(h, n, alignment > VA_ALIGNMENT ? alignment : 0, false);
   hd_leave(h);
   return p;
 }
@@ -399,7 +400,7 @@ void *hd_realloc(void *heap, void *p, size_t n) {
     q = b.p;
   } else if (!zero && hd_is_large(b.n) && hd_is_large(n)) {
     q = hd_resize(h, &b, n); /* the inner moves it, or not at all */
-  } else if ((q = hd_alloc(h, n, 0)) != NULL) {
+  } else if ((q = hd_alloc(h, n, 0, false)) != NULL) {
     memcpy(q, p, b.n < n ? b.n : n);
     if (zero) hd_zero_take(h, p, true);
     else hd_drop(h, &b);

@@ -251,6 +251,34 @@ static void test_features(void) {
   hd_destroy(h);
 }
 
+/* calloc hands out zeroes whatever the features: with HD_F_ZERO off, the
+ * blocks it reuses hold the bytes their last owner wrote. */
+static void test_calloc_zero_in_every_mode(void) {
+  const va_allocator_t *in = A == &hd_v2_allocator ? &sl_allocator : &ff_allocator;
+  static const unsigned modes[] = {0,       HD_F_CANARY,     HD_F_GUARD, HD_F_ZERO,
+                                   HD_F_QUARANTINE, HD_F_ZERO_SIZE, HD_F_ALL};
+  static const size_t sizes[] = {48, 1000, 40000};
+  enum { N = 300 };
+  for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
+    va_options_t o = va_options_default();
+    void *h = hd_create(in, &o, modes[m]);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+      static unsigned char *b[N];
+      for (size_t i = 0; i < N; i++) memset(b[i] = hd_malloc(h, sizes[k]), 0xA5, sizes[k]);
+      for (size_t i = 0; i < N; i++) hd_free(h, b[i]);
+      size_t dirty = 0;
+      for (size_t i = 0; i < N; i++) {
+        b[i] = hd_calloc(h, 1, sizes[k]);
+        for (size_t j = 0; j < sizes[k]; j++) dirty += b[i][j] != 0;
+      }
+      for (size_t i = 0; i < N; i++) hd_free(h, b[i]);
+      if (dirty) printf("  features %#x, %zu-byte blocks: %zu bytes not zero\n", modes[m], sizes[k], dirty);
+      VT_CHECK(dirty == 0);
+    }
+    hd_destroy(h);
+  }
+}
+
 static void run_all(const char *label) {
   printf("-- over %s\n", label);
   VT_RUN(test_overflow_canary);
@@ -261,6 +289,7 @@ static void run_all(const char *label) {
   VT_RUN(test_guard_page);
   VT_RUN(test_checker_sees_live_blocks);
   VT_RUN(test_features);
+  VT_RUN(test_calloc_zero_in_every_mode);
 }
 
 int main(void) {

@@ -77,7 +77,7 @@ void *vm_calloc(size_t count, size_t size) {
   size_t total;
   if (VA_UNLIKELY(!va_mul_ok(count, size, &total) || total > VA_MAX_REQUEST))
     return va_enomem();
-  if (VM_HARDENED()) return hd_malloc(vm_hd, total); /* handed out zeroed */
+  if (VM_HARDENED()) return hd_calloc(vm_hd, 1, total);
   return vm_be_calloc(total);
 }
 

@@ -36,6 +36,17 @@ int main(void) {
   for (int i = 0; i < 200; i++) free(p[i]);
   malloc_trim(0);
   malloc_stats();
+  /* calloc hands out zeroes in every mode, also over reused dirty blocks */
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 200; i++) memset(p[i] = malloc(200), 0xA5, 200);
+    for (int i = 0; i < 200; i++) free(p[i]);
+    for (int i = 0; i < 200; i++) {
+      unsigned char *c = p[i] = calloc(1, 200);
+      for (int j = 0; j < 200; j++)
+        if (c[j]) return fprintf(stderr, "calloc: byte %d of a block is %#x\n", j, c[j]), 1;
+    }
+    for (int i = 0; i < 200; i++) free(p[i]);
+  }
   printf("ok\n");
   return 0;
 }

@@ -42,8 +42,10 @@ for bad in VEDALLOC_LARGE_CACHE=lots VEDALLOC_PAGE_RESERVE=-1 VEDALLOC_DECAY_MS=
   check "$bad: the program still runs" has '^ok$' out
 done
 
-run VEDALLOC_HARDEN=1
-check "introspection under VEDALLOC_HARDEN=1" has '^ok$' out
+for mode in 1 trailer canary guard zero quarantine zero-size; do
+  run VEDALLOC_HARDEN=$mode
+  check "introspection and calloc under VEDALLOC_HARDEN=$mode" has '^ok$' out
+done
 
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 ]]
