@@ -4,7 +4,9 @@
  *   title and summary   name; peak footprint, peak live, fragmentation
  *   map                 address (down, layout.c) x time (right): each pixel
  *                       the kind that covers most of its cell (png.c)
- *   bytes chart         footprint and live bytes, one scale for all columns
+ *   bytes chart         footprint and live bytes, to the column's own peak
+ *                       (its top label says it: one shared scale flattens
+ *                       a small heap's lines beside a slab's pages)
  *   fragmentation chart external fragmentation, 1 - largest free / free
  *   occupancy           entries whose walk reports slab pages: a row per
  *                       size class, the share of its slots live per bin
@@ -310,8 +312,10 @@ static double hm_occ_height(const hm_column_t *c) {
 /* ---------------------------------------------------------------------------
  * The page.
  * ------------------------------------------------------------------------- */
-static void hm_render_column(hm_buf_t *o, const hm_column_t *c, double x, double vmax) {
+static void hm_render_column(hm_buf_t *o, const hm_column_t *c, double x) {
   double y = HM_TITLE_H;
+  double vmax = (double)(c->peak_footprint > c->peak_live ? c->peak_footprint : c->peak_live);
+  if (vmax < 1) vmax = 1;
   hm_buf_printf(o, "<g class=\"hm-column\" data-alloc=\"");
   hm_xml_text(o, c->entry->name);
   hm_buf_printf(o, "\" transform=\"translate(%.1f,%d)\">\n", x, HM_HEAD_H);
@@ -371,13 +375,9 @@ static void hm_render_head(hm_buf_t *o, const hm_picture_t *pic, double w, doubl
 }
 
 void hm_render(hm_buf_t *o, const hm_picture_t *pic) {
-  double vmax = 1, occ = 0;
-  for (size_t i = 0; i < pic->ncols; i++) {
-    const hm_column_t *c = &pic->cols[i];
-    if ((double)c->peak_footprint > vmax) vmax = (double)c->peak_footprint;
-    if ((double)c->peak_live > vmax) vmax = (double)c->peak_live;
-    if (hm_occ_height(c) > occ) occ = hm_occ_height(c);
-  }
+  double occ = 0;
+  for (size_t i = 0; i < pic->ncols; i++)
+    if (hm_occ_height(&pic->cols[i]) > occ) occ = hm_occ_height(&pic->cols[i]);
   double body = HM_TITLE_H + HM_MAP_H + HM_CHART_H + HM_FRAG_H + 3 * HM_AXIS_H + occ + 16;
   double w = 2 * HM_MARGIN + (double)pic->ncols * HM_COL_W;
   double h = HM_HEAD_H + body + HM_LEGEND_H;
@@ -387,7 +387,7 @@ void hm_render(hm_buf_t *o, const hm_picture_t *pic) {
                      "<title>vedalloc heap map</title></head>\n<body style=\"margin:0\">\n");
   hm_render_head(o, pic, w, h);
   for (size_t i = 0; i < pic->ncols; i++)
-    hm_render_column(o, &pic->cols[i], HM_MARGIN + (double)i * HM_COL_W, vmax);
+    hm_render_column(o, &pic->cols[i], HM_MARGIN + (double)i * HM_COL_W);
   hm_render_legend(o, HM_HEAD_H + body);
   hm_buf_printf(o, "</svg>\n");
   if (pic->html) hm_buf_printf(o, "</body></html>\n");
