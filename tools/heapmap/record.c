@@ -1,9 +1,10 @@
 /* vedalloc heapmap — the op sequence, from a workload or a trace.
  *
  * A workload is a function over the allocator table (bench/workloads.c), so
- * it is recorded by running it once against a shim: each call goes to the
- * process malloc (the workload writes into its blocks) and is logged as a
- * trace op on a slot id. A pointer's id is found in an open-addressing
+ * it is recorded by running it once against a shim: each call goes to a
+ * private V2 instance (the workload writes into its blocks; not the process
+ * malloc, whose arena would stay grown and hide a `system` column's growth)
+ * and is logged as a trace op on a slot id. A pointer's id is found in an open-addressing
  * table keyed by address (linear probing, backward-shift deletion); freed
  * ids are reused lowest first, through a min-heap, so ids stay dense.
  */
@@ -27,6 +28,8 @@ typedef struct hm_rec {
   size_t mask;
   size_t count;       /* live pointers */
   uint32_t next_id;   /* ids ever handed out */
+  const va_allocator_t *back; /* where the blocks come from */
+  void *back_heap;
 } hm_rec_t;
 
 static size_t hm_rec_hash(uintptr_t k, size_t mask) {
@@ -125,7 +128,7 @@ static void hm_rec_log(hm_rec_t *r, uint32_t kind, uint32_t id, size_t size) {
  * ------------------------------------------------------------------------- */
 static void *hm_rec_malloc(void *heap, size_t n) {
   hm_rec_t *r = heap;
-  void *p = malloc(n ? n : 1);
+  void *p = r->back->malloc(r->back_heap, n);
   if (!p) return NULL;
   uint32_t id = hm_rec_id_take(r);
   hm_rec_put(r, (uintptr_t)p, id);
@@ -139,13 +142,13 @@ static void hm_rec_free(void *heap, void *p) {
   uint32_t id = hm_rec_take(r, (uintptr_t)p);
   hm_rec_log(r, BENCH_TRACE_FREE, id, 0);
   hm_rec_id_release(r, id);
-  free(p);
+  r->back->free(r->back_heap, p);
 }
 
 static void *hm_rec_realloc(void *heap, void *p, size_t n) {
   hm_rec_t *r = heap;
   if (!p) return hm_rec_malloc(heap, n);
-  void *q = realloc(p, n ? n : 1);
+  void *q = r->back->realloc(r->back_heap, p, n);
   if (!q) return NULL;
   uint32_t id = hm_rec_take(r, (uintptr_t)p);
   hm_rec_put(r, (uintptr_t)q, id);
@@ -191,7 +194,10 @@ bool hm_record_workload(const bench_workload_t *w, hm_ops_t *out, char *err, siz
              w->name);
     return false;
   }
-  hm_rec_t r = {0};
+  const va_entry_t *back = va_registry_find("v2-slab");
+  va_options_t o = va_entry_options(back);
+  hm_rec_t r = {.back = back->alloc, .back_heap = back->alloc->create(&o)};
+  if (r.back_heap == NULL) hm_die("recording: cannot create a v2-slab instance");
   bench_ctx_t c = {.a = &hm_rec_allocator, .heap = &r, .threads = 1};
   if (!bench_workload_setup(w, &c, NULL, err, errlen)) return false;
   w->run(&c);
@@ -202,6 +208,7 @@ bool hm_record_workload(const bench_workload_t *w, hm_ops_t *out, char *err, siz
   snprintf(out->source, sizeof out->source, "workload %s (%s)", w->name, w->summary);
   hm_buf_free(&r.table_mem);
   hm_buf_free(&r.free_ids);
+  r.back->destroy(r.back_heap);
   return true;
 }
 

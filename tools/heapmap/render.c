@@ -174,8 +174,8 @@ static void hm_column_title(hm_buf_t *o, const hm_column_t *c) {
     hm_buf_printf(o, "<text x=\"0\" y=\"44\">ext. fragmentation at peak live %s, mean %s</text>\n",
                   hm_pct(f1, sizeof f1, c->frag_at_peak), hm_pct(f2, sizeof f2, c->frag_mean));
   else
-    hm_buf_printf(o, "<text x=\"0\" y=\"44\">no walk: live blocks from returned addresses; "
-                     "footprint: process heap growth</text>\n");
+    hm_buf_printf(o, "<text x=\"0\" y=\"44\">no walk: blocks drawn from returned addresses, "
+                     "footprint = heap growth</text>\n");
 }
 
 static void hm_address_labels(hm_buf_t *o, const hm_layout_t *l, double y) {
@@ -334,7 +334,7 @@ static void hm_render_column(hm_buf_t *o, const hm_column_t *c, double x) {
 static void hm_render_legend(hm_buf_t *o, double y) {
   double x = HM_MARGIN;
   hm_buf_printf(o, "<g class=\"hm-legend\" transform=\"translate(0,%.1f)\">\n", y);
-  for (int k = HM_K_LIVE; k < HM_K_COUNT; k++, x += 150)
+  for (int k = HM_K_LIVE; k < HM_K_COUNT; k++, x += 180)
     hm_buf_printf(o, "<rect x=\"%.1f\" y=\"0\" width=\"12\" height=\"12\" fill=\"%s\" "
                      "class=\"hm-swatch\"/><text x=\"%.1f\" y=\"10\">%s</text>\n",
                   x, hm_colour[k], x + 16, hm_kind_label[k]);
