@@ -2,7 +2,7 @@
 # heapmap from the command line: every registry entry draws (on a small
 # workload), a trace with --ops draws, the SVG is well-formed XML with one
 # column per allocator and no external reference, and a bad flag or value
-# exits 2 naming it.
+# exits 2 naming it; a long run prints its progress.
 # Args: heapmap binary, registry_names binary, a trace file.
 set -uo pipefail
 HEAPMAP=$1
@@ -62,6 +62,16 @@ if "$HEAPMAP" --alloc=v1-firstfit,v2-slab,glibc --trace="$TRACE" --ops=3000 --bi
   grep -q '3k ops replayed' "$OUT/trace.svg" || fail "--ops=3000 did not cut the trace"
 else
   fail "trace: $(tail -3 "$OUT/log")"
+fi
+
+# A long run (200k ops) says how far it is on stderr, every 10%.
+if "$HEAPMAP" --alloc=v2-slab --workload=stress --bins=50 --out="$OUT/stress.svg" \
+    >"$OUT/stdout" 2>"$OUT/log"; then
+  grep -q '^heapmap: v2-slab: 50% (' "$OUT/log" || fail "no progress lines: $(head -3 "$OUT/log")"
+  grep -q '^v2-slab .*peak footprint' "$OUT/stdout" || fail "no summary line on stdout"
+  check_svg "$OUT/stress.svg" 1
+else
+  fail "stress: $(tail -3 "$OUT/log")"
 fi
 
 # bad_flag WORD ARGS...: exit 2, one line on stderr naming WORD.
