@@ -34,6 +34,7 @@ typedef struct hm_replay {
   size_t live;       /* usable bytes live */
   size_t heap_base;  /* walk==NULL: the process heap's size before the replay */
   hm_buf_t scratch;  /* this bin's bands before they are merged */
+  size_t last[HM_K_COUNT]; /* 1 + index in scratch of each kind's newest band */
 } hm_replay_t;
 
 /* The walk's view of one bin. */
@@ -138,10 +139,23 @@ static size_t hm_bands_cap(hm_band_t *b, size_t n) {
   return k + ncont;
 }
 
+/* Walks report neighbours one after another (V1's list, a page's slots),
+ * so a region that continues its kind's newest band extends it: a million
+ * adjacent live blocks cost one band, not a sort of a million. */
 static void hm_scratch_add(hm_replay_t *r, uint32_t kind, const void *addr, size_t size) {
   if (size == 0) return;
-  hm_band_t band = {(uintptr_t)addr, (uintptr_t)addr + size, kind};
+  uint64_t lo = (uintptr_t)addr;
+  hm_band_t *b = (hm_band_t *)r->scratch.p;
+  if (r->last[kind]) {
+    hm_band_t *prev = &b[r->last[kind] - 1];
+    if (lo >= prev->hi && lo <= prev->hi + HM_BAND_SLACK) {
+      prev->hi = lo + size;
+      return;
+    }
+  }
+  hm_band_t band = {lo, lo + size, kind};
   hm_buf_push(&r->scratch, &band, sizeof band);
+  r->last[kind] = r->scratch.len / sizeof band;
 }
 
 /* ---------------------------------------------------------------------------
@@ -203,6 +217,7 @@ static void hm_sample_bin(hm_replay_t *r, hm_column_t *col, size_t b, size_t op_
   hm_bin_t *bin = &col->bins[b];
   hm_walk_ctx_t w = {.r = r, .cls = col->cls + b * HM_MAX_CLS, .col = col};
   r->scratch.len = 0;
+  memset(r->last, 0, sizeof r->last);
   if (r->a->walk) r->a->walk(r->heap, hm_walk_region, &w);
   else hm_read_slots(r, nids);
   hm_band_t *sb = (hm_band_t *)r->scratch.p;
