@@ -109,6 +109,14 @@ typedef struct va_stats {
   size_t large_mappings; /* V2: live mappings of large blocks */
 } va_stats_t;
 
+/* External fragmentation of a heap at one moment: the share of its free
+ * bytes that the largest free block cannot serve in one piece,
+ * 1 - largest_free / free_bytes (0 with nothing free). The one definition
+ * the benchmark and the heap pictures report. */
+static inline double va_stats_ext_frag(const va_stats_t *s) {
+  return s->free_bytes ? 1.0 - (double)s->largest_free / (double)s->free_bytes : 0.0;
+}
+
 /* One region of an instance, as walk() reports it. Every byte an instance
  * holds is in at most one LIVE, FREE or CACHED region; PAGE and SEGMENT
  * regions contain the blocks walk reports after them. */

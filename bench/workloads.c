@@ -65,7 +65,7 @@ void bench_snapshot(bench_ctx_t *c) {
   va_stats_t st;
   memset(&st, 0, sizeof st);
   c->a->stats(c->heap, &st);
-  c->ext_frag = st.free_bytes ? 1.0 - (double)st.largest_free / (double)st.free_bytes : 0.0;
+  c->ext_frag = va_stats_ext_frag(&st);
 }
 
 /* ---------------------------------------------------------------------------

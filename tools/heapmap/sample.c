@@ -208,7 +208,7 @@ static void hm_read_stats(hm_replay_t *r, hm_column_t *col, hm_bin_t *bin) {
   bin->footprint = st.footprint;
   bin->free_bytes = st.free_bytes;
   bin->largest_free = st.largest_free;
-  bin->ext_frag = st.free_bytes ? 1.0 - (double)st.largest_free / (double)st.free_bytes : 0.0;
+  bin->ext_frag = va_stats_ext_frag(&st);
   if (st.peak_footprint > col->peak_footprint) col->peak_footprint = st.peak_footprint;
 }
 
