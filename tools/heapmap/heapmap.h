@@ -75,10 +75,12 @@ typedef struct hm_ops {
   char source[160];      /* what was recorded: "workload stress", "trace x" */
 } hm_ops_t;
 
-/* Runs a single-threaded workload against a recording shim over the process
- * malloc: each malloc, free and realloc becomes an op (calloc and memalign
- * as plain allocs; no workload calls them). Ids are reused lowest-free
- * first, so nids is the peak count of live blocks. */
+/* Runs a single-threaded workload against a recording shim over a private
+ * v2-slab instance (not the process malloc, whose arena would stay grown
+ * and hide the `system` column's growth): each malloc, free and realloc
+ * becomes an op (calloc and memalign as plain allocs; no workload calls
+ * them). Ids are reused lowest-free first, so nids is the peak count of
+ * live blocks. */
 bool hm_record_workload(const bench_workload_t *w, hm_ops_t *out, char *err, size_t errlen);
 /* Loads a trace file (bench/trace.h). */
 bool hm_record_trace(const char *path, hm_ops_t *out, char *err, size_t errlen);
