@@ -26,6 +26,11 @@ va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, con
 /* Free lg's live block (into the cache, or back to the OS). */
 void sl_large_free(sl_heap_t *h, sl_large_t *lg);
 
+/* Does lg's live block take n > SL_MAX_SMALL bytes as it is: no growth,
+ * and no shrink that gives its tail back (sl_large_resize would change
+ * nothing)? */
+bool sl_large_fits(const sl_large_t *lg, size_t n);
+
 /* Resize lg's live block to n > SL_MAX_SMALL bytes in place (a shrink, or
  * growth by mremap): true when done; false when it must move (the caller
  * then allocates, copies and frees). */
