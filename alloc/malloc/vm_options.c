@@ -42,6 +42,8 @@ static const vm_opt_t vm_opt_table[] = {
            "V2: bytes of freed large mappings kept for reuse"),
     VM_OPT("VEDALLOC_LARGE_RESIDENT", VM_OPT_BYTES, heap.large_resident,
            "V2: of them, bytes whose pages stay resident"),
+    VM_OPT("VEDALLOC_LARGE_RESIDENT_RATIO", VM_OPT_COUNT, heap.large_resident_ratio,
+           "V2: n > 0: cached pages also within 1/n of the heap's footprint"),
     VM_OPT("VEDALLOC_DECAY_MS", VM_OPT_MS, heap.page_decay_ns,
            "V2: idle pages and free chunks go back after this long"),
     VM_OPT("VEDALLOC_TRIM_THRESHOLD", VM_OPT_BYTES, heap.trim_threshold,
@@ -162,5 +164,6 @@ void vm_options_apply(va_options_t *heap) {
   const va_options_t *e = &vm_options()->heap;
   heap->page_reserve = e->page_reserve, heap->large_cache = e->large_cache;
   heap->large_resident = e->large_resident, heap->page_decay_ns = e->page_decay_ns;
+  heap->large_resident_ratio = e->large_resident_ratio;
   heap->trim_threshold = e->trim_threshold;
 }

@@ -22,7 +22,13 @@
  * its pages until it has been cached for opts.page_decay_ns; the first
  * cache operation after that sheds them (one madvise, the range and its
  * map entries stay). opts.large_resident caps the cached pages at any
- * time (oldest shed first); without a decay (0) it alone decides.
+ * time (oldest shed first); without a decay (0) it alone decides. With
+ * opts.large_resident_ratio n the cap is adaptive too: the block just
+ * freed keeps all its pages (the next request of its size faults nothing
+ * in), the older entries only what 1/n of the rest of the heap's
+ * footprint allows (jemalloc's former dirty-page ratio, 1/8, is the
+ * anchor): a heap of 80 MiB of small blocks that churns 1 MiB blocks
+ * keeps ~10 MiB of them resident, not the whole 64 MiB cache.
  *
  * Resizing: shrinking stays in place (the tail goes back when it is at
  * least half the mapping); growing tries the next chunks of its segment,
@@ -244,6 +250,19 @@ static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
     sl_cache_shed(h, o, SL_OS_PAGE);
 }
 
+/* The adaptive share (large.h, opts.large_resident_ratio) as a mapping
+ * of size bytes joins the cache: max(size, 1/n of the rest of the
+ * footprint); SIZE_MAX without a ratio. Entries over it are shed once
+ * they have been cached for 1/SL_SHARE_AGE of the decay: one that is
+ * reused soon costs no system call. */
+#define SL_SHARE_AGE 8
+static size_t sl_cache_share(const sl_heap_t *h, size_t size) {
+  size_t n = h->opts.large_resident_ratio;
+  if (n == 0) return SIZE_MAX;
+  size_t used = h->cache_bytes + size, rest = h->footprint > used ? h->footprint - used : 0;
+  return rest / n > size ? rest / n : size;
+}
+
 static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   size_t budget = h->opts.large_cache, size = sl_large_map_size(lg);
   if (size > budget) {
@@ -258,14 +277,18 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
     sl_large_unmap(h, old);
   }
   /* The range is what saves the next mmap and page-map update; its pages
-   * are what costs memory. Over the resident budget, the oldest entries
-   * shed their pages first (newest is reused first), then this one. */
-  size_t keep = size, resident = h->opts.large_resident;
-  for (sl_large_t *o = h->large_cache_tail;
-       o && resident != SIZE_MAX && h->cache_resident + keep > resident &&
-       sl_cache_sound(h, o, "free");
-       o = sl_large_prev(o))
+   * are what costs memory. Over the resident cap, the oldest entries shed
+   * their pages first (newest is reused first), then this one; over the
+   * share, the oldest that are no longer young. */
+  size_t keep = size, resident = h->opts.large_resident, share = sl_cache_share(h, size);
+  uint64_t now = h->idle_decay ? sl_now_ns() : 0, young = h->idle_decay / SL_SHARE_AGE;
+  for (sl_large_t *o = h->large_cache_tail; o; o = sl_large_prev(o)) {
+    bool over_cap = resident != SIZE_MAX && h->cache_resident + keep > resident;
+    bool over_share = h->cache_resident + keep > share && now - sl_large_cached_at(o) >= young;
+    if ((!over_cap && !over_share) || !sl_cache_sound(h, o, "free"))
+      break; /* toward the head, only younger ones */
     sl_cache_shed(h, o, SL_OS_PAGE);
+  }
   if (resident != SIZE_MAX && h->cache_resident + keep > resident) {
     size_t room = resident > h->cache_resident ? resident - h->cache_resident : 0;
     keep = VA_ALIGN_UP(room > SL_LARGE_HDR ? room : SL_LARGE_HDR, SL_OS_PAGE);
@@ -274,7 +297,6 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   }
   sl_large_set_resident(lg, keep);
   h->cache_resident += keep;
-  uint64_t now = h->idle_decay ? sl_now_ns() : 0;
   sl_large_set_cached_at(lg, now);
   sl_large_set_state(lg, SL_LARGE_CACHED);
   sl_large_link(&h->large_cache, lg);
