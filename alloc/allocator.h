@@ -79,9 +79,10 @@ typedef struct va_options {
                               all; the rest are discarded (MADV_DONTNEED), a
                               header page each kept (SIZE_MAX: keep all) */
   size_t large_resident_ratio; /* V2: n > 0: within large_resident, cached
-                              pages also stay within max(the block just freed,
-                              1/n of the rest of the heap's footprint), the
-                              rest shed at once (0: large_resident alone) */
+                              pages also stay within max(twice the largest
+                              mapping cached lately, 1/n of the rest of the
+                              heap's footprint), older ones past it shed
+                              soon (0: large_resident alone) */
   uint64_t page_decay_ns;  /* V2: pooled empty pages younger than this stay even
                               over the idle budget (0: the budget is a hard
                               limit, as properties that predict it want);

@@ -59,10 +59,10 @@
  *                            reuse (default 64M).
  *   VEDALLOC_LARGE_RESIDENT  V2: of those, bytes whose pages stay resident;
  *                            the rest are discarded (default: all).
- *   VEDALLOC_LARGE_RESIDENT_RATIO  V2: n > 0: within that, the block just
- *                            freed keeps its pages and older cached ones
- *                            shed theirs past 1/n of the rest of the
- *                            heap's footprint (default 8; 0: off).
+ *   VEDALLOC_LARGE_RESIDENT_RATIO  V2: n > 0: within that, cached pages
+ *                            past max(twice the largest block cached
+ *                            lately, 1/n of the rest of the heap's
+ *                            footprint) are shed (default 8; 0: off).
  *   VEDALLOC_DECAY_MS        V2: idle pages, free segment chunks and cached
  *                            pages go back after this many ms idle (20).
  *   VEDALLOC_TRIM_THRESHOLD  V1: a free tail above this many bytes goes

@@ -23,12 +23,12 @@
  * cache operation after that sheds them (one madvise, the range and its
  * map entries stay). opts.large_resident caps the cached pages at any
  * time (oldest shed first); without a decay (0) it alone decides. With
- * opts.large_resident_ratio n the cap is adaptive too: the block just
- * freed keeps all its pages (the next request of its size faults nothing
- * in), the older entries only what 1/n of the rest of the heap's
- * footprint allows (jemalloc's former dirty-page ratio, 1/8, is the
- * anchor): a heap of 80 MiB of small blocks that churns 1 MiB blocks
- * keeps ~10 MiB of them resident, not the whole 64 MiB cache.
+ * opts.large_resident_ratio n there is an adaptive share under the cap:
+ * twice the largest mapping cached lately (so free-then-allocate of
+ * multi-MiB blocks faults nothing in again), or 1/n of the rest of the
+ * heap's footprint if more (jemalloc's former dirty-page ratio, 1/8, is
+ * the anchor): a heap of 80 MiB of small blocks that churns blocks of up
+ * to 1 MiB keeps ~10 MiB of them resident, not the whole 64 MiB cache.
  *
  * Resizing: shrinking stays in place (the tail goes back when it is at
  * least half the mapping); growing tries the next chunks of its segment,
@@ -244,6 +244,7 @@ static void sl_cache_shed(sl_heap_t *h, sl_large_t *lg, size_t keep) {
 static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
   if (h->idle_decay == 0 || !sl_decay_due(h, h->cache_clock, now)) return;
   h->cache_clock = now;
+  h->cache_peak[1] = h->cache_peak[0], h->cache_peak[0] = 0;
   for (sl_large_t *o = h->large_cache_tail;
        o && sl_cache_sound(h, o, "free") && now - sl_large_cached_at(o) >= h->idle_decay;
        o = sl_large_prev(o))
@@ -251,16 +252,20 @@ static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
 }
 
 /* The adaptive share (large.h, opts.large_resident_ratio) as a mapping
- * of size bytes joins the cache: max(size, 1/n of the rest of the
- * footprint); SIZE_MAX without a ratio. Entries over it are shed once
- * they have been cached for 1/SL_SHARE_AGE of the decay: one that is
- * reused soon costs no system call. */
+ * of size bytes joins the cache (SIZE_MAX without a ratio): twice the
+ * largest mapping cached over the last one or two decay periods (the
+ * block just freed and one to grow or split; glibc's dynamic thresholds
+ * follow the largest block freed the same way), or 1/n of the rest of
+ * the footprint if more. Entries over it are shed once cached for
+ * 1/SL_SHARE_AGE of the decay: one reused soon costs no system call. */
 #define SL_SHARE_AGE 8
-static size_t sl_cache_share(const sl_heap_t *h, size_t size) {
+static size_t sl_cache_share(sl_heap_t *h, size_t size) {
   size_t n = h->opts.large_resident_ratio;
   if (n == 0) return SIZE_MAX;
+  if (size > h->cache_peak[0]) h->cache_peak[0] = size;
+  size_t peak = h->cache_peak[0] > h->cache_peak[1] ? h->cache_peak[0] : h->cache_peak[1];
   size_t used = h->cache_bytes + size, rest = h->footprint > used ? h->footprint - used : 0;
-  return rest / n > size ? rest / n : size;
+  return rest / n > 2 * peak ? rest / n : 2 * peak;
 }
 
 static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
@@ -284,7 +289,9 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   uint64_t now = h->idle_decay ? sl_now_ns() : 0, young = h->idle_decay / SL_SHARE_AGE;
   for (sl_large_t *o = h->large_cache_tail; o; o = sl_large_prev(o)) {
     bool over_cap = resident != SIZE_MAX && h->cache_resident + keep > resident;
-    bool over_share = h->cache_resident + keep > share && now - sl_large_cached_at(o) >= young;
+    bool over_share = share != SIZE_MAX && /* header pages stay, as under the cap */
+                      h->cache_resident + keep > share + h->cache_count * SL_OS_PAGE &&
+                      now - sl_large_cached_at(o) >= young;
     if ((!over_cap && !over_share) || !sl_cache_sound(h, o, "free"))
       break; /* toward the head, only younger ones */
     sl_cache_shed(h, o, SL_OS_PAGE);

@@ -464,12 +464,12 @@ bool sl_heap_share(void *heap, sl_shared_map_t *map, void *ctx) {
  * cache whose pages go back by the decay (large.c) and by the adaptive
  * share, not by a fixed cap: a cap small enough to matter made every
  * reuse of a multi-MiB block fault its pages in again (7.6x glibc's time
- * on 5-25 MiB blocks), while the share always keeps the block just freed. */
+ * on 5-25 MiB blocks), while the share follows the largest block cached. */
 va_options_t sl_thread_heap_options(void) {
   va_options_t o = va_options_default();
   o.page_reserve = 1;        /* empty pages kept per class */
   o.large_cache = 64u << 20; /* freed large mappings kept for reuse */
-  o.large_resident_ratio = 8; /* ... their pages within an eighth of the heap */
+  o.large_resident_ratio = 8; /* ... their pages within the adaptive share */
   return o;
 }
 

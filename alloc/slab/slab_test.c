@@ -332,27 +332,28 @@ static size_t t_resident_pages(void *p, size_t n) {
   return count;
 }
 
-/* large_resident_ratio n: the block just freed keeps all its pages; the
- * older entries shed theirs once the cache's resident bytes pass 1/n of
- * the rest of the footprint (no decay here: they are shed at once). With
- * no ratio the same frees keep everything resident. */
+/* large_resident_ratio n: the cache keeps resident twice the largest
+ * mapping cached lately (or 1/n of the rest of the footprint, here less);
+ * past that the oldest entries shed their pages (no decay here: at once).
+ * With no ratio the same frees keep everything resident. */
 static size_t t_share_resident(size_t ratio) {
   sl_t_hook_t hook = {0};
   va_options_t o = sl_t_options(&hook);
   o.page_decay_ns = 0;
   o.large_resident_ratio = ratio;
   void *h = A->create(&o);
-  enum { N = 4, SIZE = 2 << 20 }; /* mappings of their own, beyond any segment */
+  enum { N = 5, SIZE = 2 << 20 }; /* mappings of their own, beyond any segment */
   uint8_t *p[N];
   for (int i = 0; i < N; i++) memset(p[i] = A->malloc(h, SIZE), 0x5a, SIZE);
-  for (int i = 0; i < 2; i++) A->free(h, p[i]);
+  for (int i = 0; i < 3; i++) A->free(h, p[i]);
   size_t resident = t_cache_resident(h), mapped = VA_ALIGN_UP(SIZE + SL_LARGE_HDR, SL_CHUNK);
   /* The newest keeps all of its pages, whatever the ratio. */
   size_t touched = SIZE + SL_LARGE_HDR; /* header and payload, written */
   VT_CHECK(mapped > touched &&
+           t_resident_pages(p[2] - SL_LARGE_HDR, touched) == (touched + 4095) / 4096 &&
            t_resident_pages(p[1] - SL_LARGE_HDR, touched) == (touched + 4095) / 4096);
   VT_CHECK(sl_t_checks(h));
-  A->free(h, p[2]), A->free(h, p[3]);
+  A->free(h, p[3]), A->free(h, p[4]);
   VT_CHECK(t_empty(h) && hook.calls == 0);
   A->destroy(h);
   return resident;
@@ -360,10 +361,9 @@ static size_t t_share_resident(size_t ratio) {
 
 static void test_large_resident_share(void) {
   size_t mapped = VA_ALIGN_UP((2u << 20) + SL_LARGE_HDR, SL_CHUNK);
-  /* The rest (two live 2 MiB blocks and metadata) / 8 is below one block:
-   * the older entry keeps only its header page. */
-  VT_CHECK(t_share_resident(8) == mapped + 4096);
-  VT_CHECK(t_share_resident(0) == 2 * mapped);
+  /* Two mappings fit the share; the oldest of three keeps its header page. */
+  VT_CHECK(t_share_resident(8) == 2 * mapped + 4096);
+  VT_CHECK(t_share_resident(0) == 3 * mapped);
 }
 
 /* large_resident: the cache keeps the ranges but at most that many bytes

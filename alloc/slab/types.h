@@ -416,6 +416,8 @@ typedef struct sl_heap {
   size_t cache_bytes;               /* sum of cached map_size */
   size_t cache_resident;            /* sum of cached resident */
   uint64_t cache_clock;             /* sl_now_ns() of the last cache decay pass */
+  size_t cache_peak[2];             /* largest mapping cached since that pass,
+                                       and in the period before it */
   size_t footprint;                 /* bytes mapped, metadata included */
   size_t peak_footprint;            /* max footprint so far */
   size_t meta_bytes;                /* touched pages of the heap mapping and
