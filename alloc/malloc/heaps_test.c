@@ -40,7 +40,7 @@ static void t_borrowing(vm_pool_t *pool, vm_heap_t *vh) {
 }
 
 static void *t_thread_b(void *x) {
-  vm_heap_t *self = NULL;
+  vm_slot_t self = {0};
   void *mine = vm_malloc_in(&t_pool, &self, 48); /* B has a heap of its own */
   vm_free_in(&t_pool, &self, x);                 /* A's block: a remote free, a borrow */
   vm_free_in(&t_pool, &self, mine);
@@ -51,7 +51,7 @@ static void *t_thread_b(void *x) {
 static void *t_thread_c(void *arg) {
   (void)arg;
   while (!atomic_load(&t_go_c)) sched_yield();
-  vm_heap_t *self = NULL;
+  vm_slot_t self = {0};
   void *p = vm_malloc_in(&t_pool, &self, 32); /* attaches while B borrows */
   vm_free_in(&t_pool, &self, p);
   vm_detach(&t_pool, &self);
@@ -65,13 +65,13 @@ static void test_adopt_while_borrowed(void) {
   t_pool.borrowing = t_borrowing;
   /* A: a heap with one live block, then A exits (its heap is abandoned).
    * B makes its heap while A's is still owned. */
-  vm_heap_t *a = NULL, *main_self = NULL;
+  vm_slot_t a = {0}, main_self = {0};
   void *keep = vm_malloc_in(&t_pool, &main_self, 16); /* the main thread lives on */
   void *x = vm_malloc_in(&t_pool, &a, 100);
   memset(x, 7, 100);
   pthread_t b, c;
   /* B must own its heap before A exits, or it would adopt A's. */
-  vm_heap_t *b_probe = NULL;
+  vm_slot_t b_probe = {0};
   vm_free_in(&t_pool, &b_probe, vm_malloc_in(&t_pool, &b_probe, 8));
   vm_detach(&t_pool, &b_probe); /* a third heap, abandoned: B adopts it */
   vm_detach(&t_pool, &a);       /* A exits: its heap is the other abandoned one */

@@ -81,10 +81,11 @@ extern _Atomic int vm_mode;
 struct hd_heap;
 extern struct hd_heap *vm_hd;
 bool vm_mode_hardened(void); /* decides on the first call */
-/* Is the library hardened? One relaxed load on the fast path. */
-#define VM_HARDENED()                                                          \
-  (VA_UNLIKELY(atomic_load_explicit(&vm_mode, memory_order_relaxed) != VM_MODE_PLAIN) && \
-   vm_mode_hardened())
+/* Is the library plain (decided, not hardened)? One relaxed load. */
+#define VM_PLAIN() \
+  VA_LIKELY(atomic_load_explicit(&vm_mode, memory_order_relaxed) == VM_MODE_PLAIN)
+/* Is the library hardened? The same load on the fast path. */
+#define VM_HARDENED() (!VM_PLAIN() && vm_mode_hardened())
 
 /* Introspection (vm_introspect.c). Every region (allocator.h) of the heaps
  * the caller can read without stopping another thread; *unseen heaps (and

@@ -5,7 +5,7 @@
  * Each wrapper compiles to one direct jump, to the hidden _local alias of
  * its vm_ function (vm_backend.h); compiled in one unit with the API
  * layer and the backend (vm_lib_v2.c: VM_ONE_UNIT), it calls the vm_
- * function itself, and the compiler inlines the whole path into it.
+ * function itself, and malloc and free are aliases of theirs.
  * Visibility is default even if the library is built with
  * -fvisibility=hidden.
  */
@@ -22,8 +22,14 @@
 #define VM_API(name) name##_local
 #endif
 
+#ifdef VM_ONE_UNIT
+/* The two hottest names are the vm_ functions themselves: no jump between. */
+VM_EXPORT void *malloc(size_t size) __attribute__((alias("vm_malloc")));
+VM_EXPORT void free(void *ptr) __attribute__((alias("vm_free")));
+#else
 VM_EXPORT void *malloc(size_t size) { return VM_API(vm_malloc)(size); }
 VM_EXPORT void free(void *ptr) { VM_API(vm_free)(ptr); }
+#endif
 VM_EXPORT void *calloc(size_t count, size_t size) { return VM_API(vm_calloc)(count, size); }
 VM_EXPORT void *realloc(void *ptr, size_t size) { return VM_API(vm_realloc)(ptr, size); }
 VM_EXPORT void *reallocarray(void *ptr, size_t count, size_t size) {

@@ -175,7 +175,7 @@ static vm_heap_t *vm_heap_create(vm_pool_t *pool) {
 
 /* The thread of `self` gets a heap: adopted, else new. */
 static __attribute__((noinline)) vm_heap_t *vm_attach(vm_pool_t *pool,
-                                                      vm_heap_t **self) {
+                                                      vm_slot_t *self) {
   vm_heap_t *vh = vm_heap_adopt(pool);
   if (vh == NULL) {
     pthread_mutex_lock(&pool->mutex);
@@ -183,7 +183,7 @@ static __attribute__((noinline)) vm_heap_t *vm_attach(vm_pool_t *pool,
     pthread_mutex_unlock(&pool->mutex);
     if (vh == NULL) return NULL;
   }
-  *self = vh; /* before anything that may allocate */
+  self->vh = vh, self->sl = vh->sl; /* before anything that may allocate */
   if (pool->attached) pool->attached(pool, vh);
   return vh;
 }
@@ -196,17 +196,17 @@ static void vm_heap_trim_asked(vm_heap_t *vh) {
 }
 
 /* This thread's heap, with what others freed into it collected. */
-static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_heap_t **self) {
-  vm_heap_t *vh = *self;
+static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_slot_t *self) {
+  vm_heap_t *vh = self->vh;
   if (VA_UNLIKELY(vh == NULL)) return vm_attach(pool, self);
   if (VA_UNLIKELY(vm_heap_pending(vh))) vm_heap_drain(vh);
   vm_heap_trim_asked(vh);
   return vh;
 }
 
-void vm_detach(vm_pool_t *pool, vm_heap_t **self) {
-  vm_heap_t *vh = *self;
-  *self = NULL;
+void vm_detach(vm_pool_t *pool, vm_slot_t *self) {
+  vm_heap_t *vh = self->vh;
+  self->vh = NULL, self->sl = NULL;
   if (vh == NULL) return;
   vm_heap_drain(vh);
   sl_heap_trim(vh->sl);
@@ -243,20 +243,20 @@ void vm_pool_destroy(vm_pool_t *pool) {
  * ------------------------------------------------------------------------- */
 /* malloc off the fast path: no heap yet, or remote frees to collect. Out
  * of line so the fast path saves no registers (it ends in a tail jump). */
-__attribute__((noinline)) void *vm_malloc_slow(vm_pool_t *pool, vm_heap_t **self,
+__attribute__((noinline)) void *vm_malloc_slow(vm_pool_t *pool, vm_slot_t *self,
                                                size_t n) {
   vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   return sl_malloc_fast(vh->sl, n);
 }
 
-void *vm_calloc_in(vm_pool_t *pool, vm_heap_t **self, size_t n) {
+void *vm_calloc_in(vm_pool_t *pool, vm_slot_t *self, size_t n) {
   vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   return sl_calloc(vh->sl, 1, n);
 }
 
-void *vm_memalign_in(vm_pool_t *pool, vm_heap_t **self, size_t align, size_t n) {
+void *vm_memalign_in(vm_pool_t *pool, vm_slot_t *self, size_t align, size_t n) {
   vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   return sl_memalign(vh->sl, align, n);
@@ -274,7 +274,7 @@ __attribute__((noinline)) void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine,
   vm_remote_free(pool, p, "free");
 }
 
-void *vm_realloc_in(vm_pool_t *pool, vm_heap_t **self, void *p, size_t n) {
+void *vm_realloc_in(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
   /* The caller's own block (the common case: a string grown append by
@@ -300,8 +300,8 @@ void *vm_realloc_in(vm_pool_t *pool, vm_heap_t **self, void *p, size_t n) {
   return q;
 }
 
-size_t vm_usable_in(vm_pool_t *pool, vm_heap_t **self, const void *p) {
-  vm_heap_t *vh = *self;
+size_t vm_usable_in(vm_pool_t *pool, vm_slot_t *self, const void *p) {
+  vm_heap_t *vh = self->vh;
   /* The caller's own block (the common case: the hardened layer asks of
    * every block it frees) without the shared map's remote-side checks. */
   if (vh != NULL && sl_map_get(vh->sl, p) != NULL) return sl_allocator.usable_size(vh->sl, p);

@@ -12,6 +12,7 @@
  * answers every call as the library would.
  *
  * The checker adds to the pool's ("vm.*", vm_heaps.c):
+ *   vm.slot        each thread's slot: sl == vh->sl, or both NULL
  *   vm.owner       a running virtual thread's heap is OWNED, and every
  *                  OWNED heap is some running thread's
  *   vm.heap_count  heaps created <= the peak number of threads running at
@@ -27,7 +28,7 @@
 
 /* The current thread's heap slot; a call starts the thread if it is not
  * running (it exited, and its id names a new thread now). */
-static vm_heap_t **vm_self(vm_instance_t *x) {
+static vm_slot_t *vm_self(vm_instance_t *x) {
   if (VA_UNLIKELY(!x->running[x->cur])) {
     x->running[x->cur] = true;
     if (++x->live > x->peak) x->peak = x->live;
@@ -118,7 +119,7 @@ static void vm_i_thread_exit(void *h, unsigned t) {
 /* Is vh the heap of some running thread? */
 static bool vm_i_owned_by_thread(const vm_instance_t *x, const vm_heap_t *vh) {
   for (unsigned t = 0; t < VA_MAX_THREADS; t++)
-    if (x->running[t] && x->slot[t] == vh) return true;
+    if (x->running[t] && x->slot[t].vh == vh) return true;
   return false;
 }
 
@@ -126,9 +127,13 @@ static bool vm_i_owned_by_thread(const vm_instance_t *x, const vm_heap_t *vh) {
  * no more heaps than threads ever ran at once. */
 static bool vm_i_check_owners(vm_instance_t *x, va_report_t *r) {
   for (unsigned t = 0; t < VA_MAX_THREADS; t++)
-    if (x->slot[t] && (!x->running[t] || atomic_load(&x->slot[t]->state) != VM_HEAP_OWNED))
-      return va_fail(r, "vm.owner", x->slot[t], "thread %u's heap is in state %d", t,
-                     atomic_load(&x->slot[t]->state));
+    if (x->slot[t].sl != (x->slot[t].vh ? x->slot[t].vh->sl : NULL))
+      return va_fail(r, "vm.slot", x->slot[t].vh, "thread %u's slot names V2 heap %p, not its heap's",
+                     t, (void *)x->slot[t].sl);
+  for (unsigned t = 0; t < VA_MAX_THREADS; t++)
+    if (x->slot[t].vh && (!x->running[t] || atomic_load(&x->slot[t].vh->state) != VM_HEAP_OWNED))
+      return va_fail(r, "vm.owner", x->slot[t].vh, "thread %u's heap is in state %d", t,
+                     atomic_load(&x->slot[t].vh->state));
   for (vm_heap_t *vh = atomic_load(&x->pool.heaps); vh; vh = vh->next)
     if (atomic_load(&vh->state) == VM_HEAP_OWNED && !vm_i_owned_by_thread(x, vh))
       return va_fail(r, "vm.owner", vh, "owned heap held by no running thread");

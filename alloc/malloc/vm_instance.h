@@ -12,7 +12,7 @@ extern const va_allocator_t vm_instance_allocator;
 /* An instance (its layout, for the corruption tests). */
 typedef struct vm_instance {
   vm_pool_t pool;
-  vm_heap_t *slot[VA_MAX_THREADS];  /* each virtual thread's heap, or NULL */
+  vm_slot_t slot[VA_MAX_THREADS];   /* each virtual thread's heap slot */
   bool running[VA_MAX_THREADS];     /* started and not exited */
   unsigned cur;                     /* the thread the calls run as */
   size_t live, peak;                /* threads running; the most at once */

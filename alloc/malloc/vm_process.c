@@ -27,7 +27,7 @@ const bool VM_BE_GUARDS_SAFE = true; /* V2 reaches its metadata by its page map 
 
 static sl_shared_map_t vm_map[1];
 static vm_pool_t vm_pool = {.mutex = PTHREAD_MUTEX_INITIALIZER, .map = vm_map};
-static __thread vm_heap_t *vm_tls __attribute__((tls_model("initial-exec")));
+static __thread vm_slot_t vm_tls __attribute__((tls_model("initial-exec")));
 static pthread_key_t vm_key; /* its destructor detaches a heap */
 static pthread_once_t vm_once = PTHREAD_ONCE_INIT;
 static atomic_bool vm_fork_hooked;
@@ -41,7 +41,7 @@ static void vm_thread_exit(void *arg) {
 
 static void vm_fork_prepare(void) { pthread_mutex_lock(&vm_pool.mutex); }
 static void vm_fork_parent(void) { pthread_mutex_unlock(&vm_pool.mutex); }
-static void vm_fork_child(void) { vm_pool_fork_child(&vm_pool, vm_tls); }
+static void vm_fork_child(void) { vm_pool_fork_child(&vm_pool, vm_tls.vh); }
 
 /* A thread got a heap: arm its exit hook, and the fork handlers once. */
 static void vm_attached(vm_pool_t *pool, vm_heap_t *vh) {
@@ -76,7 +76,7 @@ va_options_t vm_be_default_heap_options(void) { return sl_thread_heap_options();
 /* A thread with no heap yet is about to attach one: the pool is set up
  * first (once for the process). */
 static inline void vm_ready(void) {
-  if (VA_UNLIKELY(vm_tls == NULL)) pthread_once(&vm_once, vm_init);
+  if (VA_UNLIKELY(vm_tls.vh == NULL)) pthread_once(&vm_once, vm_init);
 }
 
 /* The first call of a thread: the once, then the pool's slow path. */
@@ -86,7 +86,7 @@ static __attribute__((noinline)) void *vm_be_malloc_first(size_t n) {
 }
 
 VM_BE_HOT void *vm_be_malloc(size_t n) {
-  if (VA_UNLIKELY(vm_tls == NULL)) return vm_be_malloc_first(n);
+  if (VA_UNLIKELY(vm_tls.sl == NULL)) return vm_be_malloc_first(n);
   return vm_malloc_in(&vm_pool, &vm_tls, n);
 }
 
@@ -117,7 +117,7 @@ bool vm_be_check(va_report_t *r) { return vm_pool_check(&vm_pool, r); }
 
 void vm_be_walk(va_walk_fn fn, void *ctx, size_t *unseen, size_t *unseen_bytes) {
   vm_ready();
-  vm_pool_walk_regions(&vm_pool, vm_tls, fn, ctx, unseen, unseen_bytes);
+  vm_pool_walk_regions(&vm_pool, vm_tls.vh, fn, ctx, unseen, unseen_bytes);
 }
 
 size_t vm_be_footprint(void) {
@@ -136,5 +136,5 @@ size_t vm_be_remote_frees(void) {
 
 size_t vm_be_trim(void) {
   vm_ready();
-  return vm_pool_trim(&vm_pool, vm_tls);
+  return vm_pool_trim(&vm_pool, vm_tls.vh);
 }
