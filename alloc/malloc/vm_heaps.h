@@ -108,7 +108,18 @@ static inline void vm_free_in(vm_pool_t *pool, vm_slot_t *self, void *p) {
 
 void *vm_calloc_in(vm_pool_t *pool, vm_slot_t *self, size_t n);
 void *vm_memalign_in(vm_pool_t *pool, vm_slot_t *self, size_t align, size_t n);
-void *vm_realloc_in(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n);
+void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n);
+
+/* realloc(p, n), p != NULL: p when the thread's heap keeps it as it is
+ * (sl_realloc_stays) with no remote frees pending (a block freed remotely
+ * reads live until taken back); else the slow path: a resize or move,
+ * another heap's block, misuse. */
+static inline void *vm_realloc_in(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
+  sl_heap_t *h = self->sl;
+  if (VA_LIKELY(h != NULL) && VA_LIKELY(!sl_remote_pending(h)) && sl_realloc_stays(h, p, n))
+    return p;
+  return vm_realloc_slow(pool, self, p, n);
+}
 size_t vm_usable_in(vm_pool_t *pool, vm_slot_t *self, const void *p);
 
 /* The thread of `self` exits: its heap is drained, trimmed and abandoned

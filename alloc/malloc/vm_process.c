@@ -102,8 +102,13 @@ void *vm_be_memalign(size_t alignment, size_t n) {
   return vm_memalign_in(&vm_pool, &vm_tls, alignment, n);
 }
 
-void *vm_be_realloc(void *p, size_t n) {
+static __attribute__((noinline)) void *vm_be_realloc_first(void *p, size_t n) {
   vm_ready();
+  return vm_realloc_slow(&vm_pool, &vm_tls, p, n);
+}
+
+void *vm_be_realloc(void *p, size_t n) {
+  if (VA_UNLIKELY(vm_tls.sl == NULL)) return vm_be_realloc_first(p, n);
   return vm_realloc_in(&vm_pool, &vm_tls, p, n);
 }
 

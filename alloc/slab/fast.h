@@ -17,10 +17,15 @@
  *     sl_free_generic(page, p) (large blocks, misuse, page state changes).
  * Both slow paths are called in tail position, so the caller's fast path
  * saves no registers.
+ *   realloc(p, n) that keeps the block as it is (the same class, or a
+ *   large block that fits): sl_realloc_stays, a predicate; anything else
+ *   is sl_realloc_in's.
  */
 #ifndef VEDALLOC_SLAB_FAST_H
 #define VEDALLOC_SLAB_FAST_H
 
+#include "alloc/slab/class.h"
+#include "alloc/slab/large.h"
 #include "alloc/slab/map.h"
 #include "alloc/slab/page.h"
 #include "alloc/slab/types.h"
@@ -75,6 +80,38 @@ static inline bool sl_free_fast(sl_heap_t *h, void *p) {
   }
   sl_free_generic(h, pg, p);
   return true;
+}
+
+/* What freeing p would be, p in page pg at grid index idx (UINT32_MAX: off
+ * the grid): 0 for a live block. A free block on the grid is a double
+ * free; off the grid, or in the never-sliced bump region, not a block;
+ * either is corruption instead while the page's guard is overwritten (an
+ * underflow out of block 0 reaches it before the bitmap). */
+static inline va_error_kind_t sl_small_check_ptr(const sl_page_t *pg, uint32_t idx) {
+  va_error_kind_t bad = idx == UINT32_MAX || idx >= sl_page_bumped(pg) ? VA_ERR_NOT_A_BLOCK
+                        : sl_page_live(pg, idx)                        ? 0
+                                                                       : VA_ERR_DOUBLE_FREE;
+  if (VA_UNLIKELY(bad) && sl_page_guard(pg) != SL_PAGE_GUARD) return VA_ERR_CORRUPTION;
+  return bad;
+}
+
+/* Does realloc(p, n), p != NULL, n <= VA_MAX_REQUEST, keep h's block p
+ * as it is? True only for a live block that takes n unchanged: a small
+ * one whose class n maps to (its bitmap bit read), or a large one that
+ * fits n (sl_large_fits; its header's own words checked, as nothing is
+ * written or followed, not its list neighbours', whose headers lie on
+ * other pages). False for everything else, misuse included: the slow
+ * path (sl_realloc_in) checks and reports. A block another thread freed
+ * still reads live until h takes it back: callers with remote frees
+ * pending take the slow path. */
+static inline bool sl_realloc_stays(const sl_heap_t *h, void *p, size_t n) {
+  const void *owner = sl_map_get(h, p);
+  if (VA_UNLIKELY(owner == NULL)) return false;
+  if (VA_LIKELY(sl_obj_kind(owner) == SL_KIND_PAGE)) {
+    return n <= SL_MAX_SMALL && sl_class_of(n) == sl_page_class_idx(owner) &&
+           sl_small_check_ptr(owner, sl_page_index(owner, p)) == 0;
+  }
+  return n > SL_MAX_SMALL && sl_large_fits(owner, n) && sl_large_check_ptr(NULL, owner, p) == 0;
 }
 
 #endif /* VEDALLOC_SLAB_FAST_H */

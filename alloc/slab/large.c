@@ -395,18 +395,6 @@ void sl_large_free(sl_heap_t *h, sl_large_t *lg) {
   sl_cache_put(h, lg);
 }
 
-/* The chunks lg keeps for a block of n <= usable bytes: all of them, or,
- * when that is half the mapping or less, those n needs. */
-static size_t sl_large_keep(const sl_large_t *lg, size_t n) {
-  size_t off = (size_t)(sl_large_payload(lg) - (const uint8_t *)lg);
-  size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK);
-  return keep <= sl_large_map_size(lg) / 2 ? keep : sl_large_map_size(lg);
-}
-
-bool sl_large_fits(const sl_large_t *lg, size_t n) {
-  return n <= sl_large_usable(lg) && sl_large_keep(lg, n) == sl_large_map_size(lg);
-}
-
 /* Shrink in place, giving back the tail when it is half the mapping. */
 static void sl_large_shrink(sl_heap_t *h, sl_large_t *lg, size_t n) {
   size_t keep = sl_large_keep(lg, n);

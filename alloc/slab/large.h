@@ -26,10 +26,20 @@ va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, con
 /* Free lg's live block (into the cache, or back to the OS). */
 void sl_large_free(sl_heap_t *h, sl_large_t *lg);
 
+/* The chunks lg keeps for a block of n <= usable bytes: all of them, or,
+ * when that is half the mapping or less, those n needs. */
+static inline size_t sl_large_keep(const sl_large_t *lg, size_t n) {
+  size_t off = (size_t)(sl_large_payload(lg) - (const uint8_t *)lg);
+  size_t keep = VA_ALIGN_UP(off + n, SL_CHUNK);
+  return keep <= sl_large_map_size(lg) / 2 ? keep : sl_large_map_size(lg);
+}
+
 /* Does lg's live block take n > SL_MAX_SMALL bytes as it is: no growth,
  * and no shrink that gives its tail back (sl_large_resize would change
  * nothing)? */
-bool sl_large_fits(const sl_large_t *lg, size_t n);
+static inline bool sl_large_fits(const sl_large_t *lg, size_t n) {
+  return n <= sl_large_usable(lg) && sl_large_keep(lg, n) == sl_large_map_size(lg);
+}
 
 /* Resize lg's live block to n > SL_MAX_SMALL bytes in place (a shrink, or
  * growth by mremap): true when done; false when it must move (the caller

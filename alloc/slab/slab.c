@@ -81,19 +81,6 @@ static __attribute__((noinline)) void sl_raise(sl_heap_t *h, va_error_kind_t kin
   va_raise_corrupt(&h->opts, op, owner, why ? why : "V2: metadata damaged");
 }
 
-/* What freeing p would be, p in page pg at grid index idx (UINT32_MAX: off
- * the grid): 0 for a live block. A free block on the grid is a double
- * free; off the grid, or in the never-sliced bump region, not a block;
- * either is corruption instead while the page's guard is overwritten (an
- * underflow out of block 0 reaches it before the bitmap). */
-static va_error_kind_t sl_small_check_ptr(const sl_page_t *pg, uint32_t idx) {
-  va_error_kind_t bad = idx == UINT32_MAX || idx >= sl_page_bumped(pg) ? VA_ERR_NOT_A_BLOCK
-                        : sl_page_live(pg, idx)                        ? 0
-                                                                       : VA_ERR_DOUBLE_FREE;
-  if (VA_UNLIKELY(bad) && sl_page_guard(pg) != SL_PAGE_GUARD) return VA_ERR_CORRUPTION;
-  return bad;
-}
-
 /* The same for any map entry (page or large). */
 static va_error_kind_t sl_check_ptr(const sl_heap_t *h, const void *owner, const void *p) {
   if (sl_obj_kind(owner) != SL_KIND_PAGE) return sl_large_check_ptr(h, owner, p);
@@ -218,15 +205,13 @@ void *sl_realloc(void *heap, void *p, size_t n) {
   if (p == NULL) return sl_malloc_fast(h, n);
   void *owner = sl_map_get(h, p);
   if (owner == NULL) return sl_realloc_bad(h, VA_ERR_INVALID_FREE, p);
-  /* A large block that takes n as it is (a string grown append by append
-   * within its chunks): nothing is written or followed, so only the
-   * header's own words are checked, not its list neighbours' (their
-   * headers lie on other pages: cache and TLB misses on every call). */
-  bool as_is = sl_obj_kind(owner) != SL_KIND_PAGE && n > SL_MAX_SMALL &&
-               n <= VA_MAX_REQUEST && sl_large_fits(owner, n);
-  va_error_kind_t bad = sl_check_ptr(as_is ? NULL : h, owner, p);
+  return sl_realloc_in(h, owner, p, n);
+}
+
+void *sl_realloc_in(sl_heap_t *h, void *owner, void *p, size_t n) {
+  if (n <= VA_MAX_REQUEST && sl_realloc_stays(h, p, n)) return p; /* fast.h */
+  va_error_kind_t bad = sl_check_ptr(h, owner, p);
   if (bad) return sl_realloc_bad(h, bad, p);
-  if (as_is) return p;
   if (n > VA_MAX_REQUEST) return va_enomem();
   size_t usable;
   if (sl_obj_kind(owner) != SL_KIND_PAGE) {
@@ -239,8 +224,7 @@ void *sl_realloc(void *heap, void *p, size_t n) {
     }
     usable = sl_large_usable(owner);
   } else {
-    if (n <= SL_MAX_SMALL && sl_class_of(n) == sl_page_class_idx(owner)) return p;
-    usable = sl_page_block_size(owner);
+    usable = sl_page_block_size(owner); /* another class: moves */
   }
   void *q = sl_malloc_fast(h, n);
   if (q == NULL) return NULL;

@@ -147,6 +147,10 @@ void *sl_malloc(void *heap, size_t n);
 void *sl_calloc(void *heap, size_t count, size_t size);
 void *sl_memalign(void *heap, size_t align, size_t n);
 void *sl_realloc(void *heap, void *p, size_t n);
+/* realloc(p, n), p != NULL, whose chunk h's page map names owner (the
+ * drop-in has looked it up already). */
+struct sl_heap;
+void *sl_realloc_in(struct sl_heap *h, void *owner, void *p, size_t n);
 
 /* Give back every empty page (the reserve included) and the large cache. */
 void sl_heap_trim(void *heap);
