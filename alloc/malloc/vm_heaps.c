@@ -277,9 +277,9 @@ __attribute__((noinline)) void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine,
 void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   vm_heap_t *vh = vm_heap_mine(pool, self);
   if (VA_UNLIKELY(vh == NULL)) return va_enomem();
-  /* The caller's own block (the common case: a string grown append by
-   * append) goes straight to V2, which checks it: the shared map's
-   * remote-side checks would check the same header a second time. */
+  /* The caller's own block, to resize or move (or misuse of it), goes
+   * straight to V2, which checks it: the shared map's remote-side checks
+   * would check the same header a second time. */
   void *mine = sl_map_get(vh->sl, p);
   if (mine != NULL) return sl_realloc_in(vh->sl, mine, p, n);
   size_t usable = 0;
