@@ -251,13 +251,14 @@ static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
     sl_cache_shed(h, o, SL_OS_PAGE);
 }
 
-/* The adaptive share (large.h, opts.large_resident_ratio) as a mapping
- * of size bytes joins the cache (SIZE_MAX without a ratio): twice the
- * largest mapping cached over the last one or two decay periods (the
- * block just freed and one to grow or split; glibc's dynamic thresholds
- * follow the largest block freed the same way), or 1/n of the rest of
- * the footprint if more. Entries over it are shed once cached for
- * 1/SL_SHARE_AGE of the decay: one reused soon costs no system call. */
+/* The adaptive share (opts.large_resident_ratio n) as a mapping of size
+ * bytes joins the cache (SIZE_MAX without a ratio): twice the largest
+ * mapping cached over the last one or two decay periods (with no decay,
+ * ever): room for the block just freed and one to grow or split (glibc's
+ * dynamic thresholds follow the largest block freed the same way); or
+ * 1/n of the rest of the footprint if more. Entries over it are shed once
+ * cached for 1/SL_SHARE_AGE of the decay: one reused soon costs no system
+ * call. */
 #define SL_SHARE_AGE 8
 static size_t sl_cache_share(sl_heap_t *h, size_t size) {
   size_t n = h->opts.large_resident_ratio;
