@@ -284,8 +284,7 @@ void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   if (mine != NULL) return sl_realloc_in(vh->sl, mine, p, n);
   size_t usable = 0;
   va_error_kind_t bad;
-  vm_heap_t *owner = sl_shared_owner(pool->map, p, &usable, &bad);
-  if (owner == vh) return sl_realloc(vh->sl, p, n);
+  sl_shared_owner(pool->map, p, &usable, &bad); /* not ours: h's map has p's chunk otherwise */
   if (bad) { /* nobody's, not a block, or free: reported, p untouched */
     vm_raise(pool, bad, "realloc", p);
     errno = EINVAL;
@@ -308,8 +307,7 @@ size_t vm_usable_in(vm_pool_t *pool, vm_slot_t *self, const void *p) {
   if (vh != NULL && sl_map_get(vh->sl, p) != NULL) return sl_allocator.usable_size(vh->sl, p);
   size_t usable = 0;
   va_error_kind_t bad;
-  vm_heap_t *owner = sl_shared_owner(pool->map, p, &usable, &bad);
-  if (owner != NULL && owner == vh) return sl_allocator.usable_size(vh->sl, p);
+  sl_shared_owner(pool->map, p, &usable, &bad); /* not ours, as above */
   if (bad) vm_raise(pool, bad, "usable_size", p);
   return usable;
 }

@@ -116,7 +116,9 @@ void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n);
  * another heap's block, misuse. */
 static inline void *vm_realloc_in(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   sl_heap_t *h = self->sl;
-  if (VA_LIKELY(h != NULL) && VA_LIKELY(!sl_remote_pending(h)) && sl_realloc_stays(h, p, n))
+  const void *owner;
+  if (VA_LIKELY(h != NULL) && VA_LIKELY(!sl_remote_pending(h)) &&
+      (owner = sl_map_get(h, p)) != NULL && sl_realloc_stays(owner, p, n))
     return p;
   return vm_realloc_slow(pool, self, p, n);
 }

@@ -260,10 +260,9 @@ static void sl_cache_decay(sl_heap_t *h, uint64_t now) {
  * cached for 1/SL_SHARE_AGE of the decay: one reused soon costs no system
  * call. */
 #define SL_SHARE_AGE 8
-static size_t sl_cache_share(sl_heap_t *h, size_t size) {
+static size_t sl_cache_share(const sl_heap_t *h, size_t size) {
   size_t n = h->opts.large_resident_ratio;
   if (n == 0) return SIZE_MAX;
-  if (size > h->cache_peak[0]) h->cache_peak[0] = size;
   size_t peak = h->cache_peak[0] > h->cache_peak[1] ? h->cache_peak[0] : h->cache_peak[1];
   size_t used = h->cache_bytes + size, rest = h->footprint > used ? h->footprint - used : 0;
   return rest / n > 2 * peak ? rest / n : 2 * peak;
@@ -286,6 +285,7 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
    * are what costs memory. Over the resident cap, the oldest entries shed
    * their pages first (newest is reused first), then this one; over the
    * share, the oldest that are no longer young. */
+  if (size > h->cache_peak[0]) h->cache_peak[0] = size;
   size_t keep = size, resident = h->opts.large_resident, share = sl_cache_share(h, size);
   uint64_t now = h->idle_decay ? sl_now_ns() : 0, young = h->idle_decay / SL_SHARE_AGE;
   for (sl_large_t *o = h->large_cache_tail; o; o = sl_large_prev(o)) {

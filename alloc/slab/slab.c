@@ -209,7 +209,7 @@ void *sl_realloc(void *heap, void *p, size_t n) {
 }
 
 void *sl_realloc_in(sl_heap_t *h, void *owner, void *p, size_t n) {
-  if (n <= VA_MAX_REQUEST && sl_realloc_stays(h, p, n)) return p; /* fast.h */
+  if (n <= VA_MAX_REQUEST && sl_realloc_stays(owner, p, n)) return p; /* fast.h */
   va_error_kind_t bad = sl_check_ptr(h, owner, p);
   if (bad) return sl_realloc_bad(h, bad, p);
   if (n > VA_MAX_REQUEST) return va_enomem();
