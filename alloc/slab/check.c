@@ -108,7 +108,7 @@ static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
   if (p->color >= SL_COLORS || p->capacity == 0 || p->capacity > SL_CHECK_MAX_CAP ||
       p->grid_bytes != (size_t)p->capacity * bs || p->blocks <= (const uint8_t *)pg ||
       p->blocks + p->grid_bytes > base + p->page_size || p->bumped > p->capacity ||
-      p->div_magic != (((uint64_t)1 << 32) + bs - 1) / bs)
+      p->div_magic != sl_div_magic(bs))
     return va_fail(r, "sl.page_class", pg, "grid of %u blocks inconsistent",
                    p->capacity);
   if (sl_page_guard(pg) != SL_PAGE_GUARD)
@@ -124,7 +124,7 @@ typedef struct sl_check_bits {
 } sl_check_bits_t;
 
 /* Walk the free list: bounds, grid, bits, length. Counts it in *n. The
- * grid test multiplies by div_magic, which the geometry check verified.
+ * grid test divides by div_magic, which the geometry check verified.
  * A list that meets a node twice has a cycle from there on (each node has
  * one link), so the length bound alone finds repeats: no walk keeps a set
  * of the nodes met, and a sound list costs one dependent load per node.
@@ -141,7 +141,7 @@ SL_META bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
     if (a < p->blocks || a >= sliced_end)
       return va_fail(r, "sl.freelist_bounds", b,
                      "free node outside the sliced grid of page %p", (void *)pg);
-    size_t off = (size_t)(a - p->blocks), i = (off * p->div_magic) >> 32;
+    size_t off = (size_t)(a - p->blocks), i = sl_page_quot(p, off);
     if (i * bs != off)
       return va_fail(r, "sl.freelist_grid", b, "free node %zu bytes into block %zu",
                      off - i * bs, i);

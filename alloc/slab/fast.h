@@ -65,15 +65,13 @@ static inline bool sl_free_fast(sl_heap_t *h, void *p) {
   sl_page_t *pg = sl_map_get(h, p);
   if (VA_UNLIKELY(pg == NULL)) return false;
   if (VA_LIKELY(sl_obj_kind(pg) == SL_KIND_PAGE)) {
-    size_t off = (uintptr_t)p - (uintptr_t)sl_page_blocks(pg); /* huge if below */
-    size_t idx = (off * sl_page_div_magic(pg)) >> 32;
-    uint64_t bit = (uint64_t)1 << (idx & 63), w;
-    if (VA_LIKELY(off < sl_page_grid_bytes(pg)) &&
-        VA_LIKELY(idx * sl_page_block_size(pg) == off) &&
-        VA_LIKELY((w = sl_bits_get(pg, idx >> 6)) & bit) &&
+    size_t idx;
+    uint64_t w;
+    if (VA_LIKELY(sl_page_slot(pg, (uintptr_t)p - (uintptr_t)sl_page_blocks(pg), &idx)) &&
+        VA_LIKELY((w = sl_bits_get(pg, idx >> 6)) & ((uint64_t)1 << (idx & 63))) &&
         VA_LIKELY(sl_page_freelist(pg) != NULL) &&
         VA_LIKELY(sl_page_used(pg) > 1 || sl_page_keep_empty(pg))) {
-      sl_page_push(pg, p, idx, w, bit);
+      sl_page_push(pg, p, idx, w, (uint64_t)1 << (idx & 63));
       if (VA_EXPENSIVE) sl_debug_check(h);
       return true;
     }

@@ -174,7 +174,7 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   t.blocks = base + g.grid;
   t.capacity = (uint32_t)g.capacity;
   t.grid_bytes = (uint32_t)(g.capacity * bs);
-  t.div_magic = (((uint64_t)1 << 32) + bs - 1) / bs;
+  t.div_magic = sl_div_magic(bs);
   t.remote = g.rwords ? (uint64_t *)(base + g.remote) : NULL;
   t.rnode = g.rwords ? (sl_rnode_t *)(base + g.rnode) : NULL;
   t.rwords = (uint32_t)g.rwords;

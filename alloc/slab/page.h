@@ -20,8 +20,7 @@ static inline bool sl_page_holds(const sl_page_t *pg, const void *x) {
 /* Hand out b, the head of pg's free list, whose successor is next:
  * unlink, count, mark live, unpoison. */
 static inline void *sl_page_pop(sl_page_t *pg, sl_block_t *b, sl_block_t *next) {
-  size_t idx = (((uintptr_t)b - (uintptr_t)sl_page_blocks(pg)) *
-                sl_page_div_magic(pg)) >> 32;
+  size_t idx = sl_page_quot(pg, (uintptr_t)b - (uintptr_t)sl_page_blocks(pg));
   uint64_t w = sl_bits_get(pg, idx >> 6), bit = (uint64_t)1 << (idx & 63);
   VA_ASSERT_LOCAL(!(w & bit));
   sl_bits_set(pg, idx >> 6, w | bit);

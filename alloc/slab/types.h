@@ -320,7 +320,8 @@ typedef struct sl_page {
   uint32_t bumped;         /* blocks sliced so far: [0, bumped) */
   sl_block_t *freelist;    /* LIFO of free sliced blocks; NULL iff full */
   uint8_t *blocks;         /* grid start: block i at blocks + i * block_size */
-  uint64_t div_magic;      /* ceil(2^32 / block_size): offset -> index */
+  uint64_t div_magic;      /* ceil(2^64 / block_size): offset -> index
+                              and exactness (sl_page_slot) */
   uint32_t block_size;     /* bytes per block == sl_class_size(class_idx) */
   uint32_t capacity;       /* blocks in the grid */
   uint32_t grid_bytes;     /* capacity * block_size */
@@ -601,14 +602,33 @@ static inline void sl_touch_end(sl_heap_t *h) {
   if (h->touch_op > h->touch_peak) h->touch_peak = h->touch_op;
 }
 
+/* The grid division, one multiply for both the index and the exactness
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
+ * 2019). With c = div_magic = ceil(2^64 / bs), bs the block size, the
+ * 128-bit product c * off holds off / bs in its high half, and its low
+ * half is below c iff bs divides off, for every off < 2^32. As c >= 2^64
+ * / bs, the high half is never below off / bs: an off past the grid, or
+ * wrapped by a pointer below it, gives an index >= capacity, so the one
+ * bound test covers both ends of the grid (and proves off < 2^32):
+ *   sl_page_slot(pg, off, &i)  iff  off < grid_bytes && bs | off,
+ *   and then i == off / bs                                             */
+static inline uint64_t sl_div_magic(size_t bs) { return UINT64_MAX / bs + 1; }
+
+static inline size_t sl_page_quot(const sl_page_t *pg, uintptr_t off) {
+  return (size_t)(((unsigned __int128)sl_page_div_magic(pg) * off) >> 64);
+}
+
+static inline bool sl_page_slot(const sl_page_t *pg, uintptr_t off, size_t *idx) {
+  unsigned __int128 q = (unsigned __int128)sl_page_div_magic(pg) * off;
+  *idx = (size_t)(q >> 64);
+  return *idx < sl_page_capacity(pg) && (uint64_t)q < sl_page_div_magic(pg);
+}
+
 /* Block index of p in pg, or UINT32_MAX when p is not on the grid. */
 static inline uint32_t sl_page_index(const sl_page_t *pg, const void *p) {
-  uint8_t *blocks = sl_page_blocks(pg);
-  if (VA_UNLIKELY((uintptr_t)p < (uintptr_t)blocks)) return UINT32_MAX;
-  size_t off = (uintptr_t)p - (uintptr_t)blocks;
-  if (off >= sl_page_grid_bytes(pg)) return UINT32_MAX;
-  size_t idx = (off * sl_page_div_magic(pg)) >> 32;
-  return idx * sl_page_block_size(pg) == off ? (uint32_t)idx : UINT32_MAX;
+  size_t idx;
+  return sl_page_slot(pg, (uintptr_t)p - (uintptr_t)sl_page_blocks(pg), &idx) ? (uint32_t)idx
+                                                                              : UINT32_MAX;
 }
 
 /* Checker pieces (check.c). */
