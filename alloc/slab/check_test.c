@@ -184,6 +184,9 @@ SL_T_META static void t_page_class(t_world_t *w) {
   w->part->heap = NULL;
   VT_CHECK(t_names(w->h, "sl.page_class"));
   w->part->heap = owner;
+  w->part->div_magic--; /* the grid divisor: free would misplace blocks */
+  VT_CHECK(t_names(w->h, "sl.page_class"));
+  w->part->div_magic++;
 }
 
 SL_T_META static void t_page_guard(t_world_t *w) {

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "alloc/slab/class.h"
 #include "alloc/slab/slab.h"
 #include "alloc/slab/test_util.h"
 #include "alloc/slab/types.h"
@@ -59,6 +60,35 @@ static void test_size_classes(void) {
   VT_CHECK(monotonic);
   VT_CHECK(aligned);
   VT_CHECK(waste);
+}
+
+/* The grid division (types.h, sl_page_slot): for every class, at its
+ * largest grid, exactly the block starts are on the grid and give their
+ * index, and an offset past the grid, wrapped by a pointer below it or
+ * beyond 2^32 (where the 32-bit form of the division breaks) is not. */
+static bool t_slot_is(const sl_page_t *pg, uintptr_t off, size_t bs) {
+  size_t idx, grid = (size_t)sl_page_capacity(pg) * bs;
+  bool want = off < grid && off % bs == 0;
+  return sl_page_slot(pg, off, &idx) == want && (!want || (idx == off / bs &&
+                                                           sl_page_quot(pg, off) == idx));
+}
+
+static void test_grid_division(void) {
+  bool exact = true, outside = true;
+  for (size_t c = 0; c < sl_class_count(); c++) {
+    size_t bs = sl_class_size(c);
+    sl_page_t pg = {.block_size = (uint32_t)bs, .div_magic = sl_div_magic(bs),
+                    .capacity = (uint32_t)(sl_class_page_size(c) / bs)};
+    size_t grid = (size_t)pg.capacity * bs;
+    for (uintptr_t off = 0; off < grid + 2 * bs; off++) exact &= t_slot_is(&pg, off, bs);
+    for (uintptr_t k = 1; k <= 2 * bs; k++) {
+      outside &= t_slot_is(&pg, (uintptr_t)0 - k, bs);
+      outside &= t_slot_is(&pg, ((uintptr_t)1 << 32) + (k - 1) * bs, bs);
+      outside &= t_slot_is(&pg, ((uintptr_t)1 << 63) + k, bs);
+    }
+  }
+  VT_CHECK(exact);
+  VT_CHECK(outside);
 }
 
 static void test_alignment(void) {
@@ -727,6 +757,7 @@ static void test_create_options(void) {
 
 int main(void) {
   test_size_classes();
+  test_grid_division();
   test_alignment();
   test_page_refill_and_reuse();
   test_lifo_reuse();
