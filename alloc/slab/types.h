@@ -178,7 +178,11 @@
  * loop): malloc fast path ~30 instructions (one load of direct[] finds the
  * page, pop, bitmap set); free ~50 (hot-leaf map load, header, multiply-
  * based grid check, bitmap test and clear, push, keep_empty test). glibc's
- * tcache pair costs ~125. Everything else is O(1) except slicing
+ * tcache pair costs ~125. The drop-in adds its mode, slot and
+ * remote-pending tests: preloaded, a 64 B pair is malloc 38 + free 58
+ * (callgrind, 2026-12-07), against tcmalloc's 32 + 35 and glibc's ~130;
+ * the exact double-free bitmap and the map lookup are most of the
+ * difference in free. Everything else is O(1) except slicing
  * (<= SL_SLICE_BYTES of stores, amortised O(1) per block) and large
  * mappings (O(chunks) map writes, dwarfed by their page faults).
  *
