@@ -183,7 +183,7 @@ static __attribute__((noinline)) vm_heap_t *vm_attach(vm_pool_t *pool,
     pthread_mutex_unlock(&pool->mutex);
     if (vh == NULL) return NULL;
   }
-  self->vh = vh, self->sl = vh->sl; /* before anything that may allocate */
+  *self = (vm_slot_t){.vh = vh, .sl = vh->sl}; /* before anything that may allocate */
   if (pool->attached) pool->attached(pool, vh);
   return vh;
 }
@@ -206,7 +206,7 @@ static vm_heap_t *vm_heap_mine(vm_pool_t *pool, vm_slot_t *self) {
 
 void vm_detach(vm_pool_t *pool, vm_slot_t *self) {
   vm_heap_t *vh = self->vh;
-  self->vh = NULL, self->sl = NULL;
+  *self = (vm_slot_t){0};
   if (vh == NULL) return;
   vm_heap_drain(vh);
   sl_heap_trim(vh->sl);

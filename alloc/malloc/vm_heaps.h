@@ -125,7 +125,7 @@ static inline void *vm_realloc_in(vm_pool_t *pool, vm_slot_t *self, void *p, siz
 size_t vm_usable_in(vm_pool_t *pool, vm_slot_t *self, const void *p);
 
 /* The thread of `self` exits: its heap is drained, trimmed and abandoned
- * for adoption; *self becomes NULL. */
+ * for adoption; both fields of *self become NULL. */
 void vm_detach(vm_pool_t *pool, vm_slot_t *self);
 
 /* In a fork child: every heap held by a thread that is not the caller's

@@ -94,14 +94,15 @@ static inline va_error_kind_t sl_small_check_ptr(const sl_page_t *pg, uint32_t i
 }
 
 /* Does realloc(p, n), p != NULL, n <= VA_MAX_REQUEST, keep block p, whose
- * chunk its heap's page map names owner, as it is? True only for a live block that takes n unchanged: a small
- * one whose class n maps to (its bitmap bit read), or a large one that
- * fits n (sl_large_fits; its header's own words checked, as nothing is
- * written or followed, not its list neighbours', whose headers lie on
- * other pages). False for everything else, misuse included: the slow
- * path (sl_realloc_in) checks and reports. A block another thread freed
- * still reads live until h takes it back: callers with remote frees
- * pending take the slow path. The callers look owner up, once. */
+ * chunk its heap's page map names owner, as it is? True only for a live
+ * block that takes n unchanged: a small one whose class n maps to (its
+ * bitmap bit read), or a large one that fits n (sl_large_fits; its
+ * header's own words checked, as nothing is written or followed, not its
+ * list neighbours', whose headers lie on other pages). False for
+ * everything else, misuse included: the slow path (sl_realloc_in) checks
+ * and reports. A block another thread freed still reads live until h
+ * takes it back: callers with remote frees pending take the slow path.
+ * The callers look owner up, once. */
 static inline bool sl_realloc_stays(const void *owner, void *p, size_t n) {
   if (VA_LIKELY(sl_obj_kind(owner) == SL_KIND_PAGE)) {
     return n <= SL_MAX_SMALL && sl_class_of(n) == sl_page_class_idx(owner) &&
