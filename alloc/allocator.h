@@ -83,6 +83,14 @@ typedef struct va_options {
                               mapping cached lately, 1/n of the rest of the
                               heap's footprint), older ones past it shed
                               soon (0: large_resident alone) */
+  size_t large_cache_min;  /* V2: freed large mappings smaller than this go
+                              back to their segment, where the next page or
+                              block carved reuses their pages, rather than to
+                              the cache (0: every one is cached) */
+  size_t dirty_ratio;      /* V2: n > 0: free segment chunks left resident
+                              stay within max(one segment, 1/n of the
+                              footprint); past it they are decommitted,
+                              oldest segments first (0: by the decay alone) */
   uint64_t page_decay_ns;  /* V2: pooled empty pages younger than this stay even
                               over the idle budget (0: the budget is a hard
                               limit, as properties that predict it want);

@@ -416,7 +416,7 @@ static size_t prop_v2_cache_bytes(const prop_v2_cache_t *x) {
 
 static void prop_v2_cache_put(prop_v2_cache_t *x, size_t size) {
   size_t budget = x->k.large_cache, r = x->k.large_resident, page = x->k.os_page;
-  if (size > budget) {
+  if (size > budget || size < x->k.large_cache_min) {
     prop_v2_reached.cache_too_big++;
     return;
   }

@@ -63,6 +63,15 @@
  *                            past max(twice the largest block cached
  *                            lately, 1/n of the rest of the heap's
  *                            footprint) are shed (default 8; 0: off).
+ *   VEDALLOC_LARGE_CACHE_MIN V2: freed large blocks smaller than this go
+ *                            back to their segment, whose next page or
+ *                            block reuses their pages, not to the cache
+ *                            (default: 1M + 64k, past the carve limit:
+ *                            only blocks mapped alone are cached; 0: all).
+ *   VEDALLOC_DIRTY_RATIO     V2: n > 0: free segment chunks left resident
+ *                            stay within max(4M, 1/n of the footprint);
+ *                            past it they are decommitted (default 2;
+ *                            0: by the decay alone).
  *   VEDALLOC_DECAY_MS        V2: idle pages, free segment chunks and cached
  *                            pages go back after this many ms idle (20).
  *   VEDALLOC_TRIM_THRESHOLD  V1: a free tail above this many bytes goes

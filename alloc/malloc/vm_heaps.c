@@ -99,11 +99,13 @@ static void vm_heap_borrow(vm_pool_t *pool, vm_heap_t *vh) {
   }
 }
 
-/* p is not a block of the caller's heap: hand it to the heap that holds it
- * (borrowing that heap if nobody does), or report what is wrong with it. */
-static void vm_remote_free(vm_pool_t *pool, void *p, const char *op) {
+/* p is not a block of the caller's heap (mine, or NULL): hand it to the
+ * heap that holds it (borrowing that heap if nobody does), or report what
+ * is wrong with it. */
+static void vm_remote_free(vm_pool_t *pool, vm_heap_t *mine, void *p, const char *op) {
   va_error_kind_t bad;
   vm_heap_t *owner = sl_remote_free(pool->map, p, &bad);
+  if (bad == VA_ERR_INVALID_FREE && mine != NULL) bad = sl_unheld_kind(mine->sl, p);
   if (bad) {
     vm_raise(pool, bad, op, p);
     return;
@@ -271,7 +273,7 @@ __attribute__((noinline)) void vm_free_slow(vm_pool_t *pool, vm_heap_t *mine,
     vm_heap_trim_asked(mine);
     if (sl_free_fast(mine->sl, p)) return;
   }
-  vm_remote_free(pool, p, "free");
+  vm_remote_free(pool, mine, p, "free");
 }
 
 void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
@@ -285,6 +287,7 @@ void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   size_t usable = 0;
   va_error_kind_t bad;
   sl_shared_owner(pool->map, p, &usable, &bad); /* not ours: h's map has p's chunk otherwise */
+  if (bad == VA_ERR_INVALID_FREE) bad = sl_unheld_kind(vh->sl, p);
   if (bad) { /* nobody's, not a block, or free: reported, p untouched */
     vm_raise(pool, bad, "realloc", p);
     errno = EINVAL;
@@ -296,7 +299,7 @@ void *vm_realloc_slow(vm_pool_t *pool, vm_slot_t *self, void *p, size_t n) {
   void *q = sl_malloc_fast(vh->sl, n);
   if (q == NULL) return NULL;
   memcpy(q, p, n < usable ? n : usable);
-  vm_remote_free(pool, p, "realloc");
+  vm_remote_free(pool, vh, p, "realloc");
   return q;
 }
 
@@ -308,6 +311,7 @@ size_t vm_usable_in(vm_pool_t *pool, vm_slot_t *self, const void *p) {
   size_t usable = 0;
   va_error_kind_t bad;
   sl_shared_owner(pool->map, p, &usable, &bad); /* not ours, as above */
+  if (bad == VA_ERR_INVALID_FREE && vh != NULL) bad = sl_unheld_kind(vh->sl, p);
   if (bad) vm_raise(pool, bad, "usable_size", p);
   return usable;
 }

@@ -44,6 +44,10 @@ static const vm_opt_t vm_opt_table[] = {
            "V2: of them, bytes whose pages stay resident"),
     VM_OPT("VEDALLOC_LARGE_RESIDENT_RATIO", VM_OPT_COUNT, heap.large_resident_ratio,
            "V2: n > 0: cached pages also within 1/n of the heap's footprint"),
+    VM_OPT("VEDALLOC_LARGE_CACHE_MIN", VM_OPT_BYTES, heap.large_cache_min,
+           "V2: freed large blocks below this go back to their segment, not the cache"),
+    VM_OPT("VEDALLOC_DIRTY_RATIO", VM_OPT_COUNT, heap.dirty_ratio,
+           "V2: n > 0: free segment chunks left resident within 1/n of the footprint"),
     VM_OPT("VEDALLOC_DECAY_MS", VM_OPT_MS, heap.page_decay_ns,
            "V2: idle pages and free chunks go back after this long"),
     VM_OPT("VEDALLOC_TRIM_THRESHOLD", VM_OPT_BYTES, heap.trim_threshold,
@@ -164,6 +168,7 @@ void vm_options_apply(va_options_t *heap) {
   const va_options_t *e = &vm_options()->heap;
   heap->page_reserve = e->page_reserve, heap->large_cache = e->large_cache;
   heap->large_resident = e->large_resident, heap->page_decay_ns = e->page_decay_ns;
-  heap->large_resident_ratio = e->large_resident_ratio;
+  heap->large_resident_ratio = e->large_resident_ratio, heap->dirty_ratio = e->dirty_ratio;
+  heap->large_cache_min = e->large_cache_min;
   heap->trim_threshold = e->trim_threshold;
 }

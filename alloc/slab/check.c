@@ -414,7 +414,7 @@ static bool sl_check_segment(const sl_heap_t *h, const sl_seg_t *seg, size_t *us
                              va_report_t *r) {
   uintptr_t base = (uintptr_t)sl_seg_base(seg);
   if (seg->kind != SL_KIND_SEG || seg->heap != h || base % SL_SEG_BYTES ||
-      !(seg->used & 1) || !(seg->dirty & 1))
+      !(seg->used & 1) || !(seg->dirty & 1) || (seg->gone & seg->used))
     return va_fail(r, "sl.segment", seg, "segment header inconsistent (used %#llx)",
                    (unsigned long long)seg->used);
   for (size_t c = 1; c < SL_SEG_CHUNKS; c++) {
@@ -433,7 +433,7 @@ static bool sl_check_segment(const sl_heap_t *h, const sl_seg_t *seg, size_t *us
  * the pages and carved large mappings, which must be all the chunks the
  * segments have in use (so none lies outside a segment of the heap). */
 static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r) {
-  size_t n = 0, used = 0;
+  size_t n = 0, used = 0, dirty = 0;
   bool full_seen = false;
   const sl_seg_t *prev = NULL;
   for (const sl_seg_t *seg = h->segs; seg; prev = seg, seg = seg->next) {
@@ -441,6 +441,7 @@ static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r)
       return va_fail(r, "sl.segment", seg, "segment list longer than %zu or mislinked",
                      h->seg_count);
     if (!sl_check_segment(h, seg, &used, r)) return false;
+    dirty += (size_t)__builtin_popcountll(seg->dirty & ~seg->used);
     bool full = seg->used == SL_SEG_ALL;
     if (full_seen && !full)
       return va_fail(r, "sl.segment", seg, "a segment with a free chunk after a full one");
@@ -448,6 +449,9 @@ static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r)
   }
   if (n != h->seg_count)
     return va_fail(r, "sl.segment", h, "%zu segments listed, count %zu", n, h->seg_count);
+  if (dirty != h->seg_dirty)
+    return va_fail(r, "sl.segment", h, "%zu free chunks dirty, seg_dirty %zu", dirty,
+                   h->seg_dirty);
   if (used * SL_CHUNK != carved)
     return va_fail(r, "sl.segment_chunks", h,
                    "segments have %zu chunks in use, pages and carved mappings %zu",

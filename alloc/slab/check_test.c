@@ -337,6 +337,12 @@ SL_T_META static void t_segment(t_world_t *w) {
   seg->used &= ~(uint64_t)1; /* chunk 0, the header's, handed out */
   VT_CHECK(t_names(w->h, "sl.segment"));
   seg->used |= 1;
+  seg->gone |= 1; /* chunk 0, always in use, remembered as a freed block */
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->gone &= ~(uint64_t)1;
+  h->seg_dirty++; /* the count of free dirty chunks the budget reads */
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  h->seg_dirty--;
 }
 
 SL_T_META static void t_segment_chunks(t_world_t *w) {

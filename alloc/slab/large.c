@@ -75,8 +75,9 @@ static bool sl_large_carves(size_t size, size_t align) {
 
 /* Give back [p, p + size) of lg's chunks, to wherever they came from. */
 static void sl_large_give_back(sl_heap_t *h, const sl_large_t *lg, void *p, size_t size) {
-  if (sl_large_carved(lg)) sl_seg_unmap(h, p, size);
-  else sl_os_unmap(h->src, p, size);
+  if (!sl_large_carved(lg)) sl_os_unmap(h->src, p, size);
+  else if (p == lg) sl_seg_unmap_block(h, p, size);
+  else sl_seg_unmap(h, p, size);
 }
 
 /* [p, p + bytes) enters the page map as hdr's chunks and the footprint;
@@ -270,7 +271,7 @@ static size_t sl_cache_share(const sl_heap_t *h, size_t size) {
 
 static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
   size_t budget = h->opts.large_cache, size = sl_large_map_size(lg);
-  if (size > budget) {
+  if (size > budget || size < h->opts.large_cache_min) {
     sl_large_unmap(h, lg);
     return;
   }

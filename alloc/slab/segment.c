@@ -40,6 +40,11 @@ static size_t sl_seg_index(const sl_seg_t *seg, const void *p) {
   return (size_t)((const uint8_t *)p - sl_seg_base(seg)) / SL_CHUNK;
 }
 
+/* seg's free chunks that may be resident: its share of h->seg_dirty. */
+static size_t sl_seg_dirty_free(const sl_seg_t *seg) {
+  return (size_t)__builtin_popcountll(seg->dirty & ~seg->used);
+}
+
 /* ---------------------------------------------------------------------------
  * The list: segments with a free chunk, then full ones
  * ------------------------------------------------------------------------- */
@@ -67,6 +72,15 @@ static void sl_seg_to_tail(sl_heap_t *h, sl_seg_t *seg) {
   seg->prev = last;
 }
 
+/* Bits `run` of seg become used (dirty: they will be written). */
+static void sl_seg_take(sl_heap_t *h, sl_seg_t *seg, uint64_t run) {
+  h->seg_dirty -= (size_t)__builtin_popcountll(seg->dirty & run);
+  seg->gone &= ~run;
+  seg->used |= run;
+  seg->dirty |= run;
+  if (seg->used == SL_SEG_ALL) sl_seg_to_tail(h, seg);
+}
+
 /* ---------------------------------------------------------------------------
  * Segments from the source
  * ------------------------------------------------------------------------- */
@@ -82,29 +96,34 @@ static sl_seg_t *sl_seg_create(sl_heap_t *h) {
    * segment); a run that comes back is poisoned. */
   VA_POISON(base, SL_CHUNK - SL_SEG_HDR);
   sl_seg_push(h, seg);
+  h->seg_dirty += sl_seg_dirty_free(seg);
   h->seg_count++;
   h->segs_mapped++;
   return seg;
 }
 
 static void sl_seg_destroy(sl_heap_t *h, sl_seg_t *seg) {
+  h->seg_dirty -= sl_seg_dirty_free(seg);
   sl_seg_unlink(h, seg);
   h->seg_count--;
   h->segs_unmapped++;
   sl_os_unmap(h->src, sl_seg_base(seg), SL_SEG_BYTES); /* unpoisons it */
 }
 
-/* Decommit seg's free resident chunks, one call per run. */
+/* Decommit seg's free resident chunks: one call per run of free chunks
+ * with a dirty one in it (its clean ones cost nothing and save calls). */
 static void sl_seg_decommit(sl_heap_t *h, sl_seg_t *seg) {
-  uint64_t todo = seg->dirty & ~seg->used;
+  uint64_t todo = ~seg->used & SL_SEG_ALL;
   while (todo) {
     size_t c = (size_t)__builtin_ctzll(todo), n = 0;
     while (c + n < 64 && ((todo >> (c + n)) & 1)) n++;
     uint64_t run = sl_seg_mask(c, n);
     todo &= ~run;
+    size_t dirty = (size_t)__builtin_popcountll(seg->dirty & run);
+    if (dirty == 0) continue;
     h->seg_decommits++;
     if (sl_os_discard(h->src, sl_seg_base(seg) + c * SL_CHUNK, n * SL_CHUNK))
-      seg->dirty &= ~run;
+      seg->dirty &= ~run, h->seg_dirty -= dirty;
   }
 }
 
@@ -125,34 +144,69 @@ static void sl_seg_purge(sl_heap_t *h, uint64_t now, bool all) {
   }
 }
 
+/* The bytes of free chunks left resident the heap may hold
+ * (opts.dirty_ratio n): one segment's worth, or 1/n of the footprint if
+ * more (jemalloc's former dirty ratio is the anchor). SIZE_MAX: no bound. */
+static size_t sl_seg_dirty_budget(const sl_heap_t *h) {
+  size_t n = h->opts.dirty_ratio;
+  if (n == 0) return SIZE_MAX;
+  return h->footprint / n > SL_SEG_BYTES ? h->footprint / n : SL_SEG_BYTES;
+}
+
+/* Over the budget: decommit the free chunks of segments from the list's
+ * tail (the head holds those created or refilled last), but not those of
+ * `fresh` (just given back to: the likeliest reused), down to half the
+ * budget, so that the next pass is as many give-backs away. */
+static void sl_seg_shed(sl_heap_t *h, const sl_seg_t *fresh) {
+  size_t goal = sl_seg_dirty_budget(h) / 2 / SL_CHUNK;
+  sl_seg_t *seg = h->segs;
+  while (seg->next) seg = seg->next;
+  for (; seg && h->seg_dirty > goal; seg = seg->prev)
+    if (seg != fresh && sl_seg_dirty_free(seg)) sl_seg_decommit(h, seg);
+}
+
 /* ---------------------------------------------------------------------------
  * Entry points (segment.h)
  * ------------------------------------------------------------------------- */
 /* The lowest chunk index >= 1, a multiple of step, where n chunks are free
- * in seg, or 0. */
-static size_t sl_seg_find(const sl_seg_t *seg, size_t n, size_t step) {
-  for (size_t c = step; c + n <= SL_SEG_CHUNKS; c += step)
-    if ((seg->used & sl_seg_mask(c, n)) == 0) return c;
+ * (and all dirty, when `dirty`) in seg, or 0. */
+static size_t sl_seg_find(const sl_seg_t *seg, size_t n, size_t step, bool dirty) {
+  for (size_t c = step; c + n <= SL_SEG_CHUNKS; c += step) {
+    uint64_t run = sl_seg_mask(c, n);
+    if ((seg->used & run) == 0 && (!dirty || (seg->dirty & run) == run)) return c;
+  }
   return 0;
+}
+
+/* Where n chunks go: the first free run whose chunks are all dirty (their
+ * pages are resident already: carving there faults nothing in and leaves
+ * clean chunks clean, so the resident set grows only when no dirty run
+ * fits), else the first free run; NULL: none (*at: its index). */
+static sl_seg_t *sl_seg_place(const sl_heap_t *h, size_t n, size_t step, size_t *at) {
+  sl_seg_t *any = NULL;
+  size_t any_at = 0;
+  for (sl_seg_t *seg = h->segs; seg && seg->used != SL_SEG_ALL; seg = seg->next) {
+    if (sl_seg_dirty_free(seg) >= n && (*at = sl_seg_find(seg, n, step, true)) != 0)
+      return seg;
+    if (any == NULL && (any_at = sl_seg_find(seg, n, step, false)) != 0) any = seg;
+  }
+  *at = any_at;
+  return any;
 }
 
 void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
   VA_ASSERT(size % SL_CHUNK == 0 && size <= SL_SEG_CARVE_MAX && align <= SL_SEG_CARVE_MAX);
   size_t n = size / SL_CHUNK, step = align > SL_CHUNK ? align / SL_CHUNK : 1;
-  sl_seg_t *seg = h->segs;
-  size_t c = 0;
-  for (; seg && seg->used != SL_SEG_ALL; seg = seg->next)
-    if ((c = sl_seg_find(seg, n, step)) != 0) break;
-  if (c == 0) {
+  size_t c;
+  sl_seg_t *seg = sl_seg_place(h, n, step, &c);
+  if (seg == NULL) {
     seg = sl_seg_create(h);
     if (seg == NULL) return NULL;
-    c = sl_seg_find(seg, n, step);
+    c = sl_seg_find(seg, n, step, false);
   }
   uint64_t run = sl_seg_mask(c, n);
   *zeroed = (seg->dirty & run) == 0;
-  seg->used |= run;
-  seg->dirty |= run; /* it will be written */
-  if (seg->used == SL_SEG_ALL) sl_seg_to_tail(h, seg);
+  sl_seg_take(h, seg, run);
   uint8_t *p = sl_seg_base(seg) + c * SL_CHUNK;
   VA_UNPOISON(p, size);
   return p;
@@ -165,6 +219,7 @@ void sl_seg_unmap(sl_heap_t *h, void *p, size_t size) {
   bool was_full = seg->used == SL_SEG_ALL;
   VA_POISON(p, size);
   seg->used &= ~sl_seg_mask(c, n);
+  h->seg_dirty += n; /* every used chunk is dirty */
   if (was_full) { /* back among the segments with a free chunk */
     sl_seg_unlink(h, seg);
     sl_seg_push(h, seg);
@@ -172,6 +227,25 @@ void sl_seg_unmap(sl_heap_t *h, void *p, size_t size) {
   uint64_t now = h->idle_decay ? sl_now_ns() : 0;
   seg->freed_at = now;
   if (sl_decay_due(h, h->seg_clock, now)) sl_seg_purge(h, now, false);
+  if (h->seg_dirty * SL_CHUNK > sl_seg_dirty_budget(h)) sl_seg_shed(h, seg);
+}
+
+void sl_seg_unmap_block(sl_heap_t *h, void *base, size_t size) {
+  sl_seg_t *seg = sl_seg_of(base);
+  seg->gone |= (uint64_t)1 << sl_seg_index(seg, base); /* first: the unmap may purge */
+  sl_seg_unmap(h, base, size);
+}
+
+/* Error paths only: O(segments). */
+bool sl_seg_freed_block(const sl_heap_t *h, const void *p) {
+  uintptr_t base = (uintptr_t)p & ~(uintptr_t)(SL_SEG_BYTES - 1);
+  for (const sl_seg_t *seg = h->segs; seg; seg = seg->next) {
+    if ((uintptr_t)sl_seg_base(seg) != base) continue;
+    size_t c = sl_seg_index(seg, p);
+    return (seg->gone >> c & 1) && !(seg->used >> c & 1) &&
+           (uintptr_t)p == base + c * SL_CHUNK + SL_LARGE_HDR;
+  }
+  return false;
 }
 
 bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size) {
@@ -180,9 +254,7 @@ bool sl_seg_grow(sl_heap_t *h, void *p, size_t old_size, size_t new_size) {
   if (new_size > SL_SEG_CARVE_MAX || c + n > SL_SEG_CHUNKS) return false;
   uint64_t more = sl_seg_mask(c + old, n - old);
   if (seg->used & more) return false;
-  seg->used |= more;
-  seg->dirty |= more;
-  if (seg->used == SL_SEG_ALL) sl_seg_to_tail(h, seg);
+  sl_seg_take(h, seg, more);
   VA_UNPOISON((uint8_t *)p + old_size, new_size - old_size);
   return true;
 }

@@ -26,7 +26,10 @@
  *   SL_SEG_BYTES-aligned, bit 0 of used and of dirty set; the list is
  *   doubly linked, |segs| == seg_count; no segment with a free chunk
  *   follows one whose chunks are all used (the carve scan stops at the
- *   first full one)                                           "sl.segment"
+ *   first full one); gone & used == 0;
+ *   seg_dirty == sum over segments |dirty & ~used|
+ *   (the free chunks that may be resident, which opts.dirty_ratio
+ *   bounds)                                                    "sl.segment"
  *   chunk c >= 1 of a segment is used  <=>  the heap's map names an
  *   object for it; every page and carved large mapping lies in a segment
  *   of its heap                                        "sl.segment_chunks"
@@ -43,6 +46,12 @@ void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed);
 
 /* Give back [p, p + size), carved by sl_seg_map (or grown by sl_seg_grow). */
 void sl_seg_unmap(sl_heap_t *h, void *p, size_t size);
+
+/* The same for a carved large mapping given back whole: its first chunk
+ * remembers it until carved again, so that freeing its payload p once more
+ * is named a double free (sl_seg_freed_block), not a foreign pointer. */
+void sl_seg_unmap_block(sl_heap_t *h, void *base, size_t size);
+bool sl_seg_freed_block(const sl_heap_t *h, const void *p);
 
 /* Extend the carved run [p, p + old) to new bytes in place, when the
  * chunks after it are free (false: nothing changed). */

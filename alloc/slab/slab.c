@@ -187,7 +187,7 @@ __attribute__((noinline)) void sl_free_generic(sl_heap_t *h, void *owner,
 static void sl_free(void *heap, void *p) {
   if (p == NULL) return;
   if (VA_UNLIKELY(!sl_free_fast(heap, p)))
-    sl_raise(heap, VA_ERR_INVALID_FREE, "free", p);
+    sl_raise(heap, sl_unheld_kind(heap, p), "free", p);
 }
 
 /* ---------------------------------------------------------------------------
@@ -204,7 +204,7 @@ void *sl_realloc(void *heap, void *p, size_t n) {
   sl_heap_t *h = heap;
   if (p == NULL) return sl_malloc_fast(h, n);
   void *owner = sl_map_get(h, p);
-  if (owner == NULL) return sl_realloc_bad(h, VA_ERR_INVALID_FREE, p);
+  if (owner == NULL) return sl_realloc_bad(h, sl_unheld_kind(h, p), p);
   return sl_realloc_in(h, owner, p, n);
 }
 
@@ -280,7 +280,7 @@ static size_t sl_usable_size(void *heap, const void *p) {
   sl_heap_t *h = heap;
   if (p == NULL) return 0;
   void *owner = sl_map_get(h, p);
-  va_error_kind_t bad = owner ? sl_check_ptr(h, owner, p) : VA_ERR_INVALID_FREE;
+  va_error_kind_t bad = owner ? sl_check_ptr(h, owner, p) : sl_unheld_kind(h, p);
   if (bad) {
     sl_raise(h, bad, "usable_size", p);
     return 0;
@@ -380,6 +380,7 @@ void sl_heap_census(void *heap, sl_census_t *c) {
   c->large_mapped = h->large_mapped;
   c->large_cache = h->opts.large_cache;
   c->large_resident = h->opts.large_resident;
+  c->large_cache_min = h->opts.large_cache_min;
   c->large_offset = SL_LARGE_HDR;
   c->chunk = SL_CHUNK;
   c->cache_entries_max = SL_LARGE_CACHE_MAX;
@@ -443,6 +444,10 @@ bool sl_heap_share(void *heap, sl_shared_map_t *map, void *ctx) {
   return true;
 }
 
+va_error_kind_t sl_unheld_kind(const void *heap, const void *p) {
+  return sl_seg_freed_block(heap, p) ? VA_ERR_DOUBLE_FREE : VA_ERR_INVALID_FREE;
+}
+
 /* The instance defaults (2 pages, 64 MiB cache) are sized for one heap;
  * a thread's heap keeps one empty page per class and a 64 MiB large
  * cache whose pages go back by the decay (large.c) and by the adaptive
@@ -454,6 +459,8 @@ va_options_t sl_thread_heap_options(void) {
   o.page_reserve = 1;        /* empty pages kept per class */
   o.large_cache = 64u << 20; /* freed large mappings kept for reuse */
   o.large_resident_ratio = 8; /* ... their pages within the adaptive share */
+  o.large_cache_min = SL_SEG_CARVE_MAX + SL_CHUNK; /* carved runs go back to their segment */
+  o.dirty_ratio = 2;          /* ... whose free chunks stay resident within 1/2 */
   return o;
 }
 

@@ -50,6 +50,7 @@ typedef struct sl_census {
   size_t large_offset;     /* payload offset of a large block */
   size_t chunk;            /* mappings are multiples of this */
   size_t cache_entries_max;/* cached large mappings, at most */
+  size_t large_cache_min;  /* opts.large_cache_min: smaller ones are not cached */
   size_t os_page;          /* a shed cache entry keeps this much */
   size_t carve_max;        /* large blocks up to this are carved from segments */
   size_t segments, segs_empty; /* segments held; of which none in use */
@@ -105,6 +106,12 @@ bool sl_heap_share(void *heap, sl_shared_map_t *map, void *ctx);
 /* Options of a heap that is one of many (the drop-in's per-thread heaps):
  * footprint over speed for idle memory (values and measurements in slab.c). */
 va_options_t sl_thread_heap_options(void);
+
+/* What p, which no heap's map names, is to the caller's heap:
+ * VA_ERR_DOUBLE_FREE when it is the payload of a large block heap carved and
+ * has freed since (its chunk not carved again: segment.h), else
+ * VA_ERR_INVALID_FREE. O(its segments): error paths only. */
+va_error_kind_t sl_unheld_kind(const void *heap, const void *p);
 
 /* ctx of the member heap of map whose chunk holds p, or NULL when none
  * does. When usable is not NULL it receives p's block size when p is a

@@ -374,7 +374,9 @@ typedef struct sl_seg {
   uint64_t freed_at;      /* sl_now_ns() when a chunk last came back */
   struct sl_seg *next;    /* heap's segment list: free chunks first */
   struct sl_seg *prev;
-  uint64_t pad1;
+  uint64_t gone;          /* bit c: free chunk c began a carved large block
+                             freed whole (until carved again): freeing its
+                             payload again is a double free */
 } sl_seg_t;
 _Static_assert(sizeof(sl_seg_t) == SL_SEG_HDR, "segment header size");
 
@@ -456,6 +458,8 @@ typedef struct sl_heap {
   uint64_t seg_clock;               /* sl_now_ns() of the last purge pass */
   size_t segs_mapped, segs_unmapped; /* over the heap's life */
   size_t seg_decommits;             /* decommit calls (one per run), same */
+  size_t seg_dirty;                 /* free chunks that may be resident, all
+                                       segments: sum |dirty & ~used| */
   size_t remote_frees;              /* blocks other threads freed that this
                                        heap took back (written by the
                                        holder only, read by anyone relaxed:

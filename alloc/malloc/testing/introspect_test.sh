@@ -29,7 +29,7 @@ check "SHOW_STATS=1: the table at exit" has 'heap statistics at exit' err
 check "SHOW_STATS=1: totals" has '^  blocks: ' err
 
 run VEDALLOC_VERBOSE=1 VEDALLOC_LARGE_CACHE=8M VEDALLOC_DECAY_MS=5
-check "VERBOSE=1 lists every option" lines '^vedalloc: VEDALLOC_[A-Z_]* = ' err 9
+check "VERBOSE=1 lists every option" lines '^vedalloc: VEDALLOC_[A-Z_]* = ' err 11
 check "a set option is shown as set" has 'VEDALLOC_LARGE_CACHE = 8388608 (from the environment' err
 check "and in ms" has 'VEDALLOC_DECAY_MS = 5 ms (from the environment' err
 
