@@ -199,7 +199,7 @@ PROP(v2_bounded_touch, prop_is_v2,
  *              the large cache exactly what the policy says, against a
  *              model of the cache (entries newest first, with their size
  *              and resident bytes): a freed mapping is kept when it fits
- *              the budget, oldest entries unmapped first to make room (and
+ *              the budget and is not below opts.large_cache_min, oldest entries unmapped first to make room (and
  *              below the entry limit), oldest entries shed to one page each
  *              and then this one cut while the resident budget is exceeded;
  *              a request takes the newest entry of at least its size and at

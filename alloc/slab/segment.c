@@ -2,9 +2,17 @@
  * blocks, carved from 4 MiB reservations, given back lazily.
  *
  * Policy. A run of n chunks comes from the first segment on the heap's
- * list with n free chunks at a suitably aligned index (first fit, lowest
- * index: runs pack toward a segment's start); if none, a new segment is
- * mapped and put at the head. The list keeps segments with a free chunk
+ * list with n free dirty chunks at a suitably aligned index (their pages
+ * are resident: reusing them faults nothing in, and the resident set grows
+ * only when no dirty run fits), else the first with n free chunks (first
+ * fit, lowest index: runs pack toward a segment's start); if none, a new
+ * segment is mapped and put at the head. With opts.dirty_ratio, the free
+ * dirty chunks of all segments stay within 1/n of the footprint: past it,
+ * segments toward the tail decommit theirs down to half of that. Measured
+ * (size-mix, drop-in, 2026-12-07): without the dirty-first fit 125 MB
+ * peak RSS; with it 116 MB; with the bound at 1/2 108 MB for 293
+ * madvise, at 1/3 106 MB for 671, at 1/8 102 MB for 3,300 (glibc: 96 MB,
+ * 348 calls in all). The list keeps segments with a free chunk
  * before full ones, so the scan stops at the first full segment. A run
  * given back is marked free and stays resident: the next page or large
  * block that fits reuses it with no system call. A purge pass, at most
