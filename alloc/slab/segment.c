@@ -8,18 +8,20 @@
  * fit, lowest index: runs pack toward a segment's start); if none, a new
  * segment is mapped and put at the head. With opts.dirty_ratio, the free
  * dirty chunks of all segments stay within 1/n of the footprint: past it,
- * segments toward the tail decommit theirs down to half of that. Measured
- * (size-mix, drop-in, 2026-12-07): without the dirty-first fit 125 MB
- * peak RSS; with it 116 MB; with the bound at 1/2 108 MB for 293
- * madvise, at 1/3 106 MB for 671, at 1/8 102 MB for 3,300 (glibc: 96 MB,
- * 348 calls in all). The list keeps segments with a free chunk
- * before full ones, so the scan stops at the first full segment. A run
+ * segments toward the tail decommit theirs down to half of that. The list
+ * keeps segments with a free chunk before full ones, so the scan stops at
+ * the first full segment. A run
  * given back is marked free and stays resident: the next page or large
  * block that fits reuses it with no system call. A purge pass, at most
  * once per decay period (opts.page_decay_ns; 0: at every give-back),
  * decommits the free chunks of every segment idle past the decay, one
  * madvise per run of them, and gives back every segment with nothing in
  * use but one spare. Trim purges everything at once.
+ *
+ * Why the dirty-first fit and the ratio (size-mix, drop-in, 2026-12-07):
+ * without the fit 125 MB peak RSS; with it 116 MB; with the bound at 1/2
+ * 108 MB for 293 madvise, at 1/3 106 MB for 671, at 1/8 102 MB for 3,300
+ * (glibc: 96 MB, 348 calls in all).
  *
  * Why 4 MiB: two 2 MiB huge pages fit aligned in each segment, a 512 KiB
  * page needs an eighth of one, and one bitmap word covers its chunks.
@@ -33,7 +35,8 @@
  * may not be assumed zero.
  *
  * Complexity: O(segments with a free chunk) per carve (a word test per
- * aligned position), O(1) per give-back, O(segments) per purge pass.
+ * aligned position), O(1) per give-back, O(segments) per purge pass and
+ * per pass over the dirty budget.
  */
 #include "alloc/slab/segment.h"
 
