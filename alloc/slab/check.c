@@ -414,7 +414,8 @@ static bool sl_check_segment(const sl_heap_t *h, const sl_seg_t *seg, size_t *us
                              va_report_t *r) {
   uintptr_t base = (uintptr_t)sl_seg_base(seg);
   if (seg->kind != SL_KIND_SEG || seg->heap != h || base % SL_SEG_BYTES ||
-      !(seg->used & 1) || !(seg->dirty & 1) || (seg->gone & seg->used))
+      !(seg->used & 1) || !(seg->dirty & 1) || (seg->gone & seg->used) ||
+      seg->dirty_at > seg->freed_at)
     return va_fail(r, "sl.segment", seg, "segment header inconsistent (used %#llx)",
                    (unsigned long long)seg->used);
   for (size_t c = 1; c < SL_SEG_CHUNKS; c++) {

@@ -340,6 +340,9 @@ SL_T_META static void t_segment(t_world_t *w) {
   seg->gone |= 1; /* chunk 0, always in use, remembered as a freed block */
   VT_CHECK(t_names(w->h, "sl.segment"));
   seg->gone &= ~(uint64_t)1;
+  seg->dirty_at = seg->freed_at + 1; /* a resident free chunk back after the last */
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  seg->dirty_at = seg->freed_at;
   h->seg_dirty++; /* the count of free dirty chunks the budget reads */
   VT_CHECK(t_names(w->h, "sl.segment"));
   h->seg_dirty--;

@@ -74,9 +74,10 @@ static bool sl_large_carves(size_t size, size_t align) {
 }
 
 /* Give back [p, p + size) of lg's chunks, to wherever they came from. */
-static void sl_large_give_back(sl_heap_t *h, const sl_large_t *lg, void *p, size_t size) {
+static void sl_large_give_back(sl_heap_t *h, const sl_large_t *lg, void *p, size_t size,
+                               bool cool) {
   if (!sl_large_carved(lg)) sl_os_unmap(h->src, p, size);
-  else if (p == lg) sl_seg_unmap_block(h, p, size);
+  else if (p == lg) sl_seg_unmap_block(h, p, size, cool);
   else sl_seg_unmap(h, p, size);
 }
 
@@ -102,7 +103,7 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
   sl_large_t t = {.kind = SL_KIND_LARGE, .map_size = size, .heap = h, .rnode.hdr = lg,
                   .carved = carved, .guard = SL_LARGE_GUARDS};
   if (!sl_large_enter(h, lg, lg, size)) {
-    sl_large_give_back(h, &t, lg, size);
+    sl_large_give_back(h, &t, lg, size, false);
     return NULL;
   }
   sl_meta_copy(lg, &t, sizeof t);
@@ -114,14 +115,15 @@ static sl_large_t *sl_large_map(sl_heap_t *h, size_t size, size_t align, bool *z
 static void sl_large_cut(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   size_t size = sl_large_map_size(lg);
   sl_large_leave(h, (uint8_t *)lg + keep, size - keep);
-  sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep);
+  sl_large_give_back(h, lg, (uint8_t *)lg + keep, size - keep, false);
   sl_large_set_map_size(lg, keep);
 }
 
-static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg) {
+/* cool: a carved run goes back decommitted (sl_large_free's moved). */
+static void sl_large_unmap(sl_heap_t *h, sl_large_t *lg, bool cool) {
   size_t size = sl_large_map_size(lg);
   sl_large_leave(h, lg, size);
-  sl_large_give_back(h, lg, lg, size);
+  sl_large_give_back(h, lg, lg, size, cool);
 }
 
 /* ---------------------------------------------------------------------------
@@ -177,7 +179,7 @@ static sl_large_t *sl_large_move(sl_heap_t *h, sl_large_t *lg, size_t size) {
   size_t old = sl_large_map_size(lg);
   sl_large_t *to = sl_os_move(h->src, lg, old, size);
   if (to == NULL) {
-    sl_large_unmap(h, lg);
+    sl_large_unmap(h, lg, false);
     return NULL;
   }
   sl_large_leave(h, lg, old);
@@ -192,7 +194,7 @@ static sl_large_t *sl_large_move(sl_heap_t *h, sl_large_t *lg, size_t size) {
   return to;
 }
 
-static void sl_cache_put(sl_heap_t *h, sl_large_t *lg);
+static void sl_cache_put(sl_heap_t *h, sl_large_t *lg, bool moved);
 
 /* lg (out of the cache, a mapping of its own) keeps its first keep bytes;
  * the rest becomes a cached mapping of its own, pages and all (no system
@@ -210,7 +212,7 @@ static void sl_large_split(sl_heap_t *h, sl_large_t *lg, size_t keep) {
   }
   sl_large_set_map_size(lg, keep);
   sl_meta_copy(tail, &t, sizeof t); /* poisoned memory: as a cached header */
-  sl_cache_put(h, tail);
+  sl_cache_put(h, tail, false);
 }
 
 /* A cached mapping of size bytes (a fit, or one resized to it), or NULL. */
@@ -269,10 +271,10 @@ static size_t sl_cache_share(const sl_heap_t *h, size_t size) {
   return rest / n > 2 * peak ? rest / n : 2 * peak;
 }
 
-static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
+static void sl_cache_put(sl_heap_t *h, sl_large_t *lg, bool moved) {
   size_t budget = h->opts.large_cache, size = sl_large_map_size(lg);
   if (size > budget || size < h->opts.large_cache_min) {
-    sl_large_unmap(h, lg);
+    sl_large_unmap(h, lg, moved);
     return;
   }
   while (h->large_cache_tail && (h->cache_bytes + size > budget ||
@@ -280,7 +282,7 @@ static void sl_cache_put(sl_heap_t *h, sl_large_t *lg) {
     sl_large_t *old = h->large_cache_tail;
     if (!sl_cache_sound(h, old, "free")) break;
     sl_cache_remove(h, old);
-    sl_large_unmap(h, old);
+    sl_large_unmap(h, old, false);
   }
   /* The range is what saves the next mmap and page-map update; its pages
    * are what costs memory. Over the resident cap, the oldest entries shed
@@ -390,11 +392,11 @@ va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, con
                                                 : VA_ERR_NOT_A_BLOCK;
 }
 
-void sl_large_free(sl_heap_t *h, sl_large_t *lg) {
+void sl_large_free(sl_heap_t *h, sl_large_t *lg, bool moved) {
   sl_large_unlink(&h->large_live, lg);
   h->large_count--;
   VA_POISON(sl_large_payload(lg), sl_large_usable(lg));
-  sl_cache_put(h, lg);
+  sl_cache_put(h, lg, moved);
 }
 
 /* Shrink in place, giving back the tail when it is half the mapping. */
@@ -413,7 +415,7 @@ static bool sl_large_grow(sl_heap_t *h, sl_large_t *lg, size_t n) {
                                    : sl_os_grow(h->src, lg, old, size);
   if (!grown) return false;
   if (!sl_large_enter(h, lg, (uint8_t *)lg + old, size - old)) {
-    sl_large_give_back(h, lg, (uint8_t *)lg + old, size - old);
+    sl_large_give_back(h, lg, (uint8_t *)lg + old, size - old, false);
     return false;
   }
   sl_large_set_map_size(lg, size);
@@ -433,7 +435,7 @@ void sl_large_cache_flush(sl_heap_t *h) {
   while (h->large_cache) {
     sl_large_t *lg = h->large_cache;
     sl_cache_remove(h, lg);
-    sl_large_unmap(h, lg);
+    sl_large_unmap(h, lg, false);
   }
 }
 
@@ -441,7 +443,7 @@ void sl_large_release_all(sl_heap_t *h) {
   while (h->large_live) {
     sl_large_t *lg = h->large_live;
     sl_large_unlink(&h->large_live, lg);
-    sl_large_unmap(h, lg);
+    sl_large_unmap(h, lg, false);
   }
   h->large_count = 0;
   sl_large_cache_flush(h);

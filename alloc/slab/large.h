@@ -23,8 +23,11 @@ const char *sl_large_fault(const sl_heap_t *h, const sl_large_t *lg);
  * VA_ERR_CORRUPTION when lg fails sl_large_fault(h, lg) (h as there). */
 va_error_kind_t sl_large_check_ptr(const sl_heap_t *h, const sl_large_t *lg, const void *p);
 
-/* Free lg's live block (into the cache, or back to the OS). */
-void sl_large_free(sl_heap_t *h, sl_large_t *lg);
+/* Free lg's live block (into the cache, or back to its segment or the
+ * OS). moved: a realloc copied the payload out, the data outgrew it; a
+ * carved run the cache does not take goes back to its segment
+ * decommitted, since what grows rarely wants its old size back soon. */
+void sl_large_free(sl_heap_t *h, sl_large_t *lg, bool moved);
 
 /* The chunks lg keeps for a block of n <= usable bytes: all of them, or,
  * when that is half the mapping or less, those n needs. */

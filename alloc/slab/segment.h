@@ -26,7 +26,7 @@
  *   SL_SEG_BYTES-aligned, bit 0 of used and of dirty set; the list is
  *   doubly linked, |segs| == seg_count; no segment with a free chunk
  *   follows one whose chunks are all used (the carve scan stops at the
- *   first full one); gone & used == 0;
+ *   first full one); gone & used == 0; dirty_at <= freed_at;
  *   seg_dirty == sum over segments |dirty & ~used|
  *   (the free chunks that may be resident, which opts.dirty_ratio
  *   bounds)                                                    "sl.segment"
@@ -49,8 +49,10 @@ void sl_seg_unmap(sl_heap_t *h, void *p, size_t size);
 
 /* The same for a carved large mapping given back whole: its first chunk
  * remembers it until carved again, so that freeing its payload p once more
- * is named a double free (sl_seg_freed_block), not a foreign pointer. */
-void sl_seg_unmap_block(sl_heap_t *h, void *base, size_t size);
+ * is named a double free (sl_seg_freed_block), not a foreign pointer.
+ * cool: its chunks are decommitted first and come back clean (one
+ * madvise; they read zero and cost no resident memory). */
+void sl_seg_unmap_block(sl_heap_t *h, void *base, size_t size, bool cool);
 bool sl_seg_freed_block(const sl_heap_t *h, const void *p);
 
 /* Extend the carved run [p, p + old) to new bytes in place, when the

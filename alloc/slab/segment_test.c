@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc/slab/segment.h"
 #include "alloc/slab/test_util.h"
@@ -116,10 +117,72 @@ static void test_large_in_segment(void) {
   A->destroy(h);
 }
 
+/* A block a realloc moved out of goes back decommitted (its data grew:
+ * the old size is rarely wanted back soon); one freed stays resident. */
+static void test_moved_block_comes_back_clean(void) {
+  void *h = t_heap(1000000000, 0);
+  void *a = A->malloc(h, 200000), *wall = A->malloc(h, 200000);
+  VT_CHECK(a != NULL && wall != NULL && sl_seg_of(a) == sl_seg_of(wall));
+  memset(a, 4, 200000);
+  memset(wall, 5, 200000);
+  uint8_t *old = (uint8_t *)a - SL_LARGE_HDR; /* the run: header, payload */
+  void *grown = A->realloc(h, a, 400000); /* the wall is in the way: moves */
+  VT_CHECK(grown != a && ((uint8_t *)grown)[199999] == 4);
+  VT_CHECK(sl_t_resident(old, 4 * SL_CHUNK) == 0);
+  VT_CHECK(t_census(h).seg_free_resident == 0 && sl_t_checks(h));
+  A->free(h, wall); /* freed, not moved: stays resident for the next user */
+  VT_CHECK(t_census(h).seg_free_resident >= 200000 && sl_t_checks(h));
+  A->free(h, grown);
+  A->destroy(h);
+}
+
+static uint64_t t_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void t_sleep_ms(long ms) {
+  struct timespec ts = {0, ms * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* A segment still given chunks back every millisecond is never idle for
+ * the decay, yet the free chunk that came back first is decommitted once
+ * it has waited SL_SEG_BUSY_DECAYS decays (before, never). */
+static void test_busy_segment_decays(void) {
+  void *h = t_heap(20000000, 0); /* 20 ms */
+  void *a = A->malloc(h, 200000), *wall = A->malloc(h, 200000);
+  memset(a, 6, 200000);
+  uint8_t *old = (uint8_t *)a - SL_LARGE_HDR;
+  A->free(h, a);
+  VT_CHECK(sl_t_resident(old, 4 * SL_CHUNK) > 40);
+  uint64_t start = t_now_ms(), last = start, gap = 0, now = start;
+  while (now - start < 2000 && sl_t_resident(old, 4 * SL_CHUNK) > 0) {
+    void *x = A->malloc(h, 300000); /* 5 chunks: not into a's 4 */
+    VT_CHECK(x != NULL && sl_seg_of(x) == sl_seg_of(wall));
+    memset(x, 7, 4096);
+    A->free(h, x);
+    now = t_now_ms();
+    if (now - last > gap) gap = now - last;
+    last = now;
+    t_sleep_ms(1);
+  }
+  VT_CHECK(now - start < 2000); /* decommitted while the segment was busy */
+  /* ... and not before it had waited (unless a stall made it idle); the
+   * segment clock is coarse (a few ms) */
+  VT_CHECK(gap >= 20 || now - start >= 8 * 20 - 10);
+  VT_CHECK(sl_t_checks(h));
+  A->free(h, wall);
+  A->destroy(h);
+}
+
 int main(void) {
   test_one_segment_serves_all();
   test_no_decay_decommits_at_once();
   test_decay_keeps_then_trim();
   test_large_in_segment();
+  test_moved_block_comes_back_clean();
+  test_busy_segment_decays();
   return va_check_summary();
 }

@@ -167,13 +167,13 @@ static void sl_free_block(sl_heap_t *h, sl_page_t *pg, void *p, uint32_t idx) {
   else if (used == 0 && !sl_page_keep_empty(pg)) sl_page_emptied(h, pg);
 }
 
-__attribute__((noinline)) void sl_free_generic(sl_heap_t *h, void *owner,
-                                               void *p) {
+/* moved: a realloc copied p's payload out (sl_large_free). */
+static void sl_free_in(sl_heap_t *h, void *owner, void *p, bool moved) {
   sl_touch_begin(h);
   if (sl_obj_kind(owner) != SL_KIND_PAGE) {
     va_error_kind_t bad = sl_large_check_ptr(h, owner, p);
     if (bad) sl_raise(h, bad, "free", p);
-    else sl_large_free(h, owner);
+    else sl_large_free(h, owner, moved);
   } else {
     uint32_t idx = sl_page_index(owner, p);
     va_error_kind_t bad = sl_small_check_ptr(owner, idx);
@@ -182,6 +182,11 @@ __attribute__((noinline)) void sl_free_generic(sl_heap_t *h, void *owner,
   }
   sl_touch_end(h);
   sl_debug_check(h);
+}
+
+__attribute__((noinline)) void sl_free_generic(sl_heap_t *h, void *owner,
+                                               void *p) {
+  sl_free_in(h, owner, p, false);
 }
 
 static void sl_free(void *heap, void *p) {
@@ -229,7 +234,7 @@ void *sl_realloc_in(sl_heap_t *h, void *owner, void *p, size_t n) {
   void *q = sl_malloc_fast(h, n);
   if (q == NULL) return NULL;
   memcpy(q, p, n < usable ? n : usable);
-  sl_free_generic(h, owner, p);
+  sl_free_in(h, owner, p, true);
   return q;
 }
 
@@ -581,7 +586,7 @@ static void sl_remote_take_node(sl_heap_t *h, sl_rnode_t *n) {
     if (!(sl_rword_take(&lg->remote) & 1)) return;
     if (sl_large_state(lg) != SL_LARGE_LIVE) sl_raise(h, VA_ERR_DOUBLE_FREE, "free", sl_large_payload(lg));
     else {
-      sl_large_free(h, lg);
+      sl_large_free(h, lg, false);
       sl_count_remote(h);
     }
     return;

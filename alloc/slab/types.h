@@ -277,7 +277,7 @@
 _Static_assert(SL_SEG_CHUNKS >= 16 && SL_SEG_CHUNKS <= 64, "a segment's chunks fit one word");
 /* Larger mappings are the OS's alone; a page always fits. */
 #define SL_SEG_CARVE_MAX (SL_SEG_BYTES / 4 > SL_MEDIUM_PAGE ? SL_SEG_BYTES / 4 : SL_MEDIUM_PAGE)
-#define SL_SEG_HDR 64u                /* bytes of a segment's header */
+#define SL_SEG_HDR 72u                /* bytes of a segment's header */
 
 /* Object kinds a map entry can point at (first field of both headers). */
 #define SL_KIND_PAGE 0x5A5A0001u
@@ -372,6 +372,8 @@ typedef struct sl_seg {
   uint64_t used;          /* bit c: chunk c is handed out (bit 0: chunk 0) */
   uint64_t dirty;         /* bit c: chunk c may be resident and non-zero */
   uint64_t freed_at;      /* sl_now_ns() when a chunk last came back */
+  uint64_t dirty_at;      /* ... when the oldest free chunk still resident
+                             came back (set when the first one does) */
   struct sl_seg *next;    /* heap's segment list: free chunks first */
   struct sl_seg *prev;
   uint64_t gone;          /* bit c: free chunk c began a carved large block
