@@ -73,7 +73,9 @@
  *                            past it they are decommitted (default 2;
  *                            0: by the decay alone).
  *   VEDALLOC_DECAY_MS        V2: idle pages, free segment chunks and cached
- *                            pages go back after this many ms idle (20).
+ *                            pages go back after this many ms idle (20);
+ *                            a busy segment's free chunks once the oldest
+ *                            has waited 8 times that.
  *   VEDALLOC_TRIM_THRESHOLD  V1: a free tail above this many bytes goes
  *                            back to the OS (default 128k).
  * Bytes take k, M, G (binary) suffixes.
