@@ -448,8 +448,9 @@ static bool sl_check_segments(const sl_heap_t *h, size_t carved, va_report_t *r)
       return va_fail(r, "sl.segment", seg, "a segment with a free chunk after a full one");
     full_seen |= full;
   }
-  if (n != h->seg_count)
-    return va_fail(r, "sl.segment", h, "%zu segments listed, count %zu", n, h->seg_count);
+  if (n != h->seg_count || prev != h->seg_tail)
+    return va_fail(r, "sl.segment", h, "%zu segments listed, count %zu, or the tail astray", n,
+                   h->seg_count);
   if (dirty != h->seg_dirty)
     return va_fail(r, "sl.segment", h, "%zu free chunks dirty, seg_dirty %zu", dirty,
                    h->seg_dirty);

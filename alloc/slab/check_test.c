@@ -334,6 +334,10 @@ SL_T_META static void t_segment(t_world_t *w) {
   seg->prev = seg;
   VT_CHECK(t_names(w->h, "sl.segment"));
   seg->prev = NULL;
+  sl_seg_t *tail = h->seg_tail;
+  h->seg_tail = tail == seg ? NULL : seg; /* the tail pointer names another */
+  VT_CHECK(t_names(w->h, "sl.segment"));
+  h->seg_tail = tail;
   seg->used &= ~(uint64_t)1; /* chunk 0, the header's, handed out */
   VT_CHECK(t_names(w->h, "sl.segment"));
   seg->used |= 1;

@@ -76,6 +76,7 @@ static void sl_seg_unlink(sl_heap_t *h, sl_seg_t *seg) {
   if (seg->prev) seg->prev->next = seg->next;
   else h->segs = seg->next;
   if (seg->next) seg->next->prev = seg->prev;
+  else h->seg_tail = seg->prev;
   seg->next = seg->prev = NULL;
 }
 
@@ -83,17 +84,18 @@ static void sl_seg_push(sl_heap_t *h, sl_seg_t *seg) {
   seg->prev = NULL;
   seg->next = h->segs;
   if (h->segs) h->segs->prev = seg;
+  else h->seg_tail = seg;
   h->segs = seg;
 }
 
 /* seg just became full: behind every segment with a free chunk. */
 static void sl_seg_to_tail(sl_heap_t *h, sl_seg_t *seg) {
-  sl_seg_t *last = seg;
-  while (last->next) last = last->next;
+  sl_seg_t *last = h->seg_tail;
   if (last == seg) return;
   sl_seg_unlink(h, seg);
   last->next = seg;
   seg->prev = last;
+  h->seg_tail = seg;
 }
 
 /* Bits `run` of seg become used (dirty: they will be written). */
@@ -193,9 +195,7 @@ static size_t sl_seg_dirty_budget(const sl_heap_t *h) {
  * budget, so that the next pass is as many give-backs away. */
 static void sl_seg_shed(sl_heap_t *h, const sl_seg_t *fresh) {
   size_t goal = sl_seg_dirty_budget(h) / 2 / SL_CHUNK;
-  sl_seg_t *seg = h->segs;
-  while (seg->next) seg = seg->next;
-  for (; seg && h->seg_dirty > goal; seg = seg->prev)
+  for (sl_seg_t *seg = h->seg_tail; seg && h->seg_dirty > goal; seg = seg->prev)
     if (seg != fresh && sl_seg_dirty_free(seg)) sl_seg_decommit(h, seg);
 }
 

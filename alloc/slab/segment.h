@@ -24,9 +24,10 @@
  * Invariants (checked by check.c, names in quotes):
  *   every segment on h->segs: kind == SL_KIND_SEG, heap == h, base is
  *   SL_SEG_BYTES-aligned, bit 0 of used and of dirty set; the list is
- *   doubly linked, |segs| == seg_count; no segment with a free chunk
- *   follows one whose chunks are all used (the carve scan stops at the
- *   first full one); gone & used == 0; dirty_at <= freed_at;
+ *   doubly linked, |segs| == seg_count, seg_tail its last; no segment
+ *   with a free chunk follows one whose chunks are all used (the carve
+ *   scan stops at the first full one); gone & used == 0;
+ *   dirty_at <= freed_at;
  *   seg_dirty == sum over segments |dirty & ~used|
  *   (the free chunks that may be resident, which opts.dirty_ratio
  *   bounds)                                                    "sl.segment"

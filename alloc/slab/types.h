@@ -456,6 +456,7 @@ typedef struct sl_heap {
   uint64_t idle_decay;              /* opts.page_decay_ns (0: a hard budget) */
   uint64_t idle_clock;              /* sl_now_ns() of the last release pass */
   sl_seg_t *segs;                   /* segments, those with a free chunk first */
+  sl_seg_t *seg_tail;               /* ... and the last of them (NULL: none) */
   size_t seg_count;                 /* |segs| */
   uint64_t seg_clock;               /* sl_now_ns() of the last purge pass */
   size_t segs_mapped, segs_unmapped; /* over the heap's life */
