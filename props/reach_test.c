@@ -3,8 +3,9 @@
  * an emptied page staying, going to the reserve, going to the idle pool,
  * the pool giving pages back; allocations from the reserve, from the pool
  * (for the same class and for another), from a fresh page; the large cache
- * taking, refusing, evicting, shedding, cutting, serving and missing. The
- * properties run unforked here so their counts are this process's. */
+ * taking, refusing, evicting, shedding (past the resident budget and past
+ * the adaptive share), cutting, serving and missing. The properties run
+ * unforked here so their counts are this process's. */
 #include <stdio.h>
 
 #include "alloc/testing/check.h"
@@ -37,6 +38,7 @@ int main(void) {
         R(emptied_stays),   R(emptied_reserve), R(emptied_idle),  R(idle_released),
         R(took_reserve),    R(took_idle_same),  R(took_idle_other), R(mapped_fresh),
         R(cache_put),       R(cache_too_big),   R(cache_evicted), R(cache_shed),
+        R(cache_share_shed),
         R(cache_cut),       R(cache_hit),       R(cache_split),   R(cache_moved),
         R(cache_miss)};
     printf("%s:", entries[e]);

@@ -199,9 +199,15 @@ PROP(v2_bounded_touch, prop_is_v2,
  *              the large cache exactly what the policy says, against a
  *              model of the cache (entries newest first, with their size
  *              and resident bytes): a freed mapping is kept when it fits
- *              the budget and is not below opts.large_cache_min, oldest entries unmapped first to make room (and
- *              below the entry limit), oldest entries shed to one page each
- *              and then this one cut while the resident budget is exceeded;
+ *              the budget and is not below opts.large_cache_min, oldest
+ *              entries unmapped first to make room (and below the entry
+ *              limit), oldest entries shed to one page each while the
+ *              resident budget or the adaptive share (opts.
+ *              large_resident_ratio n: twice the largest mapping cached, or
+ *              1/n of the rest of the footprint, plus a page per entry) is
+ *              exceeded, then this one cut to the resident budget; with a
+ *              ratio, half the cases lift the resident budget (the
+ *              drop-in's own setting, where the share alone sheds);
  *              a request takes the newest entry of at least its size and at
  *              most twice it; else, above the carve limit, splits the
  *              smallest larger mapping of its own (its tail cached like a
@@ -396,6 +402,8 @@ typedef struct prop_v2_cache {
   prop_case_t *c;
   prop_v2_entry_t e[PROP_V2_CACHE_MAX]; /* newest first */
   size_t n, resident, mapped;
+  size_t peak;                           /* the largest mapping ever cached */
+  size_t footprint;                      /* the heap's, as the call began */
   sl_census_t k;                         /* constants and budgets */
   bool predicted;
 } prop_v2_cache_t;
@@ -422,15 +430,32 @@ static void prop_v2_cache_put(prop_v2_cache_t *x, size_t size) {
   }
   while (x->n && (prop_v2_cache_bytes(x) + size > budget || x->n >= x->k.cache_entries_max)) {
     prop_v2_reached.cache_evicted++;
+    x->footprint -= x->e[x->n - 1].size; /* unmapped */
     prop_v2_cache_drop(x, x->n - 1);
   }
+  /* The share (no decay: no entry is young, the peak never ages): twice
+   * the largest mapping cached, or 1/ratio of the rest of the footprint;
+   * the header pages stay on top of it. */
+  if (size > x->peak) x->peak = size;
+  size_t share = SIZE_MAX, n = x->k.large_resident_ratio;
+  if (n) {
+    size_t used = prop_v2_cache_bytes(x) + size;
+    size_t rest = x->footprint > used ? x->footprint - used : 0;
+    share = rest / n > 2 * x->peak ? rest / n : 2 * x->peak;
+    share += x->n * page;
+  }
   size_t keep = size;
-  for (size_t i = x->n; i-- > 0 && r != SIZE_MAX && x->resident + keep > r;)
+  for (size_t i = x->n; i-- > 0;) {
+    bool over_cap = r != SIZE_MAX && x->resident + keep > r;
+    bool over_share = share != SIZE_MAX && x->resident + keep > share;
+    if (!over_cap && !over_share) break;
     if (x->e[i].resident > page) {
       x->resident -= x->e[i].resident - page;
       x->e[i].resident = page;
       prop_v2_reached.cache_shed++;
+      if (!over_cap) prop_v2_reached.cache_share_shed++;
     }
+  }
   if (r != SIZE_MAX && x->resident + keep > r) {
     size_t room = r > x->resident ? r - x->resident : 0;
     keep = prop_v2_up(room > x->k.large_offset ? room : x->k.large_offset, page);
@@ -499,6 +524,9 @@ static bool prop_v2_cache_before(void *ctx, va_interp_t *in, const va_call_t *ca
   prop_v2_cache_t *x = ctx;
   x->predicted = !call->bad && call->kind != VA_CALL_REALLOC;
   if (!x->predicted) return true;
+  sl_census_t now;
+  sl_heap_census(in->heap, &now);
+  x->footprint = now.footprint;
   if (call->kind == VA_CALL_FREE) {
     sl_block_place_t pl;
     if (sl_block_place(in->heap, call->ptr, &pl) && pl.class_idx == SIZE_MAX)
@@ -547,7 +575,9 @@ PROP(v2_large_cache, prop_is_v2,
   va_observer_t obs = {.ctx = x, .start = prop_v2_cache_start,
                        .before = prop_v2_cache_before, .after = prop_v2_cache_after};
   va_options_t saved = c->opts;
-  c->opts.page_decay_ns = 0; /* no decay: the resident budget alone sheds */
+  c->opts.page_decay_ns = 0; /* no decay: the budget and the share alone shed */
+  if (c->opts.large_resident_ratio && (c->param[0] & 1))
+    c->opts.large_resident = SIZE_MAX; /* the drop-in's own: the share alone */
   bool ok = prop_interp(c, &obs, 1);
   c->opts = saved;
   free(x);

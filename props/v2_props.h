@@ -21,6 +21,7 @@ typedef struct prop_v2_reached {
   size_t cache_too_big;   /* ... or was over the whole budget */
   size_t cache_evicted;   /* an old entry was unmapped to make room */
   size_t cache_shed;      /* an old entry shed its pages (resident budget) */
+  size_t cache_share_shed;/* ... past the adaptive share (resident ratio) */
   size_t cache_cut;       /* the new entry kept only part of its pages */
   size_t cache_hit;       /* a large request was served from the cache */
   size_t cache_split;     /* ... by a larger entry, its tail cached */

@@ -385,6 +385,8 @@ void sl_heap_census(void *heap, sl_census_t *c) {
   c->large_mapped = h->large_mapped;
   c->large_cache = h->opts.large_cache;
   c->large_resident = h->opts.large_resident;
+  c->large_resident_ratio = h->opts.large_resident_ratio;
+  c->footprint = h->footprint;
   c->large_cache_min = h->opts.large_cache_min;
   c->large_offset = SL_LARGE_HDR;
   c->chunk = SL_CHUNK;

@@ -47,6 +47,8 @@ typedef struct sl_census {
   size_t large_live, large_cached, cache_bytes, cache_resident;
   size_t large_mapped;     /* large mappings made fresh, over its life */
   size_t large_cache, large_resident; /* its budgets (options) */
+  size_t large_resident_ratio; /* opts.large_resident_ratio (the adaptive share) */
+  size_t footprint;        /* bytes mapped for blocks (the share's base) */
   size_t large_offset;     /* payload offset of a large block */
   size_t chunk;            /* mappings are multiples of this */
   size_t cache_entries_max;/* cached large mappings, at most */
