@@ -31,11 +31,14 @@ static uint64_t hd_random(hd_heap_t *h) { /* xorshift64* */
   return h->rng * 0x2545f4914f6cdd1dull;
 }
 
-/* The trailer of block p holding n bytes (guard: a guard page is set). */
-static uint64_t hd_trailer(uint64_t key, const uint8_t *p, size_t n, bool guard) {
-  uint64_t body = (uint64_t)n | (guard ? HD_GUARD_BIT : 0);
-  uint64_t check = hd_mix(key ^ (uintptr_t)p ^ hd_mix(body)) >> (HD_N_BITS + 1);
-  return body | check << (HD_N_BITS + 1);
+/* The trailer of block p holding n bytes (guard: a guard page is set),
+ * live or freed (types.h: the freed bit and the key both say which). */
+static uint64_t hd_trailer(const hd_heap_t *h, bool freed, const uint8_t *p, size_t n,
+                           bool guard) {
+  uint64_t body = (uint64_t)n | (guard ? HD_GUARD_BIT : 0) | (freed ? HD_FREED_BIT : 0);
+  uint64_t key = freed ? h->freed_key : h->live_key;
+  uint64_t check = hd_mix(key ^ (uintptr_t)p ^ hd_mix(body)) >> (HD_N_BITS + 2);
+  return body | check << (HD_N_BITS + 2);
 }
 
 /* The canary byte of block p: one multiply; the top bit set and never
@@ -82,7 +85,7 @@ static uint8_t *hd_canary_end(const hd_heap_t *h, const hd_block_t *b) {
 /* Write b's canary and live trailer (its guard page, if any, is set). */
 static void hd_frame_write(const hd_heap_t *h, const hd_block_t *b) {
   memset(b->p + b->n, hd_canary(h, b->p), (size_t)(hd_canary_end(h, b) - (b->p + b->n)));
-  hd_store(hd_trailer_at(b), hd_trailer(h->live_key, b->p, b->n, b->guard));
+  hd_store(hd_trailer_at(b), hd_trailer(h, false, b->p, b->n, b->guard));
 }
 
 /* Lay the frame around fresh inner block p for n bytes. */
@@ -136,8 +139,8 @@ static hd_state_t hd_read(const hd_heap_t *h, uint8_t *p, size_t u, hd_block_t *
   b->guard = (t & HD_GUARD_BIT) != 0;
   bool fits = b->n + HD_TRAILER <= u &&
               (!b->guard || hd_guard_at(b) + HD_PAGE <= hd_trailer_at(b));
-  if (fits && t == hd_trailer(h->live_key, p, b->n, b->guard)) return HD_LIVE;
-  if (fits && t == hd_trailer(h->freed_key, p, b->n, b->guard)) return HD_FREED;
+  if (fits && t == hd_trailer(h, false, p, b->n, b->guard)) return HD_LIVE;
+  if (fits && t == hd_trailer(h, true, p, b->n, b->guard)) return HD_FREED;
   return HD_DAMAGED;
 }
 
@@ -204,7 +207,7 @@ static void hd_release(hd_heap_t *h, hd_qentry_t e) {
   if ((h->features & HD_F_ZERO) && !hd_reads_zero(e.p, e.n))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block was written after its free");
   else if (hd_canary_broken(h, &b) != NULL ||
-           hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
+           hd_load(hd_trailer_at(&b)) != hd_trailer(h, true, e.p, e.n, false))
     hd_corrupt(h, e.p, "hardened hd.quarantine: a freed block's frame was overwritten");
   else
     h->in->free(h->inner, e.p);
@@ -228,7 +231,7 @@ static void hd_evict(hd_heap_t *h) {
  * of the oldest, at random) while the ring would exceed its bounds. */
 static void hd_quarantine(hd_heap_t *h, const hd_block_t *b) {
   if (h->features & HD_F_ZERO) memset(b->p, 0, b->n);
-  hd_store(hd_trailer_at(b), hd_trailer(h->freed_key, b->p, b->n, false));
+  hd_store(hd_trailer_at(b), hd_trailer(h, true, b->p, b->n, false));
   while (h->qcount > 0 &&
          (h->qcount == HD_QUARANTINE || h->qbytes + b->n > HD_QUARANTINE_BYTES))
     hd_evict(h);
@@ -532,7 +535,7 @@ bool hd_check(void *heap, va_report_t *r) {
     hd_block_t b = {.p = e.p, .n = e.n, .usable = e.usable};
     bool zero = !(h->features & HD_F_ZERO) || hd_reads_zero(e.p, e.n);
     if (!zero || b.usable < e.n + HD_TRAILER ||
-        hd_load(hd_trailer_at(&b)) != hd_trailer(h->freed_key, e.p, e.n, false))
+        hd_load(hd_trailer_at(&b)) != hd_trailer(h, true, e.p, e.n, false))
       return va_fail(r, "hd.quarantine", e.p, "quarantined block of %zu bytes %s", e.n,
                      zero ? "has a damaged trailer" : "was written after its free");
     bytes += e.n;

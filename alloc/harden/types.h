@@ -23,10 +23,13 @@
  *   +----------------+--------+--------------------+- - - - - - -+--------+
  *   guard = round_up(p + n, page);  guard + page <= p + U - 8
  *
- *   trailer  bits 0..39 n, bit 40 "a guard page is set", bits 41..63 a
- *            check of (p, n, guard bit) under the heap's secret: its live
- *            key while the block is live, its freed key once freed (so a
- *            second free reads "freed": a double free, not corruption).
+ *   trailer  bits 0..39 n, bit 40 "a guard page is set", bit 41
+ *            "freed", bits 42..63 a check of (p, n, both bits) under the
+ *            heap's secret: its live key while the block is live, its
+ *            freed key once freed (so a second free reads "freed": a
+ *            double free, not corruption). The freed bit keeps a live and
+ *            a freed trailer apart: with the check alone they were equal
+ *            once in 2^23 blocks, and a quarantined block read as live.
  *   canary   bytes [n, end) == hd_canary(p), a byte with the top bit set
  *            and not 0xFF (never 0, ASCII or 0xFF: what overflows write
  *            most); a write of the canary's own value is not seen; end = the guard
@@ -92,6 +95,7 @@
 #define HD_ZERO_SLOTS ((size_t)1 << 16)      /* zero-size blocks live at most */
 #define HD_N_BITS 40                         /* trailer: bits of n */
 #define HD_GUARD_BIT ((uint64_t)1 << HD_N_BITS)
+#define HD_FREED_BIT ((uint64_t)1 << (HD_N_BITS + 1)) /* trailer: the block is freed */
 #define HD_HEAP_MAGIC 0x5648617264656e31ull  /* "VHarden1" */
 
 /* What the layer adds to its trailer, each its own bit so its cost can be
