@@ -136,6 +136,16 @@ static void sl_seg_destroy(sl_heap_t *h, sl_seg_t *seg) {
   sl_os_unmap(h->src, sl_seg_base(seg), SL_SEG_BYTES); /* unpoisons it */
 }
 
+/* Decommit chunks [c, c + n) of seg, one madvise: they read zero again
+ * (clean), and seg_dirty loses the free ones among them. */
+static void sl_seg_discard(sl_heap_t *h, sl_seg_t *seg, size_t c, size_t n) {
+  uint64_t run = sl_seg_mask(c, n);
+  h->seg_decommits++;
+  if (!sl_os_discard(h->src, sl_seg_base(seg) + c * SL_CHUNK, n * SL_CHUNK)) return;
+  h->seg_dirty -= (size_t)__builtin_popcountll(seg->dirty & run & ~seg->used);
+  seg->dirty &= ~run;
+}
+
 /* Decommit seg's free resident chunks: one call per run of free chunks
  * with a dirty one in it (its clean ones cost nothing and save calls). */
 static void sl_seg_decommit(sl_heap_t *h, sl_seg_t *seg) {
@@ -145,11 +155,7 @@ static void sl_seg_decommit(sl_heap_t *h, sl_seg_t *seg) {
     while (c + n < 64 && ((todo >> (c + n)) & 1)) n++;
     uint64_t run = sl_seg_mask(c, n);
     todo &= ~run;
-    size_t dirty = (size_t)__builtin_popcountll(seg->dirty & run);
-    if (dirty == 0) continue;
-    h->seg_decommits++;
-    if (sl_os_discard(h->src, sl_seg_base(seg) + c * SL_CHUNK, n * SL_CHUNK))
-      seg->dirty &= ~run, h->seg_dirty -= dirty;
+    if (seg->dirty & run) sl_seg_discard(h, seg, c, n);
   }
 }
 
@@ -270,10 +276,7 @@ void sl_seg_unmap_block(sl_heap_t *h, void *base, size_t size, bool cool) {
   sl_seg_t *seg = sl_seg_of(base);
   size_t c = sl_seg_index(seg, base);
   seg->gone |= (uint64_t)1 << c; /* first: the unmap may purge */
-  if (cool) { /* still used: seg_dirty does not count the run yet */
-    h->seg_decommits++;
-    if (sl_os_discard(h->src, base, size)) seg->dirty &= ~sl_seg_mask(c, size / SL_CHUNK);
-  }
+  if (cool) sl_seg_discard(h, seg, c, size / SL_CHUNK); /* still used: then given back clean */
   sl_seg_unmap(h, base, size);
 }
 
