@@ -403,7 +403,8 @@ typedef struct prop_v2_cache {
   prop_v2_entry_t e[PROP_V2_CACHE_MAX]; /* newest first */
   size_t n, resident, mapped;
   size_t peak;                           /* the largest mapping ever cached */
-  size_t footprint;                      /* the heap's, as the call began */
+  size_t footprint;                      /* the heap's, as the call began (the census
+                                            after the last call, or at the start) */
   sl_census_t k;                         /* constants and budgets */
   bool predicted;
 } prop_v2_cache_t;
@@ -517,6 +518,7 @@ static bool prop_v2_cache_start(void *ctx, va_interp_t *in) {
   prop_v2_cache_t *x = ctx;
   sl_heap_census(in->heap, &x->k);
   x->mapped = x->k.large_mapped;
+  x->footprint = x->k.footprint;
   return true;
 }
 
@@ -524,9 +526,6 @@ static bool prop_v2_cache_before(void *ctx, va_interp_t *in, const va_call_t *ca
   prop_v2_cache_t *x = ctx;
   x->predicted = !call->bad && call->kind != VA_CALL_REALLOC;
   if (!x->predicted) return true;
-  sl_census_t now;
-  sl_heap_census(in->heap, &now);
-  x->footprint = now.footprint;
   if (call->kind == VA_CALL_FREE) {
     sl_block_place_t pl;
     if (sl_block_place(in->heap, call->ptr, &pl) && pl.class_idx == SIZE_MAX)
@@ -543,9 +542,10 @@ static bool prop_v2_cache_before(void *ctx, va_interp_t *in, const va_call_t *ca
 
 static bool prop_v2_cache_after(void *ctx, va_interp_t *in, const va_call_t *call) {
   prop_v2_cache_t *x = ctx;
-  if (!x->predicted) return true;
   sl_census_t got;
   sl_heap_census(in->heap, &got);
+  x->footprint = got.footprint; /* what the next call starts from */
+  if (!x->predicted) return true;
   if (got.large_cached != x->n || got.cache_bytes != prop_v2_cache_bytes(x) ||
       got.cache_resident != x->resident || got.large_mapped != x->mapped)
     return prop_fail(x->c, in->op_index, "v2.large_cache",
