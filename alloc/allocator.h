@@ -96,8 +96,9 @@ typedef struct va_options {
                               limit, as properties that predict it want);
                               free segment chunks and cached large pages
                               go back once idle this long */
-  uint64_t seed;           /* hardened layer: seed of its random choices and
-                              keys (0: from the OS, getrandom) */
+  uint64_t seed;           /* seed of the hardened layer's random choices
+                              and keys, and of V2's free-block marks (0:
+                              from the OS, getrandom) */
   va_error_fn on_error;    /* NULL: print and abort (va_error_default) */
   void *error_ctx;         /* passed to on_error */
 } va_options_t;

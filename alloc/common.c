@@ -1,8 +1,15 @@
 /* vedalloc — option defaults, the default error hook and report helpers. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 
 #include "alloc/internal.h"
+
+uint64_t va_seed(uint64_t seed, const void *salt) {
+  if (seed == 0 && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+    seed = (uintptr_t)salt ^ (uintptr_t)&seed; /* no entropy yet: addresses (ASLR) */
+  return seed;
+}
 
 va_options_t va_options_default(void) {
   va_options_t o = {0};

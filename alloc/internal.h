@@ -74,6 +74,18 @@ static inline __attribute__((noinline)) void *va_enomem(void) {
   return none;
 }
 
+/* splitmix64's finaliser: a bijection that spreads every input bit. */
+static inline uint64_t va_mix64(uint64_t x) {
+  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27, x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* The seed of an instance's keys: opts.seed when set (reproducible runs),
+ * else from the OS (getrandom), else, with no entropy yet, from addresses
+ * (ASLR) and `salt` (the instance). */
+uint64_t va_seed(uint64_t seed, const void *salt);
+
 /* Fill a checker report; returns false so a checker can `return va_fail(...)`. */
 bool va_fail(va_report_t *r, const char *invariant, const void *addr,
              const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 
 #include "alloc/harden/types.h"
 #include "alloc/internal.h"
@@ -20,11 +19,6 @@
 /* ---------------------------------------------------------------------------
  * Keys, checks, the random choice
  * ------------------------------------------------------------------------- */
-static uint64_t hd_mix(uint64_t x) { /* splitmix64's finaliser */
-  x ^= x >> 30, x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27, x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 static uint64_t hd_random(hd_heap_t *h) { /* xorshift64* */
   h->rng ^= h->rng >> 12, h->rng ^= h->rng << 25, h->rng ^= h->rng >> 27;
@@ -37,7 +31,7 @@ static uint64_t hd_trailer(const hd_heap_t *h, bool freed, const uint8_t *p, siz
                            bool guard) {
   uint64_t body = (uint64_t)n | (guard ? HD_GUARD_BIT : 0) | (freed ? HD_FREED_BIT : 0);
   uint64_t key = freed ? h->freed_key : h->live_key;
-  uint64_t check = hd_mix(key ^ (uintptr_t)p ^ hd_mix(body)) >> (HD_N_BITS + 2);
+  uint64_t check = va_mix64(key ^ (uintptr_t)p ^ va_mix64(body)) >> (HD_N_BITS + 2);
   return body | check << (HD_N_BITS + 2);
 }
 
@@ -455,11 +449,9 @@ hd_heap_t *hd_new(const va_options_t *opts, pthread_mutex_t *lock) {
   h->lock = lock;
   h->zbase = z;
   h->zbits = (uint64_t *)(m + VA_ALIGN_UP(sizeof(hd_heap_t), HD_PAGE));
-  uint64_t seed = h->opts.seed;
-  if (seed == 0 && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
-    seed = (uintptr_t)h ^ (uintptr_t)&seed; /* no entropy yet: addresses (ASLR) */
-  h->live_key = hd_mix(seed ^ 0x6c697665), h->freed_key = hd_mix(seed ^ 0x66726565);
-  h->rng = hd_mix(seed) | 1;
+  uint64_t seed = va_seed(h->opts.seed, h);
+  h->live_key = va_mix64(seed ^ 0x6c697665), h->freed_key = va_mix64(seed ^ 0x66726565);
+  h->rng = va_mix64(seed) | 1;
   return h;
 }
 

@@ -111,32 +111,35 @@ static bool sl_check_geometry(const sl_heap_t *h, const sl_page_t *pg,
       p->div_magic != sl_div_magic(bs))
     return va_fail(r, "sl.page_class", pg, "grid of %u blocks inconsistent",
                    p->capacity);
+  if (p->free_key != h->free_key || !(p->free_key >> 63))
+    return va_fail(r, "sl.free_key", pg, "page key %#llx, heap key %#llx",
+                   (unsigned long long)p->free_key, (unsigned long long)h->free_key);
   if (sl_page_guard(pg) != SL_PAGE_GUARD)
     return va_fail(r, "sl.page_guard", pg, "the word below block 0 is %#llx",
                    (unsigned long long)sl_page_guard(pg));
   return sl_check_entries(h, base, p->page_size, pg, "sl.page_class", r);
 }
 
-/* The page's bitmap, copied once (a page's checks then read plain memory). */
+/* The page's free blocks, found by the free-list walk (the set the page
+ * itself no longer keeps: liveness is the list). */
 typedef struct sl_check_bits {
-  uint64_t live[SL_CHECK_MAX_CAP / 64]; /* the bitmap */
-  size_t words;                         /* in use: ceil(capacity / 64) */
+  uint64_t free[SL_CHECK_MAX_CAP / 64]; /* bit i: block i is on the free list */
 } sl_check_bits_t;
 
-/* Walk the free list: bounds, grid, bits, length. Counts it in *n. The
- * grid test divides by div_magic, which the geometry check verified.
- * A list that meets a node twice has a cycle from there on (each node has
- * one link), so the length bound alone finds repeats: no walk keeps a set
- * of the nodes met, and a sound list costs one dependent load per node.
- * A metadata accessor (SL_META): it reads the link word of every free
- * block, and nothing else but the header copy and the bitmap copy on the
- * checker's stack; as one walk, not a call per link, it is most of what
- * a check costs the fuzzers. */
-SL_META bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
-                               const sl_check_bits_t *bits, size_t *n, va_report_t *r) {
+/* Walk the free list, decoding each link: bounds, grid, length. The
+ * nodes met go in bits->free, their count in *n. The grid test divides by
+ * div_magic, which the geometry check verified. A node met twice is a
+ * cycle (its bit is set already), so no node is visited twice and a sound
+ * list costs one dependent load per node. A metadata accessor (SL_META):
+ * it reads the link word of every free block, and nothing else but the
+ * header copy and the set on the checker's stack; as one walk, not a call
+ * per link, it is most of what a check costs the fuzzers. */
+SL_META bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p, sl_check_bits_t *bits,
+                               size_t *n, va_report_t *r) {
   size_t count = 0, bs = p->block_size;
   uint8_t *sliced_end = p->blocks + (size_t)p->bumped * bs;
-  for (sl_block_t *b = p->freelist; b; b = b->next) {
+  for (size_t w = 0; w < (p->capacity + 63) / 64; w++) bits->free[w] = 0;
+  for (sl_block_t *b = p->freelist; b; b = sl_block_next(p, b)) {
     uint8_t *a = (uint8_t *)b;
     if (a < p->blocks || a >= sliced_end)
       return va_fail(r, "sl.freelist_bounds", b,
@@ -145,38 +148,21 @@ SL_META bool sl_check_freelist(const sl_page_t *pg, const sl_page_t *p,
     if (i * bs != off)
       return va_fail(r, "sl.freelist_grid", b, "free node %zu bytes into block %zu",
                      off - i * bs, i);
-    if (++count > p->bumped)
+    if (SL_CHECK_BIT(bits->free, i))
       return va_fail(r, "sl.freelist_cycle", b,
-                     "free list longer than the %u blocks sliced: block %zu reached twice",
-                     p->bumped, i);
-    if (SL_CHECK_BIT(bits->live, i))
-      return va_fail(r, "sl.bitmap", b, "free block %zu marked live", i);
+                     "free list reaches block %zu twice (%zu nodes before)", i, count);
+    bits->free[i / 64] |= (uint64_t)1 << (i % 64);
+    count++;
   }
   *n = count;
   return true;
 }
 
-static bool sl_check_bitmap(const sl_page_t *pg, const sl_page_t *p,
-                            const sl_check_bits_t *bits, va_report_t *r) {
-  size_t live = 0;
-  for (size_t w = 0; w < bits->words; w++) {
-    uint64_t word = bits->live[w], kept = word;
-    size_t lo = w * 64;
-    if (lo + 64 > p->bumped) /* bits at or beyond bumped must be clear */
-      kept &= lo >= p->bumped ? 0 : (((uint64_t)1 << (p->bumped - lo)) - 1);
-    if (kept != word) return va_fail(r, "sl.bitmap", pg, "unsliced block marked live");
-    live += (size_t)__builtin_popcountll(word);
-  }
-  if (live != p->used)
-    return va_fail(r, "sl.bitmap", pg, "%zu live bits, used %u", live, p->used);
-  return true;
-}
-
 /* Remote-free words ("sl.remote"): a private heap's page has none; a
- * shared heap's words lie between the bitmap and the grid, mark only live
- * blocks, and a word is queued exactly when it marks some. A metadata
- * accessor (SL_META) like the free-list walk: it reads each word and its
- * queue node, and the bitmap copy. */
+ * shared heap's words lie between the header and the grid, mark only live
+ * blocks (sliced, not free), and a word is queued exactly when it marks
+ * some. A metadata accessor (SL_META) like the free-list walk: it reads
+ * each word and its queue node, and the free set the walk found. */
 SL_META bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
                                    const sl_page_t *p, const sl_check_bits_t *bits,
                                    size_t *queued, va_report_t *r) {
@@ -198,7 +184,7 @@ SL_META bool sl_check_remote_words(const sl_heap_t *h, const sl_page_t *pg,
                      (unsigned long long)bits_w, (word & SL_RQUEUED) != 0);
     for (; bits_w; bits_w &= bits_w - 1) {
       size_t i = w * SL_RBITS + (size_t)__builtin_ctzll(bits_w);
-      if (i >= p->bumped || i >= p->capacity || !SL_CHECK_BIT(bits->live, i))
+      if (i >= p->bumped || i >= p->capacity || SL_CHECK_BIT(bits->free, i))
         return va_fail(r, "sl.remote", pg, "remote-freed block %zu is not live", i);
     }
     *queued += (word & SL_RQUEUED) != 0;
@@ -211,8 +197,6 @@ static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg, size_t *queue
   sl_page_t p = sl_check_load_page(pg);
   if (!sl_check_geometry(h, pg, &p, r)) return false;
   sl_check_bits_t bits;
-  bits.words = (p.capacity + 63) / 64;
-  sl_meta_copy(bits.live, pg->bitmap, bits.words * 8);
   size_t nfree;
   if (!sl_check_freelist(pg, &p, &bits, &nfree, r)) return false;
   size_t unsliced = p.capacity - p.bumped;
@@ -220,7 +204,6 @@ static bool sl_check_page(const sl_heap_t *h, const sl_page_t *pg, size_t *queue
     return va_fail(r, "sl.capacity", pg,
                    "used %u + free %zu + unsliced %zu != capacity %u", p.used,
                    nfree, unsliced, p.capacity);
-  if (!sl_check_bitmap(pg, &p, &bits, r)) return false;
   bool has_free = nfree + unsliced > 0;
   if ((p.list == SL_LIST_FULL) == has_free ||
       (p.list != SL_LIST_FULL && p.list != SL_LIST_AVAIL &&
@@ -568,17 +551,23 @@ void sl_stats(void *heap, va_stats_t *st) {
 }
 
 /* ---------------------------------------------------------------------------
- * Walk: the regions of the heap (allocator.h). A block freed by another
- * thread and not yet drained is still LIVE: its page's bitmap says so.
+ * Walk: the regions of the heap (allocator.h). A sliced block is FREE when
+ * the free list holds it (the checker's walk finds them; a damaged list
+ * counts what comes before the damage), else LIVE: a block freed by
+ * another thread and not yet drained still is.
  * ------------------------------------------------------------------------- */
 static void sl_walk_page(const sl_page_t *pg, va_walk_fn fn, void *ctx) {
   sl_page_t p = sl_check_load_page(pg);
   bool idle = p.list == SL_LIST_IDLE; /* empty, of no class */
+  sl_check_bits_t bits;
+  size_t nfree;
+  va_report_t damage;
+  if (!idle) sl_check_freelist(pg, &p, &bits, &nfree, &damage);
   va_region_t r = {.kind = VA_REGION_PAGE, .addr = sl_page_base(pg), .size = p.page_size,
                    .cls = idle ? -1 : p.class_idx, .block_size = idle ? 0 : p.block_size};
   fn(ctx, &r);
   for (size_t i = 0; !idle && i < p.capacity; i++) {
-    r.kind = sl_page_live(pg, i) ? VA_REGION_LIVE : VA_REGION_FREE;
+    r.kind = i < p.bumped && !SL_CHECK_BIT(bits.free, i) ? VA_REGION_LIVE : VA_REGION_FREE;
     r.addr = p.blocks + i * p.block_size, r.size = p.block_size;
     fn(ctx, &r);
   }

@@ -113,27 +113,31 @@ static bool t_clean(void *h) {
 
 /* Each corruption: break, name, repair. */
 SL_T_META static void t_freelist_bounds(t_world_t *w) {
-  sl_block_t *node = w->part->freelist, *saved = node->next;
-  node->next = (sl_block_t *)(w->part->blocks +
-                              (size_t)w->part->bumped * w->part->block_size);
+  sl_page_t *pg = w->part;
+  sl_block_t *node = pg->freelist, *saved = sl_block_next(pg, node);
+  sl_block_set_next(pg, node, (sl_block_t *)(pg->blocks + (size_t)pg->bumped * pg->block_size));
   VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
-  node->next = (sl_block_t *)((uint8_t *)w->part - 4096);
+  sl_block_set_next(pg, node, (sl_block_t *)((uint8_t *)pg - 4096));
   VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
-  node->next = saved;
+  node->link ^= (uintptr_t)1 << 40; /* a plain pointer's bits, not the key's */
+  VT_CHECK(t_names(w->h, "sl.freelist_bounds"));
+  sl_block_set_next(pg, node, saved);
 }
 
 SL_T_META static void t_freelist_grid(t_world_t *w) {
-  sl_block_t *node = w->part->freelist, *saved = node->next;
-  node->next = (sl_block_t *)((uint8_t *)saved + 16);
+  sl_page_t *pg = w->part;
+  sl_block_t *node = pg->freelist, *saved = sl_block_next(pg, node);
+  sl_block_set_next(pg, node, (sl_block_t *)((uint8_t *)saved + 16));
   VT_CHECK(t_names(w->h, "sl.freelist_grid"));
-  node->next = saved;
+  sl_block_set_next(pg, node, saved);
 }
 
 SL_T_META static void t_freelist_cycle(t_world_t *w) {
-  sl_block_t *node = w->part->freelist->next, *saved = node->next;
-  node->next = w->part->freelist; /* back to the head */
+  sl_page_t *pg = w->part;
+  sl_block_t *node = sl_block_next(pg, pg->freelist), *saved = sl_block_next(pg, node);
+  sl_block_set_next(pg, node, pg->freelist); /* back to the head */
   VT_CHECK(t_names(w->h, "sl.freelist_cycle"));
-  node->next = saved;
+  sl_block_set_next(pg, node, saved);
 }
 
 SL_T_META static void t_capacity(t_world_t *w) {
@@ -145,15 +149,10 @@ SL_T_META static void t_capacity(t_world_t *w) {
   w->part->bumped++;
 }
 
-SL_T_META static void t_bitmap(t_world_t *w) {
-  size_t i = (size_t)((uint8_t *)w->part->freelist - w->part->blocks) / 64;
-  uint64_t bit = (uint64_t)1 << (i % 64);
-  w->part->bitmap[i / 64] |= bit; /* a free block marked live */
-  VT_CHECK(t_names(w->h, "sl.bitmap"));
-  w->part->bitmap[i / 64] &= ~bit;
-  w->full->bitmap[0] &= ~(uint64_t)1; /* a live block marked free */
-  VT_CHECK(t_names(w->h, "sl.bitmap"));
-  w->full->bitmap[0] |= 1;
+SL_T_META static void t_free_key(t_world_t *w) {
+  w->part->free_key ^= 2; /* a page whose key is not its heap's */
+  VT_CHECK(t_names(w->h, "sl.free_key"));
+  w->part->free_key ^= 2;
 }
 
 SL_T_META static void t_avail_list(t_world_t *w) {
@@ -292,14 +291,11 @@ SL_T_META static void t_idle(t_world_t *w) {
   w->pooled->prev = w->pooled;
   VT_CHECK(t_names(w->h, "sl.idle"));
   w->pooled->prev = NULL;
-  /* a pooled page with a live block (bit, count and free list agreeing) */
+  /* a pooled page with a live block (count and free list agreeing) */
   sl_block_t *b = w->pooled->freelist;
-  uint32_t i = sl_page_index(w->pooled, b);
-  w->pooled->freelist = b->next;
+  w->pooled->freelist = sl_block_next(w->pooled, b);
   w->pooled->used++;
-  w->pooled->bitmap[i / 64] |= (uint64_t)1 << (i % 64);
   VT_CHECK(t_names(w->h, "sl.idle"));
-  w->pooled->bitmap[i / 64] &= ~((uint64_t)1 << (i % 64));
   w->pooled->used--;
   w->pooled->freelist = b;
   /* over the budget (page_reserve MiB) */
@@ -400,7 +396,7 @@ int main(void) {
   t_run("freelist_grid", t_freelist_grid);
   t_run("freelist_cycle", t_freelist_cycle);
   t_run("capacity", t_capacity);
-  t_run("bitmap", t_bitmap);
+  t_run("free_key", t_free_key);
   t_run("avail_list", t_avail_list);
   t_run("page_class", t_page_class);
   t_run("reserve", t_reserve);

@@ -94,26 +94,26 @@ void sl_pages_init(sl_heap_t *h) {
 /* Slice the next SL_SLICE_BYTES (at least one block) of the bump region
  * onto the free list, in address order. Called with an empty free list.
  * A metadata accessor (SL_META): it writes the link word of up to 512
- * free blocks, one loop with the accessors inlined, not a call apiece. */
+ * free blocks, one loop with the
+ * accessors inlined, not a call apiece. */
 SL_META void sl_page_slice(sl_page_t *pg) {
   uint32_t bs = sl_page_block_size(pg), bumped = sl_page_bumped(pg);
   uint32_t n = SL_SLICE_BYTES / bs ? SL_SLICE_BYTES / bs : 1;
   if (n > sl_page_capacity(pg) - bumped) n = sl_page_capacity(pg) - bumped;
   uint8_t *first = sl_page_blocks(pg) + (size_t)bumped * bs;
-  for (uint32_t i = 0; i + 1 < n; i++)
-    sl_block_set_next((sl_block_t *)(first + (size_t)i * bs),
-                      (sl_block_t *)(first + (size_t)(i + 1) * bs));
-  sl_block_set_next((sl_block_t *)(first + (size_t)(n - 1) * bs),
-                    sl_page_freelist(pg));
+  for (uint32_t i = 0; i < n; i++) {
+    sl_block_t *b = (sl_block_t *)(first + (size_t)i * bs);
+    sl_block_set_next(pg, b, i + 1 < n ? (sl_block_t *)(first + (size_t)(i + 1) * bs)
+                                       : sl_page_freelist(pg));
+  }
   sl_page_set_freelist(pg, (sl_block_t *)first);
   sl_page_set_bumped(pg, bumped + n);
 }
 
 /* Where a page's metadata ends and its grid starts (types.h, Page layout):
- * header, bitmap, and for a shared heap's page the remote-free words (a
- * cache line of their own: other threads write them) and their nodes. */
+ * header, and for a shared heap's page the remote-free words (a cache
+ * line of their own: other threads write them) and their nodes. */
 typedef struct sl_page_geometry {
-  size_t bitmap_words;  /* bitmap words cleared on a reformat */
   size_t remote, rnode; /* offsets from the mapping start (0: none) */
   size_t rwords;        /* remote-free words */
   size_t grid;          /* offset of block 0 */
@@ -124,8 +124,7 @@ static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) 
   sl_page_geometry_t g = {0};
   size_t ps = sl_class_page_size(c), bs = sl_class_sizes[c];
   size_t hdr = color * 64 + sizeof(sl_page_t), most = (ps - hdr) / bs;
-  g.bitmap_words = (most + 63) / 64;
-  size_t meta = hdr + g.bitmap_words * 8;
+  size_t meta = hdr;
   if (shared) {
     g.rwords = (most + SL_RBITS - 1) / SL_RBITS;
     g.remote = VA_ALIGN_UP(meta, 64);
@@ -137,14 +136,13 @@ static sl_page_geometry_t sl_page_geometry(size_t c, size_t color, bool shared) 
   if (ga > SL_GRID_ALIGN_MAX) ga = SL_GRID_ALIGN_MAX;
   if (ga < VA_ALIGNMENT) ga = VA_ALIGNMENT;
   g.grid = VA_ALIGN_UP(meta, ga);
-  g.capacity = (ps - g.grid) / bs; /* <= most: the words cover it */
+  g.capacity = (ps - g.grid) / bs; /* <= most: the remote words cover it */
   return g;
 }
 
-/* Clear the first `words` bitmap words, set the guard, and set the
- * remote-free words empty, each node naming pg. A metadata accessor (SL_META), as slicing. */
-SL_META void sl_page_meta_init(sl_page_t *pg, const sl_page_t *t, size_t words) {
-  for (size_t w = 0; w < words; w++) sl_bits_set(pg, w, 0);
+/* Set the guard, and set the remote-free words empty, each node naming
+ * pg. A metadata accessor (SL_META), as slicing. */
+SL_META void sl_page_meta_init(sl_page_t *pg, const sl_page_t *t) {
   sl_page_set_guard(t);
   for (size_t w = 0; w < t->rwords; w++) { /* an empty page has none pending */
     sl_rword_take(&t->remote[w]);
@@ -154,10 +152,9 @@ SL_META void sl_page_meta_init(sl_page_t *pg, const sl_page_t *t, size_t words) 
 }
 
 /* Lay out page pg (fresh, or an idle page of another class) for class c:
- * header, bitmap, remote words, grid (types.h), and slice its first
- * blocks. The header is built in plain memory and stored once. A reused
- * page's metadata may hold old blocks' bytes: `dirty` clears it. */
-static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
+ * header, remote words, grid (types.h), and slice its first blocks. The
+ * header is built in plain memory and stored once. */
+static void sl_page_format(sl_page_t *pg, size_t c) {
   sl_page_t t;
   sl_meta_copy(&t, pg, sizeof t); /* keep colour, links and owner */
   size_t ps = sl_class_page_size(c), bs = sl_class_sizes[c];
@@ -175,18 +172,18 @@ static void sl_page_format(sl_page_t *pg, size_t c, bool dirty) {
   t.capacity = (uint32_t)g.capacity;
   t.grid_bytes = (uint32_t)(g.capacity * bs);
   t.div_magic = sl_div_magic(bs);
+  t.free_key = t.heap->free_key;
   t.remote = g.rwords ? (uint64_t *)(base + g.remote) : NULL;
   t.rnode = g.rwords ? (sl_rnode_t *)(base + g.rnode) : NULL;
   t.rwords = (uint32_t)g.rwords;
   sl_meta_copy(pg, &t, sizeof t);
-  sl_page_meta_init(pg, &t, dirty ? g.bitmap_words : 0);
+  sl_page_meta_init(pg, &t);
   sl_page_slice(pg);
 }
 
 static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
   size_t ps = sl_class_page_size(c), color = h->next_color % SL_COLORS;
-  bool zeroed;
-  uint8_t *mem = sl_seg_map(h, ps, SL_CHUNK, &zeroed);
+  uint8_t *mem = sl_seg_map(h, ps, SL_CHUNK, NULL);
   if (mem == NULL) return NULL;
   sl_page_t *pg = (sl_page_t *)(mem + color * 64);
   if (!sl_map_set(h, mem, ps, pg)) {
@@ -194,10 +191,10 @@ static sl_page_t *sl_page_create(sl_heap_t *h, size_t c) {
     return NULL;
   }
   h->next_color++;
-  VA_POISON(mem, ps); /* header, bitmap, grid: all ours until handed out */
+  VA_POISON(mem, ps); /* header, grid: all ours until handed out */
   sl_page_t t = {.color = (uint8_t)color, .heap = h, .all_next = h->all};
   sl_meta_copy(pg, &t, sizeof t);
-  sl_page_format(pg, c, !zeroed);
+  sl_page_format(pg, c);
   /* The heap's all-list, newest first. */
   if (h->all) sl_page_set_all_prev(h->all, pg);
   h->all = pg;
@@ -280,7 +277,7 @@ static sl_page_t *sl_idle_take(sl_heap_t *h, size_t c) {
   if (pg == NULL) return NULL;
   sl_idle_unlink(h, pg);
   if (sl_page_class_idx(pg) != c) {
-    sl_page_format(pg, c, true);
+    sl_page_format(pg, c);
     h->pages_reformatted++;
   }
   return pg;

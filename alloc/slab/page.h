@@ -17,31 +17,48 @@ static inline bool sl_page_holds(const sl_page_t *pg, const void *x) {
   return (uintptr_t)x - (uintptr_t)sl_page_blocks(pg) < sl_page_grid_bytes(pg);
 }
 
+/* Could p, a block of pg's grid, be free? Its first word decodes to a
+ * link (NULL, or a block of the grid): true for every free block, and for
+ * a live one only by chance (types.h, Page layout); sl_page_on_freelist
+ * decides. One load of p's own line, for free's double-free test. */
+static inline bool sl_block_looks_free(const sl_page_t *pg, const sl_block_t *p) {
+  sl_block_t *d = sl_block_next(pg, p);
+  return d == NULL || sl_page_holds(pg, d);
+}
+
 /* Hand out b, the head of pg's free list, whose successor is next:
- * unlink, count, mark live, unpoison. */
+ * unlink, count, zero its link word (so it no longer looks free),
+ * unpoison. */
 static inline void *sl_page_pop(sl_page_t *pg, sl_block_t *b, sl_block_t *next) {
-  size_t idx = sl_page_quot(pg, (uintptr_t)b - (uintptr_t)sl_page_blocks(pg));
-  uint64_t w = sl_bits_get(pg, idx >> 6), bit = (uint64_t)1 << (idx & 63);
-  VA_ASSERT_LOCAL(!(w & bit));
-  sl_bits_set(pg, idx >> 6, w | bit);
+  sl_block_set_link(b, 0);
   sl_page_set_freelist(pg, next);
   sl_page_set_used(pg, sl_page_used(pg) + 1);
   VA_UNPOISON(b, sl_page_block_size(pg));
   return b;
 }
 
-/* Take back live block p = block idx of pg (its bit is `bit` of word w):
- * clear the bit, poison, push. Returns the page's new live count. */
-static inline uint32_t sl_page_push(sl_page_t *pg, void *p, size_t idx,
-                                    uint64_t w, uint64_t bit) {
-  sl_block_t *b = p;
-  sl_bits_set(pg, idx >> 6, w ^ bit);
-  b->next = sl_page_freelist(pg); /* still live: a plain store */
-  VA_POISON(b, sl_page_block_size(pg));
-  sl_page_set_freelist(pg, b);
+/* Take back live block p of pg: link, poison, push. Returns the page's
+ * new live count. */
+static inline uint32_t sl_page_push(sl_page_t *pg, void *p) {
+  sl_block_set_next(pg, p, sl_page_freelist(pg));
+  VA_POISON(p, sl_page_block_size(pg));
+  sl_page_set_freelist(pg, p);
   uint32_t used = sl_page_used(pg) - 1;
   sl_page_set_used(pg, used);
   return used;
+}
+
+/* Is b on pg's free list? Walks it (at most bumped nodes, stopping at a
+ * link that leaves the grid): the exact answer sl_block_looks_free only
+ * suggests, for the rare live block that looks free; never on a fast
+ * path. A metadata accessor: it reads free blocks' links. */
+SL_META bool sl_page_on_freelist(const sl_page_t *pg, const void *b) {
+  const sl_block_t *n = sl_page_freelist(pg);
+  for (uint32_t left = sl_page_bumped(pg); n && left; left--, n = sl_block_next(pg, n)) {
+    if (n == b) return true;
+    if (!sl_page_holds(pg, n)) return false; /* a damaged link: not followed */
+  }
+  return false;
 }
 
 /* A page of class c with a free block, at the avail head: a reserve page

@@ -245,7 +245,7 @@ void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed) {
     c = sl_seg_find(seg, n, step, false);
   }
   uint64_t run = sl_seg_mask(c, n);
-  *zeroed = (seg->dirty & run) == 0;
+  if (zeroed) *zeroed = (seg->dirty & run) == 0;
   sl_seg_take(h, seg, run);
   uint8_t *p = sl_seg_base(seg) + c * SL_CHUNK;
   VA_UNPOISON(p, size);

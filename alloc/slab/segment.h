@@ -41,7 +41,8 @@
 #include "alloc/slab/types.h"
 
 /* size bytes (a chunk multiple, <= SL_SEG_CARVE_MAX) aligned to align
- * (a power of two <= SL_SEG_CARVE_MAX), or NULL; *zeroed: it reads zero.
+ * (a power of two <= SL_SEG_CARVE_MAX), or NULL; *zeroed (unless NULL):
+ * it reads zero.
  * The range is addressable to ASan (the caller poisons what it keeps). */
 void *sl_seg_map(sl_heap_t *h, size_t size, size_t align, bool *zeroed);
 

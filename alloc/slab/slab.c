@@ -84,14 +84,16 @@ static __attribute__((noinline)) void sl_raise(sl_heap_t *h, va_error_kind_t kin
 /* The same for any map entry (page or large). */
 static va_error_kind_t sl_check_ptr(const sl_heap_t *h, const void *owner, const void *p) {
   if (sl_obj_kind(owner) != SL_KIND_PAGE) return sl_large_check_ptr(h, owner, p);
-  return sl_small_check_ptr(owner, sl_page_index(owner, p));
+  return sl_small_check_ptr(owner, p, sl_page_index(owner, p));
 }
 
 /* ---------------------------------------------------------------------------
  * Allocation slow paths (fast.h has the fast one)
  * ------------------------------------------------------------------------- */
-/* b's link leaves its page: the user wrote over a free block. Reported;
- * the rest of the list is dropped (its blocks leak), never followed. */
+/* b's link leaves its page: the user wrote over a free block (or, after
+ * a use after free and a second free put b on the list twice, over the
+ * link zeroed when it was first handed out again). Reported; the rest of
+ * the list is dropped (its blocks leak), never followed. */
 static __attribute__((noinline, cold)) sl_block_t *sl_freelist_damaged(sl_heap_t *h,
                                                                       const sl_block_t *b) {
   va_raise_corrupt(&h->opts, "malloc", b,
@@ -101,7 +103,7 @@ static __attribute__((noinline, cold)) sl_block_t *sl_freelist_damaged(sl_heap_t
 
 /* Hand out b, the head of pg's free list, with what follows it. */
 static void *sl_page_take(sl_heap_t *h, sl_page_t *pg, sl_block_t *b) {
-  sl_block_t *next = sl_block_next(b);
+  sl_block_t *next = sl_block_next(pg, b);
   if (VA_UNLIKELY(next != NULL && !sl_page_holds(pg, next))) next = sl_freelist_damaged(h, b);
   sl_page_pop(pg, b, next);
   if (next == NULL) sl_page_refill(h, pg);
@@ -158,11 +160,10 @@ void *sl_malloc(void *heap, size_t n) { return sl_malloc_fast(heap, n); }
 /* ---------------------------------------------------------------------------
  * Free slow path
  * ------------------------------------------------------------------------- */
-/* Live block idx of pg: push it, and move the page if its state changed. */
-static void sl_free_block(sl_heap_t *h, sl_page_t *pg, void *p, uint32_t idx) {
+/* Live block p of pg: push it, and move the page if its state changed. */
+static void sl_free_block(sl_heap_t *h, sl_page_t *pg, void *p) {
   bool was_full = sl_page_freelist(pg) == NULL;
-  uint64_t w = sl_bits_get(pg, idx >> 6), bit = (uint64_t)1 << (idx & 63);
-  uint32_t used = sl_page_push(pg, p, idx, w, bit);
+  uint32_t used = sl_page_push(pg, p);
   if (was_full) sl_page_unfull(h, pg);
   else if (used == 0 && !sl_page_keep_empty(pg)) sl_page_emptied(h, pg);
 }
@@ -175,10 +176,9 @@ static void sl_free_in(sl_heap_t *h, void *owner, void *p, bool moved) {
     if (bad) sl_raise(h, bad, "free", p);
     else sl_large_free(h, owner, moved);
   } else {
-    uint32_t idx = sl_page_index(owner, p);
-    va_error_kind_t bad = sl_small_check_ptr(owner, idx);
+    va_error_kind_t bad = sl_small_check_ptr(owner, p, sl_page_index(owner, p));
     if (bad) sl_raise(h, bad, "free", p);
-    else sl_free_block(h, owner, p, idx);
+    else sl_free_block(h, owner, p);
   }
   sl_touch_end(h);
   sl_debug_check(h);
@@ -306,6 +306,7 @@ static void *sl_create_on(const va_options_t *o, sl_source_t *src) {
   h->opts = *o;
   h->src = src;
   h->hot_key = ~(uintptr_t)0;
+  h->free_key = va_mix64(va_seed(o->seed, h) ^ 0x66726565) | (uint64_t)1 << 63;
   h->idle_decay = o->page_decay_ns;
   h->heap_bytes = bytes;
   sl_pages_init(h);
@@ -477,9 +478,12 @@ va_options_t sl_thread_heap_options(void) {
 }
 
 /* What freeing p would be, from another thread: the immutable fields of
- * p's header, the holder's bitmap word and p's remote-free word (relaxed
- * reads; exact for a live block, whose bits only the freeing thread may
- * change). A block freed remotely and not yet taken back is free. */
+ * p's header, bumped, p's first word and its remote-free word (relaxed
+ * reads; exact for a live block, whose words only the freeing thread may
+ * change). A block freed remotely and not yet taken back is free. A block
+ * that looks free is a double free: the holder's list is not to be walked
+ * from here, and a live block looks free only by a 1 in 2^45 chance or
+ * bytes made with the heap's secret key (types.h, Page layout). */
 static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
                                            uint32_t *idx) {
   if (sl_obj_kind(owner) != SL_KIND_PAGE) {
@@ -491,7 +495,8 @@ static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
   const uint64_t *remote = sl_page_remote(owner);
   va_error_kind_t bad =
       *idx == UINT32_MAX               ? VA_ERR_NOT_A_BLOCK
-      : !sl_page_live(owner, *idx)     ? VA_ERR_DOUBLE_FREE
+      : *idx >= sl_page_bumped(owner)  ? VA_ERR_NOT_A_BLOCK
+      : sl_block_looks_free(owner, p)  ? VA_ERR_DOUBLE_FREE
       : remote && (sl_rword_get(remote + *idx / SL_RBITS) >> (*idx % SL_RBITS) & 1)
           ? VA_ERR_DOUBLE_FREE
           : 0;
@@ -569,10 +574,10 @@ static void sl_count_remote(sl_heap_t *h) {
 static void sl_remote_take_block(sl_heap_t *h, sl_page_t *pg, uint32_t idx) {
   void *p = sl_page_blocks(pg) + (size_t)idx * sl_page_block_size(pg);
   sl_touch_begin(h);
-  va_error_kind_t bad = sl_small_check_ptr(pg, idx);
+  va_error_kind_t bad = sl_small_check_ptr(pg, p, idx);
   if (bad) sl_raise(h, bad, "free", p);
   else {
-    sl_free_block(h, pg, p, idx);
+    sl_free_block(h, pg, p);
     sl_count_remote(h);
   }
   sl_touch_end(h);

@@ -9,8 +9,10 @@
  *   segment  4 MiB aligned to 4 MiB (64 chunks) that a heap reserves; its
  *            pages and large blocks up to 1 MiB are runs of its chunks
  *            (segment.h has the layout and the "sl.segment" invariants).
- *   page     one run of chunks of a class: a header, an allocated bitmap, then a
- *            grid of equal blocks. 64 KiB for blocks <= 1 KiB, 512 KiB above.
+ *   page     one run of chunks of a class: a header, then a grid of equal
+ *            blocks. 64 KiB for blocks <= 1 KiB, 512 KiB above.
+ *   link     a free block's first word: the next free block of its page,
+ *            encoded as next ^ free_key ^ the block's own address.
  *   large    one block above the top class (32 KiB), alone in its chunks: a
  *            run carved from a segment up to SL_SEG_CARVE_MAX, else a
  *            mapping of its own.
@@ -40,11 +42,11 @@
  *
  *   base        pg = base + 64*color                          base + page_size
  *   |           |                                                              |
- *   +-------+---------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
- *   |colour | sl_page | bitmap[]| remote[] rnode[]  | gap |guard| blk 0 | ... | blk |tail|
- *   | pad   | header  |1 bit/blk| (shared heaps)    |     | 8 B |       |     |cap-1|    |
- *   +-------+---------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
- *   ^ all poisoned (metadata)                       ^ blocks = grid start, aligned
+ *   +-------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
+ *   |colour | sl_page | remote[] rnode[]  | gap |guard| blk 0 | ... | blk |tail|
+ *   | pad   | header  | (shared heaps)    |     | 8 B |       |     |cap-1|    |
+ *   +-------+---------+- - - - - - - - - -+-----+-----+-------+-----+-----+----+
+ *   ^ all poisoned (metadata)             ^ blocks = grid start, aligned
  *                                   to the lowest set bit of block_size (<= 4096),
  *                                   so a class whose size is a multiple of
  *                                   A (a power of two <= 4096) serves
@@ -57,20 +59,35 @@
  *   that queues word w on the heap. Present only in pages of shared heaps.
  *   Cache colouring: the header sits 64 * color bytes into the mapping
  *   (color = pages created so far % SL_COLORS). Every mapping is 64 KiB
- *   aligned, so uncoloured headers (and their first bitmap words) would
- *   all fall in the same few L1 sets: an 8-way L1 holds at most 8 of them,
+ *   aligned, so uncoloured headers would all fall in the same few L1 sets: an 8-way L1 holds at most 8 of them,
  *   fewer than the classes a real program keeps hot. This is insurance for
  *   wide class mixes, at <= 960 bytes per page. The map entry points at the
  *   header, not the mapping.
- *   blocks [0, bumped) have been sliced: each is live (bit 1) or on the
- *   free list (bit 0). Blocks [bumped, capacity) are the unsliced bump
- *   region (bit 0, never handed out, poisoned): a fresh page costs O(1),
- *   the free list is extended SL_SLICE_BYTES at a time.
+ *   blocks [0, bumped) have been sliced: each is live or on the free list.
+ *   Blocks [bumped, capacity) are the unsliced bump region (never handed
+ *   out, poisoned): a fresh page costs O(1), the free list is extended
+ *   SL_SLICE_BYTES at a time.
  *
- *   A free block:   +------------+---------------------------+
- *                   | next (8 B) |  (stale user bytes)       |   poisoned
- *                   +------------+---------------------------+
- *   A live block:   all block_size bytes unpoisoned and the caller's.
+ *   A free block:   +---------------------+----------------------+
+ *                   | link (8 B)          | (stale user bytes)   |  poisoned
+ *                   +---------------------+----------------------+
+ *                   link == next ^ free_key ^ (uintptr_t)block
+ *   A live block:   all block_size bytes unpoisoned and the caller's; its
+ *                   link word was zeroed when it was handed out.
+ *   Liveness is the free list itself: block i < bumped is live iff it is
+ *   not on it. The encoded link answers "is p free?" in one load of p's
+ *   own line: a free block's link decodes to NULL or to a block of its
+ *   page; a live block's first word (zero when handed out, or the user's
+ *   bytes) does so only by chance, at most 1 in 2^45 (a 512 KiB grid among
+ *   2^64 words) for bytes that do not know the secret key (a pointer into
+ *   the same page decodes to a non-canonical address), and then a walk of
+ *   the list decides (glibc's
+ *   tcache key and safe-linking, in one word, so the 8-byte class has it
+ *   too). free_key has bit 63 set, so the zero word decodes to a
+ *   non-canonical address: never a link. malloc decodes the link of the
+ *   block it hands out and zeroes it, so a block is never handed out
+ *   twice: a use after free that overwrote a link (and freed the block
+ *   again) is reported when the block is next popped.
  *
  * Page invariants (checked by sl_check, names in quotes):
  *   used + |free| + (capacity - bumped) == capacity          "sl.capacity"
@@ -79,8 +96,7 @@
  *   (n - blocks) % block_size == 0                       "sl.freelist_grid"
  *   the free list has no repeated node and ends (|free| <= capacity)
  *                                                       "sl.freelist_cycle"
- *   bit(i) == 1  <=>  block i is live: popcount(bitmap) == used, no free
- *   node has its bit set, no bit >= bumped is set              "sl.bitmap"
+ *   links decode with free_key == heap->free_key (bit 63 set) "sl.free_key"
  *   page on its class's avail list  <=>  |free| + (capacity - bumped) > 0,
  *   and then freelist != NULL (a page is refilled when its list runs dry;
  *   freelist == NULL  <=>  the page is full)               "sl.avail_list"
@@ -91,8 +107,8 @@
  *   keep_empty == (page is its class's avail head && reserve_count <
  *   page_reserve): the cached answer to "may a free leave this page empty
  *   where it is?", so free's fast path reads no heap field "sl.avail_list"
- *   remote words (shared heaps only): a set bit marks a live block (bit set,
- *   sliced); a word is queued (bit 63)  <=>  it marks a block  <=>  its
+ *   remote words (shared heaps only): a set bit marks a live block (sliced,
+ *   on no free list); a word is queued (bit 63)  <=>  it marks a block  <=>  its
  *   node is on heap->remote_queue, once; a private heap's pages have none
  *   and its queue is empty; the same for a large mapping's word (bit 0:
  *   the block, live)                                           "sl.remote"
@@ -162,7 +178,7 @@
  *
  * ---------------------------------------------------------------------------
  * What ASan sees. Metadata that shares a mapping with user blocks is
- * poisoned: page headers, bitmaps, colour pads, gaps and tails, free and
+ * poisoned: page headers, colour pads, gaps and tails, free and
  * unsliced blocks, large headers. A caller's overflow into any of it is an
  * ASan report. V2 itself reads and writes that metadata only through the
  * accessors below (SL_META: the only uninstrumented V2 code, one line
@@ -209,16 +225,16 @@
  *   block size  from immutable header fields (blocks, grid_bytes,
  *               block_size; a large block's payload and map_size, which
  *               change only when the block is not live or is being
- *               realloc'ed by its holder); never the owner-only bitmap.
+ *               realloc'ed by its holder); never the owner-only free list.
  *   remote free sl_remote_free, from any thread: checks p from those
- *               fields, the holder's bitmap word and p's remote word (a
- *               block that is free, or freed remotely already, is a double
- *               free, reported at once), then one atomic OR marks it in its
- *               page's remote word; the first mark of a word also queues
- *               the word's node on the heap (one CAS), and that is the last
- *               touch of the page: a queued word keeps a live block, so the
- *               page stays until its holder drains. Nothing is written into
- *               the block. sl_remote_drain (the holder) takes the queue and
+ *               fields, p's first word and its remote word (a block whose
+ *               word decodes to a link, or freed remotely already, is a
+ *               double free, reported at once: no list is walked), then
+ *               one atomic OR marks it in its page's remote word; the
+ *               first mark of a word also queues the word's node on the
+ *               heap (one CAS), and that is the last touch of the page: a
+ *               queued word keeps a live block, so the page stays until its
+ *               holder drains. Nothing is written into the block. sl_remote_drain (the holder) takes the queue and
  *               frees every marked block as free() would; V2's allocation
  *               slow paths call it when the queue is not empty (and the
  *               drop-in's free before its own fast path), never its malloc
@@ -307,9 +323,10 @@ _Static_assert(SL_SEG_CHUNKS >= 16 && SL_SEG_CHUNKS <= 64, "a segment's chunks f
  * ------------------------------------------------------------------------- */
 struct sl_heap;
 
-/* A free block: its first 8 bytes link the page's LIFO free list. */
+/* A free block: its first 8 bytes link the page's LIFO free list,
+ * encoded (Page layout: the link). */
 typedef struct sl_block {
-  struct sl_block *next; /* next free block of the same page, or NULL */
+  uintptr_t link; /* next free block of the page (or NULL) ^ free_key ^ &link */
 } sl_block_t;
 
 /* Header of a page, at its start. Hot fields first (one cache line). */
@@ -330,6 +347,8 @@ typedef struct sl_page {
   uint32_t capacity;       /* blocks in the grid */
   uint32_t grid_bytes;     /* capacity * block_size */
   uint32_t page_size;      /* bytes of the mapping (chunk multiple) */
+  uint64_t free_key;       /* == heap->free_key: the links' key, on the
+                              line free and malloc read anyway */
   struct sl_page *next;    /* avail, reserve or idle list, toward the tail */
   struct sl_page *prev;    /* avail or idle list, toward the head; NULL at head */
   struct sl_page *all_next; /* heap's list of every page */
@@ -340,8 +359,8 @@ typedef struct sl_page {
   struct sl_rnode *rnode;  /* ... and the queue node of each */
   uint32_t rwords;         /* their count: ceil(capacity / SL_RBITS) */
   uint32_t pad;
-  uint64_t bitmap[];       /* bit i set <=> block i live; ceil(capacity/64) words */
 } sl_page_t;
+_Static_assert(offsetof(sl_page_t, free_key) + 8 <= 64, "the hot fields fill one line");
 
 /* Header of a large mapping, at its start. */
 typedef struct sl_large {
@@ -412,6 +431,9 @@ typedef struct sl_heap {
   sl_page_t *avail[SL_CLASS_COUNT]; /* head of each avail list */
   uintptr_t hot_key;                /* top index of hot_leaf (~0: none) */
   void **hot_leaf;                  /* == map[hot_key]: the first leaf made */
+  uint64_t free_key;                /* the key of its pages' free-list links
+                                       (from opts.seed, else random; bit 63
+                                       set) */
   va_options_t opts;                /* copied at create */
   sl_source_t *src;                 /* memory source (os.h; NULL: the OS) */
   sl_class_t cls[SL_CLASS_COUNT];
@@ -488,7 +510,14 @@ SL_FIELD(sl_page, uint8_t, class_idx)
 SL_FIELD(sl_page, uint8_t, keep_empty)
 SL_FIELD(sl_page, uint8_t, list)
 SL_FIELD(sl_page, uint32_t, used)
-SL_FIELD(sl_page, uint32_t, bumped)
+/* bumped: written by the holder (slicing), read by a thread freeing a
+ * block of the page (relaxed: a live block's index is below it for good). */
+SL_META uint32_t sl_page_bumped(const sl_page_t *pg) {
+  return __atomic_load_n(&pg->bumped, __ATOMIC_RELAXED);
+}
+SL_META void sl_page_set_bumped(sl_page_t *pg, uint32_t v) {
+  __atomic_store_n(&pg->bumped, v, __ATOMIC_RELAXED);
+}
 SL_FIELD(sl_page, sl_block_t *, freelist)
 SL_FIELD(sl_page, uint8_t *, blocks)
 SL_FIELD(sl_page, uint64_t, div_magic)
@@ -496,6 +525,7 @@ SL_FIELD(sl_page, uint32_t, block_size)
 SL_FIELD(sl_page, uint32_t, capacity)
 SL_FIELD(sl_page, uint32_t, grid_bytes)
 SL_FIELD(sl_page, uint32_t, page_size)
+SL_FIELD(sl_page, uint64_t, free_key)
 SL_FIELD(sl_page, sl_page_t *, next)
 SL_FIELD(sl_page, sl_page_t *, prev)
 SL_FIELD(sl_page, sl_page_t *, all_next)
@@ -523,19 +553,18 @@ SL_META uint64_t sl_page_guard(const sl_page_t *pg) {
 SL_META void sl_page_set_guard(const sl_page_t *pg) {
   *(uint64_t *)(pg->blocks - 8) = SL_PAGE_GUARD;
 }
-SL_FIELD(sl_block, sl_block_t *, next)
 
 /* Kind of the header a map entry names (page or large: first field). */
 SL_META uint32_t sl_obj_kind(const void *hdr) { return *(const uint32_t *)hdr; }
 SL_META void sl_obj_set_kind(void *hdr, uint32_t k) { *(uint32_t *)hdr = k; }
-/* Word w of a page's bitmap, and a large mapping's state: written by the
+/* A block's link word, and a large mapping's state: written by the
  * holder only, read by a thread freeing a block of it (relaxed atomics:
  * plain moves, seen as what they are by TSan). */
-SL_META uint64_t sl_bits_get(const sl_page_t *pg, size_t w) {
-  return __atomic_load_n(&pg->bitmap[w], __ATOMIC_RELAXED);
+SL_META uintptr_t sl_block_link(const sl_block_t *b) {
+  return __atomic_load_n(&b->link, __ATOMIC_RELAXED);
 }
-SL_META void sl_bits_set(sl_page_t *pg, size_t w, uint64_t v) {
-  __atomic_store_n(&pg->bitmap[w], v, __ATOMIC_RELAXED);
+SL_META void sl_block_set_link(sl_block_t *b, uintptr_t v) {
+  __atomic_store_n(&b->link, v, __ATOMIC_RELAXED);
 }
 SL_META uint32_t sl_large_state(const sl_large_t *lg) {
   return __atomic_load_n(&lg->state, __ATOMIC_RELAXED);
@@ -574,9 +603,13 @@ static inline size_t sl_large_usable(const sl_large_t *lg) {
   return sl_large_map_size(lg) - (size_t)(sl_large_payload(lg) - (const uint8_t *)lg);
 }
 
-/* Is block i of pg live? */
-VA_NO_COVERAGE static inline bool sl_page_live(const sl_page_t *pg, size_t i) {
-  return (sl_bits_get(pg, i >> 6) >> (i & 63)) & 1;
+/* The successor of free block b of pg, decoded from its link (Page
+ * layout); and b's link set to name next. */
+static inline sl_block_t *sl_block_next(const sl_page_t *pg, const sl_block_t *b) {
+  return (sl_block_t *)(sl_block_link(b) ^ sl_page_free_key(pg) ^ (uintptr_t)b);
+}
+static inline void sl_block_set_next(const sl_page_t *pg, sl_block_t *b, const sl_block_t *next) {
+  sl_block_set_link(b, (uintptr_t)next ^ sl_page_free_key(pg) ^ (uintptr_t)b);
 }
 
 /* ---------------------------------------------------------------------------
