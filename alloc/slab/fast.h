@@ -69,8 +69,9 @@ static inline bool sl_free_fast(sl_heap_t *h, void *p) {
   if (VA_UNLIKELY(pg == NULL)) return false;
   if (VA_LIKELY(sl_obj_kind(pg) == SL_KIND_PAGE)) {
     size_t idx;
-    if (VA_LIKELY(sl_page_slot(pg, (uintptr_t)p - (uintptr_t)sl_page_blocks(pg), &idx)) &&
-        VA_LIKELY(idx < sl_page_bumped(pg)) && VA_LIKELY(!sl_block_looks_free(pg, p)) && VA_LIKELY(sl_page_freelist(pg) != NULL) &&
+    if (VA_LIKELY(sl_page_slot_below(pg, (uintptr_t)p - (uintptr_t)sl_page_blocks(pg),
+                                     sl_page_bumped(pg), &idx)) &&
+        VA_LIKELY(!sl_block_looks_free(pg, p)) && VA_LIKELY(sl_page_freelist(pg) != NULL) &&
         VA_LIKELY(sl_page_used(pg) > 1 || sl_page_keep_empty(pg))) {
       sl_page_push(pg, p);
       if (VA_EXPENSIVE) sl_debug_check(h);

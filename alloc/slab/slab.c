@@ -90,34 +90,45 @@ static va_error_kind_t sl_check_ptr(const sl_heap_t *h, const void *owner, const
 /* ---------------------------------------------------------------------------
  * Allocation slow paths (fast.h has the fast one)
  * ------------------------------------------------------------------------- */
-/* b's link leaves its page: the user wrote over a free block (or, after
- * a use after free and a second free put b on the list twice, over the
- * link zeroed when it was first handed out again). Reported; the rest of
- * the list is dropped (its blocks leak), never followed. */
-static __attribute__((noinline, cold)) sl_block_t *sl_freelist_damaged(sl_heap_t *h,
-                                                                      const sl_block_t *b) {
+/* b, the head of pg's free list, has a link that leaves its page: the
+ * user wrote over a free block (an overflow, a write after free), or b
+ * was handed out already and is on the list twice (a double free that a
+ * write after free hid), its zeroed word read as a link. Which one cannot
+ * be told, so b is not handed out either: reported, then b and the rest
+ * of the list are dropped (they leak), never followed. */
+static __attribute__((noinline, cold)) void sl_freelist_damaged(sl_heap_t *h, sl_page_t *pg,
+                                                                const sl_block_t *b) {
   va_raise_corrupt(&h->opts, "malloc", b,
                    "V2 sl.freelist: a free block's link leaves its page (overwritten)");
-  return NULL;
+  sl_page_set_freelist(pg, NULL);
+  sl_page_refill(h, pg);
 }
 
-/* Hand out b, the head of pg's free list, with what follows it. */
+/* Hand out b, the head of pg's free list, with what follows it; NULL when
+ * its link is damaged (the caller takes another block). */
 static void *sl_page_take(sl_heap_t *h, sl_page_t *pg, sl_block_t *b) {
   sl_block_t *next = sl_block_next(pg, b);
-  if (VA_UNLIKELY(next != NULL && !sl_page_holds(pg, next))) next = sl_freelist_damaged(h, b);
+  if (VA_UNLIKELY(next != NULL && !sl_page_holds(pg, next))) {
+    sl_freelist_damaged(h, pg, b);
+    return NULL;
+  }
   sl_page_pop(pg, b, next);
   if (next == NULL) sl_page_refill(h, pg);
   return b;
 }
 
-/* A block of class c: the avail head's, or a page acquired for it. */
+/* A block of class c: the avail head's, or a page acquired for it; past a
+ * damaged list (dropped by sl_page_take), the next page's. */
 static void *sl_alloc_class(sl_heap_t *h, size_t c) {
-  sl_page_t *pg = h->avail[c];
-  if (sl_page_freelist(pg) == NULL) {
-    pg = sl_page_acquire(h, c);
-    if (pg == NULL) return va_enomem();
+  for (;;) {
+    sl_page_t *pg = h->avail[c];
+    if (sl_page_freelist(pg) == NULL) {
+      pg = sl_page_acquire(h, c);
+      if (pg == NULL) return va_enomem();
+    }
+    void *b = sl_page_take(h, pg, sl_page_freelist(pg));
+    if (VA_LIKELY(b != NULL)) return b;
   }
-  return sl_page_take(h, pg, sl_page_freelist(pg));
 }
 
 /* Blocks other threads freed into a shared heap come back here, on the
@@ -131,7 +142,8 @@ static void sl_remote_collect(sl_heap_t *h) {
 __attribute__((noinline)) void *sl_malloc_last(sl_heap_t *h, sl_page_t *pg,
                                                sl_block_t *b) {
   sl_touch_begin(h);
-  sl_page_take(h, pg, b); /* the list's end, or a damaged link */
+  if (sl_page_take(h, pg, b) == NULL) /* the list's end, or a damaged link */
+    b = sl_alloc_class(h, sl_page_class_idx(pg));
   sl_touch_end(h);
   sl_remote_collect(h); /* after the pop: it may push onto pg */
   sl_debug_check(h);

@@ -642,14 +642,47 @@ static void test_freelist_smash(void) {
   VT_CHECK(b == a + 64);
   A->free(h, b); /* b heads the free list; its link is its first word */
   t_hdr_swap(b, 0, 0x4141414141414141ull); /* a's 8-byte overflow */
-  uint8_t *x = A->malloc(h, 64);
-  VT_CHECK(x == b && hook.calls == 1 && hook.kind == VA_ERR_CORRUPTION &&
-           strcmp(hook.op, "malloc") == 0 && hook.ptr == b &&
+  uint8_t *x = A->malloc(h, 64); /* b and the rest dropped: a fresh block */
+  VT_CHECK(x != NULL && x != a && x != b && x != c && hook.calls == 1 &&
+           hook.kind == VA_ERR_CORRUPTION && strcmp(hook.op, "malloc") == 0 && hook.ptr == b &&
            strstr(hook.msg, "(V2 sl.freelist:") != NULL);
-  uint8_t *y = A->malloc(h, 64); /* the damaged rest was dropped: a fresh slot */
+  uint8_t *y = A->malloc(h, 64);
   VT_CHECK(y != NULL && y != x && sl_block_info(h, y, NULL, NULL) && hook.calls == 1);
   A->free(h, a), A->free(h, c), A->free(h, x), A->free(h, y);
   VT_CHECK(hook.calls == 1);
+  A->destroy(h);
+}
+
+/* A free block's first word is its encoded link (types.h, Page layout). */
+SL_T_META static uint64_t t_link_to(void *h, void *p, const void *target) {
+  void *pg = NULL;
+  sl_block_info(h, p, NULL, &pg);
+  return (uintptr_t)target ^ ((sl_page_t *)pg)->free_key ^ (uintptr_t)p;
+}
+
+/* A live block whose bytes decode to a link is still freed: the list walk
+ * decides (sl_page_on_freelist). A double free that a write after free
+ * hid (the block's link overwritten before the second free) is reported
+ * when the block comes round again, and no block is handed out twice. */
+static void test_free_links(void) {
+  sl_t_hook_t hook = {0};
+  void *h = t_heap(&hook, 2, 1 << 20);
+  uint8_t *a = A->malloc(h, 64), *b = A->malloc(h, 64);
+  const void *links[] = {b, NULL, a}; /* its neighbour, the list's end, itself */
+  for (size_t i = 0; i < 3; i++) {
+    uint64_t w = t_link_to(h, a, links[i]);
+    memcpy(a, &w, 8);
+    A->free(h, a);
+    VT_CHECK(hook.calls == 0 && !sl_block_info(h, a, NULL, NULL));
+    VT_CHECK(A->malloc(h, 64) == a); /* LIFO: it was freed, once */
+  }
+  A->free(h, a);
+  t_hdr_swap(a, 0, 0x4242424242424242ull); /* written after free */
+  A->free(h, a); /* looks live: not seen here */
+  uint8_t *x = A->malloc(h, 64), *y = A->malloc(h, 64), *z = A->malloc(h, 64);
+  VT_CHECK(x == a && y != a && z != a && y != z && y != b && z != b);
+  VT_CHECK(hook.calls == 1 && hook.kind == VA_ERR_CORRUPTION && hook.ptr == a &&
+           strstr(hook.msg, "(V2 sl.freelist:") != NULL);
   A->destroy(h);
 }
 
@@ -773,6 +806,7 @@ int main(void) {
   test_magic_spoof();
   test_large_header_smash();
   test_freelist_smash();
+  test_free_links();
   test_page_guard_smash();
   test_memalign();
   test_churn();

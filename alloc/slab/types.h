@@ -662,10 +662,17 @@ static inline size_t sl_page_quot(const sl_page_t *pg, uintptr_t off) {
   return (size_t)(((unsigned __int128)sl_page_div_magic(pg) * off) >> 64);
 }
 
-static inline bool sl_page_slot(const sl_page_t *pg, uintptr_t off, size_t *idx) {
+/* The same, for an index below bound <= capacity (free's fast path passes
+ * bumped: one test for the grid's ends and the bump region). */
+static inline bool sl_page_slot_below(const sl_page_t *pg, uintptr_t off, size_t bound,
+                                      size_t *idx) {
   unsigned __int128 q = (unsigned __int128)sl_page_div_magic(pg) * off;
   *idx = (size_t)(q >> 64);
-  return *idx < sl_page_capacity(pg) && (uint64_t)q < sl_page_div_magic(pg);
+  return *idx < bound && (uint64_t)q < sl_page_div_magic(pg);
+}
+
+static inline bool sl_page_slot(const sl_page_t *pg, uintptr_t off, size_t *idx) {
+  return sl_page_slot_below(pg, off, sl_page_capacity(pg), idx);
 }
 
 /* Block index of p in pg, or UINT32_MAX when p is not on the grid. */
