@@ -136,26 +136,45 @@ static void bench_target_ratio(FILE *f, bool md, const bench_session_t *s, const
   bench_target_print(f, md, target, alloc, &v);
 }
 
-/* The fast path: every size's malloc+free pair at most bound ns. */
+/* A fast-path figure: alloc's pair at one size, or NULL. */
+static const bench_fast_t *bench_fast_find(const bench_session_t *s, const char *alloc,
+                                           size_t size) {
+  for (size_t i = 0; i < s->nfast; i++)
+    if (s->fast[i].size == size && strcmp(s->fast[i].alloc, alloc) == 0) return &s->fast[i];
+  return NULL;
+}
+
+/* The fast path: every size's malloc+free pair at most bound ns, or (ref
+ * set) at most bound times ref's pair at the same size in the same run. */
 static void bench_target_fast(FILE *f, bool md, const bench_session_t *s, const char *alloc,
-                              const char *target, double bound) {
+                              const char *ref, const char *target, double bound) {
   bench_verdict_t v = {0};
   double worst = -1;
-  char what[128];
+  char what[128], limit[48];
+  if (ref) snprintf(limit, sizeof limit, "%.2fx %s", bound, ref);
+  else snprintf(limit, sizeof limit, "%.1f ns", bound);
   for (size_t i = 0; i < s->nfast; i++) {
     const bench_fast_t *fp = &s->fast[i];
     if (strcmp(fp->alloc, alloc) != 0) continue;
+    const bench_fast_t *rp = ref ? bench_fast_find(s, ref, fp->size) : NULL;
+    if (ref && (rp == NULL || !(rp->pair_ns > 0))) continue; /* no figure to compare */
+    double x = ref ? fp->pair_ns / rp->pair_ns : fp->pair_ns;
     v.covered++;
-    if (fp->pair_ns > worst) {
-      worst = fp->pair_ns;
-      snprintf(v.worst, sizeof v.worst, "%.2f ns at %zu B (limit <= %.0f ns)", fp->pair_ns,
-               fp->size, bound);
+    if (x > worst) {
+      worst = x;
+      if (ref)
+        snprintf(v.worst, sizeof v.worst, "%.2f ns at %zu B = %.2fx (limit <= %s)", fp->pair_ns,
+                 fp->size, x, limit);
+      else
+        snprintf(v.worst, sizeof v.worst, "%.2f ns at %zu B (limit <= %s)", fp->pair_ns,
+                 fp->size, limit);
     }
-    if (fp->pair_ns <= bound) {
+    if (x <= bound) {
       v.passed++;
       continue;
     }
-    snprintf(what, sizeof what, "%zu B %.2f ns (limit %.0f ns)", fp->size, fp->pair_ns, bound);
+    if (ref) snprintf(what, sizeof what, "%zu B %.2fx (limit %s)", fp->size, x, limit);
+    else snprintf(what, sizeof what, "%zu B %.2f ns (limit %s)", fp->size, fp->pair_ns, limit);
     bench_verdict_miss(&v, what);
   }
   bench_target_print(f, md, target, alloc, &v);
@@ -184,7 +203,8 @@ static void bench_target_frag(FILE *f, bool md, const bench_session_t *s, const 
 /* One target: what it says, whose figure, against what. */
 typedef enum bench_tkind {
   BENCH_T_RATIO, /* metric(subject) / metric(ref) on every row of set, below bound */
-  BENCH_T_FAST,  /* subject's fast path: every size at most bound ns */
+  BENCH_T_FAST,  /* subject's fast path: every size at most bound ns, or
+                    (ref set) at most bound times ref's */
   BENCH_T_FRAG,  /* subject's external fragmentation after stress below bound */
 } bench_tkind_t;
 
@@ -192,7 +212,8 @@ typedef struct bench_target {
   bench_tkind_t kind;
   const char *what;     /* the target as printed */
   const char *subject;  /* the allocator it is about */
-  const char *ref;      /* BENCH_T_RATIO: the allocator it is compared with */
+  const char *ref;      /* BENCH_T_RATIO, BENCH_T_FAST: the allocator it is
+                           compared with (BENCH_T_FAST: NULL, in ns) */
   bench_tset_t set;     /* BENCH_T_RATIO: the rows it covers */
   bench_metric_fn metric;
   double bound;
@@ -228,6 +249,10 @@ static const bench_target_t bench_targets[] = {
     {.kind = BENCH_T_RATIO, .what = "peak RSS within 1.2x of glibc's on every workload and program",
      .subject = "dropin-v2", .ref = "glibc", .set = BENCH_SET_EVERY, .metric = bench_m_rss,
      .bound = 1.2},
+    {.kind = BENCH_T_FAST, .what = "drop-in fast path <= 4.0 ns per malloc+free pair, every size",
+     .subject = "dropin-v2", .bound = 4.0},
+    {.kind = BENCH_T_FAST, .what = "drop-in fast path ahead of tcmalloc's, every size",
+     .subject = "dropin-v2", .ref = "tcmalloc", .bound = 1.0},
     {.kind = BENCH_T_RATIO, .what = "syscalls within 2x of glibc's on every workload and program",
      .subject = "dropin-v2", .ref = "glibc", .set = BENCH_SET_EVERY, .metric = bench_m_syscalls,
      .bound = 2.0},
@@ -246,7 +271,7 @@ void bench_report_targets(FILE *f, const bench_session_t *s, bool md) {
       bench_target_ratio(f, md, s, t->what, t->subject, t->ref, t->set, t->metric, t->bound,
                          t->strict);
       break;
-    case BENCH_T_FAST: bench_target_fast(f, md, s, t->subject, t->what, t->bound); break;
+    case BENCH_T_FAST: bench_target_fast(f, md, s, t->subject, t->ref, t->what, t->bound); break;
     case BENCH_T_FRAG: bench_target_frag(f, md, s, t->subject, t->bound, t->what); break;
     }
   }

@@ -47,7 +47,7 @@
  * Costs: malloc = slot load + V2's fast path inlined (alloc/slab/fast.h);
  * free of an own block = the slot, the remote-queue test + V2's free
  * fast path, inlined the same way; a remote free = shared-map lookup (2
- * loads) + header reads + the owner's bitmap word + one atomic OR (+ one
+ * loads) + header reads + the block's first word + one atomic OR (+ one
  * CAS per word and drain).
  * Non-goals: returning an idle thread's pages to other threads (only an
  * exiting thread's), per-CPU caches, NUMA.

@@ -9,18 +9,20 @@
  *
  * Safety. free() trusts nothing in the block or just before it: the page
  * map (per instance) says whether the chunk is ours and which header owns
- * it; the grid says whether p is a block start; the page's bitmap says
- * whether the block is live. Foreign, interior and double frees are
+ * it; the grid says whether p is a block start; the free list says
+ * whether the block is live (p's first word decodes to a link only if p
+ * is free, or by a 2^-45 chance that a list walk settles: types.h, Page
+ * layout). Foreign, interior and double frees are
  * reported through the error hook (here, the only place V2 reports misuse)
  * and change nothing.
  *
  * Basic algorithm of free(p):
  *   1. map entry of p's chunk; none: not ours (the caller reports it, or
  *      routes p to the heap that owns it);
- *   2. a page: p must be on the grid and its bit set, else "not a block"
- *      (off the grid, or never sliced) or "double free" (bit clear);
- *      a large mapping: p must be its live payload;
- *   3. clear the bit, push; a page that was full rejoins its class, one
+ *   2. a page: p must be on the grid and sliced, else "not a block"; its
+ *      first word must not decode to a link, else "double free" when the
+ *      free list holds it; a large mapping: p must be its live payload;
+ *   3. encode the link into p, push; a page that was full rejoins its class, one
  *      that became empty goes where the reserve and the pool say (page.c).
  *
  * Complexity. malloc, free, calloc (plus the memset), realloc within a

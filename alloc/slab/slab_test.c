@@ -498,7 +498,7 @@ SL_T_META static void test_foreign_fake_page(void *h, sl_t_hook_t *hook) {
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   uint8_t *fake = (uint8_t *)VA_ALIGN_UP((uintptr_t)raw, SL_CHUNK);
   size_t color_off = (size_t)((sl_page_t *)page)->color * 64;
-  /* A perfect copy of the header, bitmap "all live". Byte loops through
+  /* A perfect copy of the header, the rest 0xFF. Byte loops through
    * volatile: the header is poisoned and memcpy would be checked. */
   volatile uint8_t *dst = fake + color_off;
   const volatile uint8_t *src = page;
@@ -689,7 +689,7 @@ static void test_free_links(void) {
 SL_T_META static uint8_t *t_page_blocks(void *pg) { return ((sl_page_t *)pg)->blocks; }
 
 /* An underflow out of a page's block 0 overwrites its guard: the page's
- * misuse verdicts become corruption (the bitmap below may be damaged too,
+ * misuse verdicts become corruption (the links beside it may be damaged too,
  * so "double free" might be a wrong name), and the checker names it. */
 static void test_page_guard_smash(void) {
   sl_t_hook_t hook = {0};

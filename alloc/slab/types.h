@@ -190,17 +190,22 @@
  * chunk 1's metadata and is plain memory; chunks never carved are as the
  * mapping left them (segment.h).
  *
- * Costs (x86-64, clang -O2, counted with callgrind on the 7-size benchmark
- * loop): malloc fast path ~30 instructions (one load of direct[] finds the
- * page, pop, bitmap set); free ~50 (hot-leaf map load, header, multiply-
- * based grid check, bitmap test and clear, push, keep_empty test). glibc's
- * tcache pair costs ~125. The drop-in adds its mode, slot and
- * remote-pending tests: preloaded, a 64 B pair is malloc 38 + free 58
- * (callgrind, 2026-12-07), against tcmalloc's 32 + 35 and glibc's ~130;
- * the exact double-free bitmap and the map lookup are most of the
- * difference in free. Everything else is O(1) except slicing
- * (<= SL_SLICE_BYTES of stores, amortised O(1) per block) and large
- * mappings (O(chunks) map writes, dwarfed by their page faults).
+ * Costs (x86-64, clang -O2, the drop-in's exported malloc and free read
+ * with objdump and counted with callgrind): malloc's fast path is 25
+ * instructions to its return, mode, slot and size tests included (one
+ * load of direct[] finds the page; decode the head's link, test it, zero
+ * the word, pop); free's ~45 (slot, remote-pending test, hot-leaf map
+ * load, header, multiply-based grid check against bumped, decode of p's
+ * first word, push, keep_empty test). A 64 B pair is 88 instructions
+ * (callgrind, 2026-12-08; 96 with the live bitmap the encoded links
+ * replaced), against tcmalloc's 70, mimalloc's 106 and glibc's ~130; the
+ * page-map lookup and the exact grid check are most of the difference
+ * from tcmalloc. Everything else is O(1) except slicing (<=
+ * SL_SLICE_BYTES of stores, amortised O(1) per block), the list walk
+ * that settles a block which looks free (O(free blocks of its page):
+ * double frees, and live bytes that decode to a link by a 2^-45 chance)
+ * and large mappings (O(chunks) map writes, dwarfed by their page
+ * faults).
  *
  * How free() finds and trusts the page: the chunk's map entry, nothing
  * else. Pages are chunk-aligned like masked designs, but the mask alone
