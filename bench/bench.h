@@ -162,8 +162,10 @@ typedef struct bench_result {
   char workload[32];
   bench_status_t status;
   char note[160];
-  double median_s, min_s, max_s; /* per run */
-  int repeats;                    /* timed runs */
+  double median_s, min_s, max_s; /* per run (over every process of the pair) */
+  int repeats;                    /* timed runs (of the first process) */
+  int rounds;                     /* processes whose medians median_s is the
+                                     median of (--rounds; 1: one process) */
   double ops;                     /* allocator calls per run */
   double ratio_vs_glibc;          /* median / glibc's median; NAN if undefined */
   long peak_rss_kb;               /* workload: the child's VmHWM; program: ru_maxrss of its tree */
@@ -239,6 +241,7 @@ typedef struct bench_session {
   const char *machine; /* one line: CPU, cores, kernel, libc */
   const char *mode;    /* "quick", "default", "full" */
   double run_limit_s;  /* a run slower than this stopped its pair (the notes give each limit) */
+  int rounds;          /* processes per workload pair (bench_result_t.rounds) */
   const char *notes[32];
   size_t nnotes;
 } bench_session_t;

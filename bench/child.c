@@ -89,11 +89,14 @@ static int bench_cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Timed runs for a warm-up that took `warm` seconds. */
-static int bench_repeats(bench_mode_t mode, double warm) {
-  double budget = mode == BENCH_QUICK ? 0.0 : mode == BENCH_FULL ? 3.0 : 0.4;
-  int lo = mode == BENCH_QUICK ? 1 : mode == BENCH_FULL ? 11 : 3;
-  int hi = mode == BENCH_QUICK ? 1 : mode == BENCH_FULL ? BENCH_MAX_REPEATS : 51;
+/* Timed runs for a warm-up that took `warm` seconds, in one of `rounds`
+ * processes of the pair (each times its share of the budget). */
+static int bench_repeats(bench_mode_t mode, double warm, int rounds) {
+  double budget = (mode == BENCH_QUICK ? 0.0 : mode == BENCH_FULL ? 3.0 : 0.4) / rounds;
+  int lo = (mode == BENCH_QUICK ? 1 : mode == BENCH_FULL ? 11 : 3) / rounds;
+  int hi = (mode == BENCH_QUICK ? 1 : mode == BENCH_FULL ? BENCH_MAX_REPEATS : 51) / rounds;
+  if (lo < 1) lo = 1;
+  if (hi < lo) hi = lo;
   double fit = warm > 0 ? budget / warm : hi;
   int n = fit > hi ? hi : (int)fit;
   if (n < lo) n = warm * lo <= 3 * budget || mode == BENCH_QUICK ? lo : 1;
@@ -145,7 +148,8 @@ static void bench_child_print(FILE *out, const double *t, int n, const bench_ctx
 static bool bench_thread_safe(const va_entry_t *e) { return e->thread_safe; }
 
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, double run_limit, int threads, FILE *out) {
+                     const char *trace_dir, double run_limit, int threads, int rounds,
+                     FILE *out) {
   const va_entry_t *e = va_registry_find(alloc);
   if (!e) bench_die("no allocator '%s' in the registry", alloc);
   if (!bench_preload_active()) bench_die("the preloaded library is not the malloc in use");
@@ -183,7 +187,7 @@ int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
    * leave a single timed run. */
   double t[BENCH_MAX_REPEATS];
   t[0] = bench_run_once(w, &c, run_limit);
-  int n = bench_repeats(mode, t[0] < warm ? t[0] : warm);
+  int n = bench_repeats(mode, t[0] < warm ? t[0] : warm, rounds > 1 ? rounds : 1);
   for (int i = 1; i < n; i++) t[i] = bench_run_once(w, &c, run_limit);
   qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
   bench_child_print(out, t, n, &c, calls, &base);

@@ -11,8 +11,11 @@
  * run_limit seconds (0: no limit) ends the child with a SLOW line. threads
  * (0: the workload's default) sets a multi-threaded workload's worker count;
  * on an entry other than "system" (a single-threaded instance) such a
- * workload prints `SKIP n/a: ...`. Exits 3 on error. */
+ * workload prints `SKIP n/a: ...`. The child is one of `rounds` processes
+ * of its pair (compare --rounds): it times 1/rounds of the mode's runs.
+ * Exits 3 on error. */
 int bench_child_main(const char *alloc, const char *workload, bench_mode_t mode,
-                     const char *trace_dir, double run_limit, int threads, FILE *out);
+                     const char *trace_dir, double run_limit, int threads, int rounds,
+                     FILE *out);
 
 #endif

@@ -59,6 +59,12 @@
 #endif
 
 #define BENCH_MAX_ALLOCS 32
+#define BENCH_MAX_ROUNDS 9 /* --rounds */
+
+static int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
 
 /* One allocator as the driver sees it. */
 typedef struct bench_alloc {
@@ -93,6 +99,7 @@ typedef struct bench_flags {
   double timeout_s;   /* the driver kills a child after this long */
   double run_limit_s; /* a child stops its pair when one run takes longer */
   int threads;        /* worker threads of the multi-threaded workloads; 0: theirs */
+  int rounds;         /* processes per workload pair, run in interleaved rounds */
 } bench_flags_t;
 
 static void bench_usage(FILE *f) {
@@ -101,7 +108,7 @@ static void bench_usage(FILE *f) {
           "               [--alloc=A,B] [--workload=X,Y] [--no-syscalls]\n"
           "               [--json FILE] [--csv FILE] [--svg FILE] [--markdown FILE]\n"
           "               [--save] [--update-readme] [--run-limit=SECONDS] [--timeout=SECONDS]\n"
-          "               [--traces=DIR] [--threads=N] [--list]\n"
+          "               [--traces=DIR] [--threads=N] [--rounds=N] [--list]\n"
           "  Runs every (allocator, workload) pair in a fresh process and compares\n"
           "  them with glibc. Allocators: ours from the registry plus glibc,\n"
           "  jemalloc, mimalloc, tcmalloc, and our drop-in libraries (dropin-v2,\n"
@@ -110,6 +117,10 @@ static void bench_usage(FILE *f) {
           "  rows prog:NAME), or all (the --full default). --workload names override it.\n"
           "  --no-syscalls: skip the extra untimed run of each pair under strace -f -c.\n"
           "  --threads: workers of the multi-threaded workloads (default 2).\n"
+          "  --rounds: processes per workload pair (default 1, --full 3), run in\n"
+          "  rounds of every allocator in turn; the time is the median of theirs\n"
+          "  (each the median of its share of the repeats). Pairs whose runs take\n"
+          "  0.5 s or more run in one process.\n"
           "  --run-limit: one run slower than this stops its pair (default 3 s,\n"
           "  --full 60 s, --quick 10 s; a program's whole run: 4x that, at most 60 s):\n"
           "  a quadratic allocator is reported, not waited for.\n"
@@ -320,10 +331,16 @@ static bool bench_parse_flags(int argc, char **argv, bench_flags_t *f) {
       long t = strtol(v, &end, 10);
       if (!*v || *end || t < 2 || t > 64) return false;
       f->threads = (int)t;
+    } else if ((v = bench_flag_value("--rounds", argc, argv, &i))) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (!*v || *end || n < 1 || n > BENCH_MAX_ROUNDS) return false;
+      f->rounds = (int)n;
     } else return false;
   }
   if (f->suite == BENCH_SUITE_DEFAULT)
     f->suite = f->mode == BENCH_FULL ? BENCH_SUITE_ALL : BENCH_SUITE_WORKLOADS;
+  if (f->rounds == 0) f->rounds = f->mode == BENCH_FULL ? 3 : 1;
   if (f->timeout_s == 0) f->timeout_s = f->mode == BENCH_FULL ? 600 : 60;
   if (f->run_limit_s == 0) f->run_limit_s = f->mode == BENCH_FULL ? 60 : f->mode == BENCH_QUICK ? 10 : 3;
   return true;
@@ -541,12 +558,13 @@ static bench_status_t bench_run_child(const bench_alloc_t *a, const char *worklo
   static char self[4096];
   if (!self[0] && readlink("/proc/self/exe", self, sizeof self - 1) < 0)
     snprintf(self, sizeof self, "/proc/self/exe");
-  char limit[32], threads[16];
+  char limit[32], threads[16], rounds[16];
   snprintf(limit, sizeof limit, "%g", run_limit);
   snprintf(threads, sizeof threads, "%d", f->threads);
+  snprintf(rounds, sizeof rounds, "%d", mode == f->mode ? f->rounds : 1); /* strace: 1 */
   char *argv[] = {self, "--child", (char *)a->entry, (char *)workload,
                   (char *)bench_mode_flag(mode), "--traces", (char *)trace_dir,
-                  "--run-limit", limit, "--threads", threads, NULL};
+                  "--run-limit", limit, "--threads", threads, "--rounds", rounds, NULL};
   int out = bench_memfd("bench-child");
   bench_cmd_t c = {.argv = argv, .a = a, .in = NULL, .out_fd = out, .err_fd = -1,
                    .strace_out = strace_out, .limit_s = f->timeout_s};
@@ -685,6 +703,7 @@ static void bench_run_pair(const bench_plan_t *p, const bench_flags_t *f, const 
     r->status = BENCH_FAILED;
     snprintf(r->note, sizeof r->note, "child printed no RESULT line");
   }
+  r->rounds = r->status == BENCH_OK;
   if (r->status != BENCH_OK || !p->strace || f->no_syscalls) return;
   /* The syscall run: the --quick child (warm-up + one timed run), untimed. */
   char path[4200], note[200] = "";
@@ -693,6 +712,52 @@ static void bench_run_pair(const bench_plan_t *p, const bench_flags_t *f, const 
                                       2 * f->run_limit_s, path, text, sizeof text, note,
                                       sizeof note);
   bench_syscalls_take(r, st, path, note);
+}
+
+/* One more process of pair r (round 2 and on): its median joins rmed,
+ * its min and max widen r's. The first process's other figures stay. */
+static void bench_run_round(const bench_plan_t *p, const bench_flags_t *f, const bench_alloc_t *a,
+                            const bench_workload_t *w, bench_result_t *r, double *rmed) {
+  char text[4096], note[160];
+  bench_result_t x;
+  bench_result_init(&x, a, w->name);
+  if (bench_run_child(a, w->name, f, p->trace_dir, f->mode, f->run_limit_s, NULL, text,
+                      sizeof text, note, sizeof note) != BENCH_OK ||
+      !bench_parse_result(text, &x))
+    return; /* a later process that fails adds nothing: the pair keeps what it has */
+  rmed[r->rounds++] = x.median_s;
+  if (x.min_s < r->min_s) r->min_s = x.min_s;
+  if (x.max_s > r->max_s) r->max_s = x.max_s;
+}
+
+/* A pair whose runs take this long or longer (median) runs in one process:
+ * V1 on the long workloads, whose ratios are not in doubt. Its process
+ * timed only its share of the runs. */
+#define BENCH_ROUND_MAX_RUN_S 0.5
+
+/* The rounds after the first of workload w: every allocator in turn, each
+ * round, so a slow spell of the machine or a process that drew an unlucky
+ * layout moves one of a pair's medians, not its figure. */
+static void bench_run_rounds(const bench_plan_t *p, const bench_flags_t *f,
+                             const bench_workload_t *w, bench_result_t *row, size_t done,
+                             size_t total) {
+  static double rmed[BENCH_MAX_ALLOCS][BENCH_MAX_ROUNDS];
+  for (size_t i = 0; i < p->nallocs; i++) rmed[i][0] = row[i].median_s;
+  for (int k = 1; k < f->rounds; k++)
+    for (size_t i = 0; i < p->nallocs; i++) {
+      bench_result_t *r = &row[i];
+      if (r->status != BENCH_OK || r->median_s > BENCH_ROUND_MAX_RUN_S) continue;
+      char what[32];
+      snprintf(what, sizeof what, "round %d/%d", k + 1, f->rounds);
+      bench_progress(done, total, p->allocs[i].name, w->name, what);
+      bench_run_round(p, f, &p->allocs[i], w, r, rmed[i]);
+    }
+  for (size_t i = 0; i < p->nallocs; i++)
+    if (row[i].status == BENCH_OK && row[i].rounds > 1) {
+      qsort(rmed[i], (size_t)row[i].rounds, sizeof rmed[i][0], bench_cmp_double);
+      int n = row[i].rounds;
+      row[i].median_s = n % 2 ? rmed[i][n / 2] : (rmed[i][n / 2 - 1] + rmed[i][n / 2]) / 2;
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -774,11 +839,6 @@ static double bench_program_limit(const bench_flags_t *f) {
   double limit = 4 * f->run_limit_s;
   if (limit > 60) limit = 60;
   return limit < f->timeout_s ? limit : f->timeout_s;
-}
-
-static int bench_cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 /* The timed runs of one (allocator, program) pair so far. */
@@ -1085,7 +1145,10 @@ static const char *bench_prog_ready(const bench_plan_t *p, const bench_program_t
 static void bench_pair_done(const bench_result_t *r) {
   char sys[64] = "";
   if (!isnan(r->syscalls)) snprintf(sys, sizeof sys, ", %.0f syscalls", r->syscalls);
-  if (r->status == BENCH_OK)
+  if (r->status == BENCH_OK && r->rounds > 1)
+    fprintf(stderr, "         -> %.3f ms median of %d processes' medians%s\n", r->median_s * 1e3,
+            r->rounds, sys);
+  else if (r->status == BENCH_OK)
     fprintf(stderr, "         -> %.3f ms median of %d%s\n", r->median_s * 1e3, r->repeats, sys);
   else
     fprintf(stderr, "         -> %s\n", r->note);
@@ -1109,7 +1172,7 @@ static int bench_session_run(const bench_flags_t *f) {
   bench_result_t *rs = calloc(p.nallocs * (p.nworkloads + p.nprograms) + 1, sizeof *rs);
   bench_fast_t *fast = calloc(p.nallocs * BENCH_FAST_SIZES + 1, sizeof *fast);
   bench_session_t s = {.results = rs, .fast = fast, .mode = bench_mode_flag(f->mode) + 2,
-                       .run_limit_s = f->run_limit_s};
+                       .run_limit_s = f->run_limit_s, .rounds = f->rounds};
   for (size_t i = 0; i < p.nallocs; i++) {
     s.allocs[s.nallocs++] = p.allocs[i].name;
     if (!p.allocs[i].available) bench_session_note(&s, p.allocs[i].note);
@@ -1123,13 +1186,18 @@ static int bench_session_run(const bench_flags_t *f) {
     bench_session_note(&s, "syscalls: n/a, strace not found (/usr/bin/strace, Debian package "
                            "strace; ./bazelw installs it, VA_BENCH_STRACE overrides)");
 #endif
-  for (size_t w = 0; w < p.nworkloads; w++)
+  for (size_t w = 0; w < p.nworkloads; w++) {
+    bench_result_t *row = &rs[s.nresults];
     for (size_t i = 0; i < p.nallocs; i++) {
       bench_result_t *r = &rs[s.nresults++];
       bench_progress(++done, total, p.allocs[i].name, p.workloads[w]->name, "...");
       bench_run_pair(&p, f, &p.allocs[i], p.workloads[w], r);
-      bench_pair_done(r);
+      if (f->rounds == 1) bench_pair_done(r);
     }
+    if (f->rounds == 1) continue;
+    bench_run_rounds(&p, f, p.workloads[w], row, done, total);
+    for (size_t i = 0; i < p.nallocs; i++) bench_pair_done(&row[i]);
+  }
   if (p.fastpath) s.nfast = bench_run_fast(&p, f, fast, &done, total);
   for (size_t k = 0; k < p.nprograms; k++) {
     char dir[4200];
@@ -1182,15 +1250,16 @@ int main(int argc, char **argv) {
     bench_mode_t m = BENCH_DEFAULT;
     const char *traces = NULL;
     double limit = 0;
-    int threads = 0;
+    int threads = 0, rounds = 1;
     for (int i = 4; i < argc; i++) {
+      if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
       if (strcmp(argv[i], "--run-limit") == 0 && i + 1 < argc) limit = atof(argv[++i]);
       if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
       if (strcmp(argv[i], "--quick") == 0) m = BENCH_QUICK;
       if (strcmp(argv[i], "--full") == 0) m = BENCH_FULL;
       if (strcmp(argv[i], "--traces") == 0 && i + 1 < argc) traces = argv[++i];
     }
-    int rc = bench_child_main(argv[2], argv[3], m, traces, limit, threads, stdout);
+    int rc = bench_child_main(argv[2], argv[3], m, traces, limit, threads, rounds, stdout);
     fflush(stdout);
     return rc;
   }

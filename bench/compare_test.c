@@ -17,7 +17,9 @@
  *       that is not installed must be "skipped" (the test then checks that
  *       and passes, saying so); then one workload with strace hidden
  *       (VA_BENCH_STRACE) must report syscalls as n/a with a note;
- *   compare_test COMPARE usage   checks that bad flags exit 2 with usage.
+ *   compare_test COMPARE usage   checks that bad flags exit 2 with usage,
+ *       that a plain run leaves the tree as it was, and that --rounds=3
+ *       runs each pair as three processes.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -485,7 +487,7 @@ static int ct_usage(const char *compare) {
   static const char *const bad[] = {"--bogus", "--workload=nonesuch", "--alloc=nonesuch",
                                     "--json", "--timeout=abc", "extra-argument",
                                     "--threads=1", "--threads=abc", "--suite=bogus",
-                                    "--workload=prog:nonesuch"};
+                                    "--workload=prog:nonesuch", "--rounds=0", "--rounds=abc"};
   char cmd[4096], err[1024];
   snprintf(err, sizeof err, "%s/usage.txt", ct_tmpdir());
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -532,6 +534,22 @@ static int ct_tree_clean(const char *compare) {
   return 0;
 }
 
+/* --rounds=3: each pair of a short workload is three processes, and the
+ * JSON says so; one that takes 0.5 s a run or more would be one. */
+static int ct_rounds(const char *compare) {
+  char json[4200], cmd[8192];
+  snprintf(json, sizeof json, "%s/rounds.json", ct_tmpdir());
+  snprintf(cmd, sizeof cmd, "'%s' --quick --no-syscalls --rounds=3 --alloc=glibc,v2-slab "
+           "--workload=single --json '%s' >/dev/null 2>&1", compare, json);
+  VT_CHECK(ct_run(cmd) == 0);
+  char *text = ct_read(json);
+  int three = 0;
+  for (const char *q = text; q && (q = strstr(q, "\"rounds\": 3")); q++) three++;
+  VT_CHECK(three == 2);
+  free(text);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: compare_test COMPARE output|programs|usage\n");
@@ -539,6 +557,6 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[2], "output") == 0) ct_output(argv[1]);
   else if (strcmp(argv[2], "programs") == 0) ct_programs(argv[1]);
-  else ct_usage(argv[1]), ct_tree_clean(argv[1]);
+  else ct_usage(argv[1]), ct_tree_clean(argv[1]), ct_rounds(argv[1]);
   return va_check_summary();
 }
