@@ -22,8 +22,9 @@
  *   2. a page: p must be on the grid and sliced, else "not a block"; its
  *      first word must not decode to a link, else "double free" when the
  *      free list holds it; a large mapping: p must be its live payload;
- *   3. encode the link into p, push; a page that was full rejoins its class, one
- *      that became empty goes where the reserve and the pool say (page.c).
+ *   3. encode the link into p, push; a page that was full rejoins its
+ *      class, one that became empty goes where the reserve and the pool
+ *      say (page.c).
  *
  * Complexity. malloc, free, calloc (plus the memset), realloc within a
  * class: O(1), no loop over pages or blocks, except slicing (bounded) and

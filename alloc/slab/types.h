@@ -59,8 +59,9 @@
  *   that queues word w on the heap. Present only in pages of shared heaps.
  *   Cache colouring: the header sits 64 * color bytes into the mapping
  *   (color = pages created so far % SL_COLORS). Every mapping is 64 KiB
- *   aligned, so uncoloured headers would all fall in the same few L1 sets: an 8-way L1 holds at most 8 of them,
- *   fewer than the classes a real program keeps hot. This is insurance for
+ *   aligned, so uncoloured headers would all fall in the same few L1
+ *   sets: an 8-way L1 holds at most 8 of them, fewer than the classes a
+ *   real program keeps hot. This is insurance for
  *   wide class mixes, at <= 960 bytes per page. The map entry points at the
  *   header, not the mapping.
  *   blocks [0, bumped) have been sliced: each is live or on the free list.
@@ -239,8 +240,9 @@
  *               first mark of a word also queues the word's node on the
  *               heap (one CAS), and that is the last touch of the page: a
  *               queued word keeps a live block, so the page stays until its
- *               holder drains. Nothing is written into the block. sl_remote_drain (the holder) takes the queue and
- *               frees every marked block as free() would; V2's allocation
+ *               holder drains. Nothing is written into the block.
+ *               sl_remote_drain (the holder) takes the queue and frees
+ *               every marked block as free() would; V2's allocation
  *               slow paths call it when the queue is not empty (and the
  *               drop-in's free before its own fast path), never its malloc
  *               fast path: between two drains a queued word gathers every
