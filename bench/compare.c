@@ -66,6 +66,13 @@ static int bench_cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Sort v[0..n) and return its median (the upper one for an even n: a
+ * measured value, as a child's odd repeats give). n > 0. */
+static double bench_median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+  return v[n / 2];
+}
+
 /* One allocator as the driver sees it. */
 typedef struct bench_alloc {
   const char *name;  /* display name: "v2-slab", "glibc", "jemalloc", ... */
@@ -561,7 +568,7 @@ static bench_status_t bench_run_child(const bench_alloc_t *a, const char *worklo
   char limit[32], threads[16], rounds[16];
   snprintf(limit, sizeof limit, "%g", run_limit);
   snprintf(threads, sizeof threads, "%d", f->threads);
-  snprintf(rounds, sizeof rounds, "%d", mode == f->mode ? f->rounds : 1); /* strace: 1 */
+  snprintf(rounds, sizeof rounds, "%d", strace_out ? 1 : f->rounds); /* strace: one process */
   char *argv[] = {self, "--child", (char *)a->entry, (char *)workload,
                   (char *)bench_mode_flag(mode), "--traces", (char *)trace_dir,
                   "--run-limit", limit, "--threads", threads, "--rounds", rounds, NULL};
@@ -753,11 +760,8 @@ static void bench_run_rounds(const bench_plan_t *p, const bench_flags_t *f,
       bench_run_round(p, f, &p->allocs[i], w, r, rmed[i]);
     }
   for (size_t i = 0; i < p->nallocs; i++)
-    if (row[i].status == BENCH_OK && row[i].rounds > 1) {
-      qsort(rmed[i], (size_t)row[i].rounds, sizeof rmed[i][0], bench_cmp_double);
-      int n = row[i].rounds;
-      row[i].median_s = n % 2 ? rmed[i][n / 2] : (rmed[i][n / 2 - 1] + rmed[i][n / 2]) / 2;
-    }
+    if (row[i].status == BENCH_OK && row[i].rounds > 1)
+      row[i].median_s = bench_median(rmed[i], row[i].rounds);
 }
 
 /* ---------------------------------------------------------------------------
@@ -895,12 +899,11 @@ static void bench_program_finish(const bench_plan_t *p, const bench_flags_t *f,
                                  bench_prog_runs_t *runs) {
   int n = runs->n;
   if (r->status != BENCH_OK || n == 0) return;
-  qsort(runs->t, (size_t)n, sizeof runs->t[0], bench_cmp_double);
-  qsort(runs->rss_kb, (size_t)n, sizeof runs->rss_kb[0], bench_cmp_double);
-  r->median_s = runs->t[n / 2], r->min_s = runs->t[0], r->max_s = runs->t[n - 1];
+  r->median_s = bench_median(runs->t, n), r->min_s = runs->t[0], r->max_s = runs->t[n - 1];
   r->repeats = n;
-  r->peak_rss_kb = (long)runs->rss_kb[n / 2];
-  r->rss_growth_bytes = r->footprint_bytes = runs->rss_kb[n / 2] * 1024; /* baseline: 0 */
+  double rss_kb = bench_median(runs->rss_kb, n);
+  r->peak_rss_kb = (long)rss_kb;
+  r->rss_growth_bytes = r->footprint_bytes = rss_kb * 1024; /* baseline: 0 */
   if (!p->strace || f->no_syscalls) return;
   char path[4200], note[200] = "";
   snprintf(path, sizeof path, "%s/strace.txt", p->tmp);

@@ -19,7 +19,6 @@
 /* ---------------------------------------------------------------------------
  * Keys, checks, the random choice
  * ------------------------------------------------------------------------- */
-
 static uint64_t hd_random(hd_heap_t *h) { /* xorshift64* */
   h->rng ^= h->rng >> 12, h->rng ^= h->rng << 25, h->rng ^= h->rng >> 27;
   return h->rng * 0x2545f4914f6cdd1dull;

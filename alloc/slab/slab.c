@@ -509,9 +509,8 @@ static va_error_kind_t sl_remote_check_ptr(const void *owner, const void *p,
   *idx = sl_page_index(owner, p);
   const uint64_t *remote = sl_page_remote(owner);
   va_error_kind_t bad =
-      *idx == UINT32_MAX               ? VA_ERR_NOT_A_BLOCK
-      : *idx >= sl_page_bumped(owner)  ? VA_ERR_NOT_A_BLOCK
-      : sl_block_looks_free(owner, p)  ? VA_ERR_DOUBLE_FREE
+      *idx == UINT32_MAX || *idx >= sl_page_bumped(owner) ? VA_ERR_NOT_A_BLOCK
+      : sl_block_looks_free(owner, p)                    ? VA_ERR_DOUBLE_FREE
       : remote && (sl_rword_get(remote + *idx / SL_RBITS) >> (*idx % SL_RBITS) & 1)
           ? VA_ERR_DOUBLE_FREE
           : 0;
